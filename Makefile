@@ -1,0 +1,43 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SAMPLE_HOME := .sample
+SAMPLE_LIBRARY := $(SAMPLE_HOME)/library.margin
+
+.PHONY: run test lint snapshots bench sample clean
+
+# Reinstall only when pyproject.toml changes.
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+# The sample library is built once from samples/ (delete .sample/ to build it again).
+$(SAMPLE_LIBRARY): $(BIN)/.installed
+	MARGIN_HOME=$(SAMPLE_HOME) $(BIN)/margin import samples/sources
+	test ! -f samples/notes.margin.jsonld || MARGIN_HOME=$(SAMPLE_HOME) $(BIN)/margin merge samples/notes.margin.jsonld
+
+sample: $(SAMPLE_LIBRARY)
+
+run: $(SAMPLE_LIBRARY)
+	MARGIN_HOME=$(SAMPLE_HOME) $(BIN)/margin
+
+test: $(BIN)/.installed
+	$(BIN)/python -m pytest -q
+
+snapshots: $(BIN)/.installed
+	$(BIN)/python -m pytest -q tests -k snapshot --snapshot-update
+
+lint: $(BIN)/.installed
+	$(BIN)/python -m ruff check tui store index tests bench
+	$(BIN)/python -m ruff format --check tui store index tests bench
+
+bench: $(BIN)/.installed
+	$(BIN)/python bench/ingest_search.py
+	$(BIN)/python bench/reader.py
+	$(BIN)/python bench/anchoring.py
+
+clean:
+	rm -rf $(SAMPLE_HOME)

@@ -1,0 +1,68 @@
+"""Open a library file with the settings every connection needs, and run writes safely.
+
+Each thread opens its own connection (sqlite3 refuses to share one). Every write starts with
+BEGIN IMMEDIATE: a deferred BEGIN that reads then writes fails at once with "database is
+locked" when another process writes, whatever busy_timeout says.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+from store.errors import LibraryError
+
+BUSY_TIMEOUT_MS = 10_000
+
+# SQLite's messages, said so that a user knows what to do.
+_ERRORS = {
+    "database is locked": "the library is busy (another margin is writing); try again",
+    "database or disk is full": "the disk is full; nothing was written",
+    "disk I/O error": "the disk refused the write (full, or a quota); nothing was written",
+    "file is not a database": "this file is not a margin library",
+    "database disk image is malformed": "the library file is damaged; run `margin check`",
+    "attempt to write a readonly database": "the library is read-only",
+}
+
+
+def explain(error: sqlite3.Error) -> str:
+    """One line for a user, from an sqlite3 error."""
+    text = str(error)
+    for needle, said in _ERRORS.items():
+        if needle in text:
+            return said
+    return text
+
+
+def connect(path: Path) -> sqlite_utils.Database:
+    """A connection to the library at `path` with WAL, busy_timeout and foreign keys on."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode.lower() != "wal":
+            raise LibraryError(f"{path}: could not switch the library to WAL (got {mode})")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.DatabaseError as error:
+        raise LibraryError(f"{path}: {explain(error)}") from error
+    return sqlite_utils.Database(conn)
+
+
+@contextmanager
+def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """One write transaction: BEGIN IMMEDIATE, commit on success, roll back on any exception."""
+    conn = db.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    else:
+        conn.execute("COMMIT")

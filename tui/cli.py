@@ -1,0 +1,270 @@
+"""The `margin` command line: a few lines per command over `tui.service`.
+
+Textual is imported only when the app opens, so scripted commands start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
+
+from index import QueryError
+from store.errors import MarginError
+from store.sanitize import terminal_safe
+from tui import paths
+from tui.service import Service
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def say(line: str, *, style: str = "", console: Console = out) -> None:
+    """Print data-bearing text: sanitised, never parsed as markup."""
+    console.print(Text(terminal_safe(line), style=style))
+
+
+class Context:
+    def __init__(self, library: Path | None) -> None:
+        self.library_path = library or paths.default_library()
+        self._service: Service | None = None
+
+    @property
+    def service(self) -> Service:
+        if self._service is None:
+            try:
+                self._service = Service(self.library_path, paths.config_dir())
+            except MarginError as error:
+                say(f"margin: {error}", style="red", console=err)
+                sys.exit(2)
+        return self._service
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--library",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="MARGIN_LIBRARY",
+    help="The library file (default: your data folder; env MARGIN_LIBRARY).",
+)
+@click.pass_context
+def cli(ctx: click.Context, library: Path | None) -> None:
+    """margin: read sources and annotate them, offline.
+
+    With no command, opens the app on the library.
+    """
+    ctx.obj = Context(library)
+    ctx.call_on_close(lambda: ctx.obj._service and ctx.obj._service.close())
+    if ctx.invoked_subcommand is None:
+        from tui.app import make_app  # Textual only when the app opens
+
+        service = ctx.obj.service
+        make_app(service).run()
+
+
+@cli.command("import")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file.")
+@pass_context
+def import_(obj: Context, sources: tuple[Path, ...], as_json: bool) -> None:
+    """Import files and folders (recursively): .txt, .md, .html, .pdf.
+
+    Prints one line per file (imported, duplicate, or failed with the reason) and exits 1 if
+    any file failed; the others are imported all the same.
+    """
+    service = obj.service
+    missing = [s for s in sources if not s.exists()]
+    for path in missing:
+        say(f"failed    {path}: no such file or folder", style="red")
+    existing = [s for s in sources if s.exists()]
+    failed = bool(missing)
+    for result in _with_progress(service, existing, as_json):
+        failed |= result.status == "failed"
+        if as_json:
+            out.print_json(json.dumps(result.to_json()))
+        else:
+            say(result.line(), style="red" if result.status == "failed" else "")
+    _index_with_progress(service, quiet=as_json)
+    sys.exit(1 if failed else 0)
+
+
+def _with_progress(service: Service, sources: list[Path], quiet: bool) -> Iterator:
+    # The bar draws on stderr; rich moves lines printed to stdout meanwhile above it.
+    if quiet or not err.is_terminal:
+        yield from service.import_files(sources)
+        return
+    total = service.count_sources(sources)
+    with Progress(
+        TextColumn("importing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("", total=total)
+        for result in service.import_files(sources):
+            bar.update(task, advance=1, description=terminal_safe(result.path.name)[:40])
+            yield result
+
+
+def _index_with_progress(service: Service, *, quiet: bool) -> None:
+    if quiet or not err.is_terminal:
+        service.sync_index()
+        return
+    with Progress(
+        TextColumn("indexing"), BarColumn(), MofNCompleteColumn(), console=err, transient=True
+    ) as bar:
+        task = bar.add_task("", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        service.sync_index(progress)
+
+
+@cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
+@pass_context
+def list_(obj: Context, as_json: bool) -> None:
+    """List the documents with counts of highlights and claims."""
+    documents = obj.service.library.documents()
+    if as_json:
+        out.print_json(json.dumps([d.__dict__ for d in documents]))
+        return
+    if not documents:
+        say("The library is empty: `margin import PATH` adds documents.")
+        return
+    for d in documents:
+        say(
+            f"{d.id[:8]}  {d.format:4}  {d.highlights:3} hl  {d.claims:3} claims  "
+            f"{d.claims_without_evidence:3} open  {d.title}"
+        )
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--limit", default=20, show_default=True, help="How many hits.")
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")
+@pass_context
+def search(obj: Context, query: str, limit: int, as_json: bool) -> None:
+    """Search passages and notes.
+
+    Words, "phrases", AND/OR/NOT, prefix*, fuzzy~, and fields doc:, tag:, author:, is:claim,
+    has:evidence, no:evidence.
+    """
+    try:
+        result = obj.service.search(query, limit=limit)
+    except QueryError as error:
+        say(f"margin: {error}", style="red", console=err)
+        sys.exit(2)
+    if as_json:
+        out.print_json(
+            json.dumps(
+                {
+                    "query": query,
+                    "total": result.total,
+                    "timed_out": result.timed_out,
+                    "hits": [hit.to_json() for hit in result.hits],
+                }
+            )
+        )
+        return
+    if not result.hits:
+        say(f"no hits for {query}")
+        return
+    for hit in result.hits:
+        where = f"p. {hit.page}" if hit.page else f"@{hit.offset}"
+        kind = f" [{hit.role}]" if hit.kind == "annotation" else ""
+        say(f"{hit.title} ({where}){kind}", style="bold")
+        line = Text("    ")
+        snippet = Text(terminal_safe(hit.snippet))
+        for start, end in hit.marks:
+            snippet.stylize("reverse", start, end)
+        line.append_text(snippet)
+        out.print(line)
+    if result.timed_out:
+        say("(search stopped after 2 s: these are the hits found so far)", console=err)
+
+
+@cli.command()
+@pass_context
+def reindex(obj: Context) -> None:
+    """Rebuild the search index from the library."""
+    service = obj.service
+    with Progress(
+        TextColumn("reindexing"), BarColumn(), MofNCompleteColumn(), console=err,
+        transient=True, disable=not err.is_terminal,
+    ) as bar:
+        task = bar.add_task("", total=None)
+        service.index.rebuild(
+            service.library, progress=lambda d, t: bar.update(task, completed=d, total=t)
+        )
+    say(f"index rebuilt: {len(service.library.document_ids())} documents")
+
+
+@cli.command()
+@pass_context
+def check(obj: Context) -> None:
+    """Check the library: integrity, index in step, anchors valid. Exits 1 on problems."""
+    problems = obj.service.check()
+    if not problems:
+        say("library sound: integrity ok, index in step, anchors valid")
+        return
+    for problem in problems:
+        say(problem, style="red")
+    sys.exit(1)
+
+
+@cli.command()
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@pass_context
+def backup(obj: Context, target: Path) -> None:
+    """Write a consistent copy of the library to TARGET (a new file)."""
+    try:
+        obj.service.backup(target)
+    except MarginError as error:
+        say(f"margin: {error}", style="red", console=err)
+        sys.exit(2)
+    say(f"backed up to {target}")
+
+
+@cli.command()
+@pass_context
+def locate(obj: Context) -> None:
+    """Print where the library, its index and your profile live."""
+    say(f"library  {obj.library_path}")
+    say(f"index    {obj.service.index_dir}")
+    say(f"profile  {paths.config_dir() / 'profile.json'}")
+
+
+@cli.command()
+@click.argument("name", required=False)
+@pass_context
+def whoami(obj: Context, name: str | None) -> None:
+    """Show your author id and name; with NAME, change the name."""
+    author = obj.service.rename(name) if name else obj.service.author
+    say(f"{author.name} ({author.id})")
+
+
+def main() -> None:
+    """Entry point of the `margin` command."""
+    try:
+        cli(prog_name="margin")
+    except MarginError as error:
+        say(f"margin: {error}", style="red", console=err)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

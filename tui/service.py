@@ -1,0 +1,332 @@
+"""The one API that the command line and the app both call: no Textual here.
+
+Every write commits in the store first, then brings the index up to date, so a crash between
+the two loses nothing (the next sync catches up from the change log).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from index import IndexBusy, SearchIndex, SearchResult, index_dir_for, sync_in_child
+from store.errors import IngestError, InvalidInput, MarginError
+from store.ingest import Extracted, Limits, extract, iter_source_files
+from store.library import Library
+from store.profile import load_profile, rename_profile
+from store.records import Annotation, Author, Document, Link, Review
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What became of one file: imported, duplicate (same text already there) or failed."""
+
+    path: Path
+    status: str
+    title: str = ""
+    document_id: str | None = None
+    reason: str = ""
+    warnings: tuple[str, ...] = ()
+
+    def line(self) -> str:
+        """One line for the user, naming the file."""
+        if self.status == "imported":
+            extra = f" ({'; '.join(self.warnings)})" if self.warnings else ""
+            return f"imported  {self.path}: {self.title}{extra}"
+        if self.status == "duplicate":
+            return f"duplicate {self.path}: same text as {self.title!r}, nothing added"
+        return f"failed    {self.path}: {self.reason}"
+
+    def to_json(self) -> dict:
+        return {
+            "path": str(self.path),
+            "status": self.status,
+            "title": self.title,
+            "document_id": self.document_id,
+            "reason": self.reason,
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass
+class _Undo:
+    description: str
+    run: Callable[[], object]
+
+
+@dataclass
+class Service:
+    """margin's operations on one library, for one person (the profile in `config_dir`)."""
+
+    library_path: Path
+    config_dir: Path
+    limits: Limits = field(default_factory=Limits)
+
+    def __post_init__(self) -> None:
+        self.library_path = Path(self.library_path)
+        self._local = threading.local()
+        self._index: SearchIndex | None = None
+        self._index_lock = threading.RLock()
+        self._undo: list[_Undo] = []
+        self.author: Author = load_profile(self.config_dir)
+        self.library  # noqa: B018 - open (and migrate) now, so a bad file fails early
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    @property
+    def library(self) -> Library:
+        """This thread's connection to the library (sqlite3 refuses to share one)."""
+        lib = getattr(self._local, "library", None)
+        if lib is None:
+            lib = Library(self.library_path)
+            self._local.library = lib
+        return lib
+
+    @property
+    def index_dir(self) -> Path:
+        return index_dir_for(self.library_path)
+
+    @property
+    def index(self) -> SearchIndex:
+        with self._index_lock:
+            if self._index is None:
+                self._index = SearchIndex(self.index_dir)
+            return self._index
+
+    def close(self) -> None:
+        """Close the index and this thread's library connection."""
+        with self._index_lock:
+            if self._index is not None:
+                self._index.close()
+                self._index = None
+        lib = getattr(self._local, "library", None)
+        if lib is not None:
+            lib.close()
+            self._local.library = None
+
+    def sync_index(self, progress: Progress | None = None) -> int:
+        """Apply the library's new changes to the index here; returns how many were applied."""
+        with self._index_lock:
+            return self.index.sync(self.library, progress=progress)
+
+    def sync_index_in_child(self, progress: Progress | None = None) -> None:
+        """Catch the index up in a child process (bulk work that would starve this process)."""
+        sync_in_child(self.library_path, self.index_dir, progress)
+        with self._index_lock:
+            self.index.refresh()
+
+    def _after_write(self) -> None:
+        try:
+            self.sync_index()
+        except IndexBusy as busy:
+            # The store has the change; the next sync picks it up.
+            log.info("index sync deferred: %s", busy)
+
+    def rename(self, name: str) -> Author:
+        """Change the display name shown beside this person's notes."""
+        self.author = rename_profile(self.config_dir, name)
+        return self.author
+
+    # -- import ---------------------------------------------------------------------------
+
+    def import_files(
+        self, paths: Iterable[Path], *, should_stop: Callable[[], bool] = lambda: False
+    ) -> Iterator[ImportResult]:
+        """Import files and folders (recursively), yielding one result per file.
+
+        Each file is one transaction, so a failure or a crash leaves it fully in or out and
+        the rest of the batch goes on. The index is not touched: call `sync_index` (or
+        `sync_index_in_child`) after, so documents are readable before they are searchable.
+        """
+        lib = self.library
+        for path in iter_source_files(Path(p) for p in paths):
+            if should_stop():
+                return
+            try:
+                extracted = extract(path, self.limits)
+                document, added = lib.add_document(extracted)
+            except IngestError as error:
+                yield ImportResult(path, "failed", reason=error.reason)
+                continue
+            except MarginError as error:
+                yield ImportResult(path, "failed", reason=str(error))
+                continue
+            yield ImportResult(
+                path,
+                "imported" if added else "duplicate",
+                title=document.title,
+                document_id=document.id,
+                warnings=tuple(extracted.warnings) if added else (),
+            )
+
+    def count_sources(self, paths: Iterable[Path]) -> int:
+        """How many files an import of `paths` will look at (for a progress total)."""
+        return sum(1 for _ in iter_source_files(Path(p) for p in paths))
+
+    def add_extracted(self, extracted: Extracted) -> tuple[Document, bool]:
+        """Store an already extracted document and index it."""
+        result = self.library.add_document(extracted)
+        self._after_write()
+        return result
+
+    def delete_document(self, document_id: str) -> int:
+        """Remove a document and its notes; returns how many notes went with it."""
+        removed = self.library.delete_document(document_id)
+        self._after_write()
+        return removed
+
+    # -- search ---------------------------------------------------------------------------
+
+    def search(self, query: str, *, limit: int = 20) -> SearchResult:
+        """Ranked hits for a query; the index is caught up (or rebuilt) first."""
+        with self._index_lock:
+            try:
+                self.index.sync(self.library)
+            except IndexBusy as busy:
+                log.info("searching a slightly stale index: %s", busy)
+            return self.index.search(self.library, query, limit=limit)
+
+    # -- annotating -----------------------------------------------------------------------
+
+    def annotate(
+        self,
+        document_id: str,
+        start: int,
+        end: int,
+        *,
+        role: str = "highlight",
+        note: str = "",
+        tags: Iterable[str] = (),
+    ) -> Annotation:
+        """Highlight (or mark as a claim) text[start:end] of a document."""
+        annotation = self.library.annotate(
+            document_id, start, end, author=self.author, role=role, note=note, tags=tags
+        )
+        self._push_undo(
+            f"{annotation.role} added", lambda: self.library.set_deleted(annotation.id, True)
+        )
+        self._after_write()
+        return annotation
+
+    def set_role(self, annotation_id: str, role: str) -> Annotation:
+        """Make an annotation a claim or a plain highlight."""
+        before = self.library.annotation(annotation_id)
+        after = self.library.update_annotation(annotation_id, role=role)
+        self._push_undo(
+            f"{role} set", lambda: self.library.update_annotation(annotation_id, role=before.role)
+        )
+        self._after_write()
+        return after
+
+    def set_note(self, annotation_id: str, note: str) -> Annotation:
+        """Write or replace an annotation's note."""
+        before = self.library.annotation(annotation_id)
+        after = self.library.update_annotation(annotation_id, note=note)
+        self._push_undo(
+            "note changed", lambda: self.library.update_annotation(annotation_id, note=before.note)
+        )
+        self._after_write()
+        return after
+
+    def set_tags(self, annotation_id: str, names: Iterable[str]) -> Annotation:
+        """Replace an annotation's tags (new names create tags)."""
+        before = self.library.annotation(annotation_id)
+        after = self.library.set_tags(annotation_id, list(names))
+        self._push_undo("tags changed", lambda: self.library.set_tags(annotation_id, before.tags))
+        self._after_write()
+        return after
+
+    def add_tag(self, annotation_id: str, name: str) -> Annotation:
+        """Add one tag to an annotation."""
+        current = self.library.annotation(annotation_id)
+        if name in current.tags:
+            return current
+        return self.set_tags(annotation_id, [*current.tags, name])
+
+    def delete_annotation(self, annotation_id: str) -> Annotation:
+        """Delete an annotation (a tombstone, so the deletion travels and can be undone)."""
+        annotation = self.library.set_deleted(annotation_id, True)
+        self._push_undo(
+            "annotation deleted", lambda: self.library.set_deleted(annotation_id, False)
+        )
+        self._after_write()
+        return annotation
+
+    def link(
+        self, claim_id: str, evidence_id: str, *, relation: str = "supports", note: str = ""
+    ) -> Link:
+        """Link evidence to a claim."""
+        link = self.library.link(
+            claim_id, evidence_id, author=self.author, relation=relation, note=note
+        )
+        self._push_undo("link added", lambda: self.library.set_link_deleted(link.id, True))
+        self._after_write()
+        return link
+
+    def unlink(self, link_id: str) -> Link:
+        """Remove a link between a claim and its evidence."""
+        link = self.library.set_link_deleted(link_id, True)
+        self._push_undo("link removed", lambda: self.library.set_link_deleted(link_id, False))
+        self._after_write()
+        return link
+
+    def review(self, claim_id: str, verdict: str, comment: str = "") -> Review:
+        """Record a verdict on a claim (appended to its history)."""
+        review = self.library.review(claim_id, verdict, reviewer=self.author, comment=comment)
+        self._after_write()
+        return review
+
+    def _push_undo(self, description: str, run: Callable[[], object]) -> None:
+        self._undo.append(_Undo(description, run))
+        del self._undo[:-100]
+
+    def undo(self) -> str:
+        """Reverse this session's last change; returns what was undone."""
+        if not self._undo:
+            raise InvalidInput("nothing to undo")
+        step = self._undo.pop()
+        step.run()
+        self._after_write()
+        return step.description
+
+    # -- checks ---------------------------------------------------------------------------
+
+    def check(self) -> list[str]:
+        """Problems with the library: integrity, index not in step, anchors that do not match."""
+        lib = self.library
+        problems = lib.integrity_problems()
+        for annotation in lib.annotations():
+            if annotation.anchor_state == "orphaned":
+                problems.append(
+                    f"annotation {annotation.id[:8]}: orphaned (quote {annotation.exact[:40]!r} "
+                    "no longer found in its document)"
+                )
+                continue
+            text = lib.db.execute(
+                "SELECT substr(text, ?, ?) FROM documents WHERE id = ?",
+                [annotation.start + 1, annotation.end - annotation.start, annotation.document_id],
+            ).fetchone()
+            if text is None or text[0] != annotation.exact:
+                problems.append(
+                    f"annotation {annotation.id[:8]}: its quote no longer matches the text at "
+                    f"{annotation.start}-{annotation.end}"
+                )
+        with self._index_lock:
+            try:
+                self.index.sync(lib)
+            except IndexBusy as busy:
+                problems.append(f"index: {busy}")
+            else:
+                problems += self.index.verify(lib)
+        return problems
+
+    def backup(self, target: Path) -> None:
+        """Write a consistent copy of the library to `target`."""
+        self.library.backup(Path(target))
