@@ -1,0 +1,60 @@
+"""Fixtures shared by the tests: a real library in tmp_path, never the developer's own files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from store.library import Library
+from store.records import Author
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "samples" / "sources"
+SHARED = REPO.parent / "shared"
+SEED = SHARED / "seeds" / "000_d7a02fca77c0caa4.txt"
+CORPUS = SHARED / "corpus" / "gutenberg"
+
+
+@pytest.fixture(autouse=True)
+def margin_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point every margin location at a fresh folder, so no test touches the user's files."""
+    home = tmp_path_factory.mktemp("margin-home")
+    monkeypatch.setenv("MARGIN_HOME", str(home))
+    monkeypatch.delenv("MARGIN_LIBRARY", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "xdg-data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "xdg-config"))
+    return home
+
+
+@dataclass
+class NewDoc:
+    """A document as an importer hands it to the library."""
+
+    text: str
+    title: str = "A document"
+    author: str | None = None
+    published: str | None = None
+    source: str = "/tmp/a-document.txt"
+    format: str = "txt"
+    page_starts: list[int] | None = None
+    metadata: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Library:
+    lib = Library(tmp_path / "library.margin")
+    yield lib
+    lib.close()
+
+
+@pytest.fixture
+def alice() -> Author:
+    return Author(id="11111111-1111-4111-8111-111111111111", name="Alice")
+
+
+@pytest.fixture
+def seed_text() -> str:
+    return SEED.read_text(encoding="utf-8")
