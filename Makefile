@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SAMPLE_HOME := .sample
 SAMPLE_LIBRARY := $(SAMPLE_HOME)/library.margin
 
-.PHONY: run test lint snapshots bench sample clean
+.PHONY: run test lint snapshots bench sample clean docs
 
 # Reinstall only when pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
@@ -41,3 +41,6 @@ bench: $(BIN)/.installed
 
 clean:
 	rm -rf $(SAMPLE_HOME)
+
+docs: $(BIN)/.installed
+	$(BIN)/python -m tui.keys > docs/keybindings.md

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -22,6 +23,7 @@ from store.records import (
     Annotation,
     Author,
     Change,
+    ClaimSummary,
     Document,
     DocumentSummary,
     Link,
@@ -555,7 +557,7 @@ class Library:
             tag = self.tag(name)
             values: dict[str, Any] = {}
             if colour is not None:
-                values["colour"] = colour
+                values["colour"] = parse_colour(colour)
             if description is not None:
                 values["description"] = clean_field(description, 2000)
             if values:
@@ -638,7 +640,7 @@ class Library:
         if not include_deleted:
             where.append("NOT deleted")
         sql = "SELECT * FROM links" + (" WHERE " + " AND ".join(where) if where else "")
-        return [_link(r) for r in self._rows(sql + " ORDER BY created, id", params)]
+        return [_link(r) for r in self._rows(sql + " ORDER BY created, rowid", params)]
 
     def set_link_deleted(self, link_id: str, deleted: bool = True) -> Link:
         """Tombstone a link (or bring it back)."""
@@ -676,12 +678,91 @@ class Library:
     def reviews(self, claim_id: str | None = None) -> list[Review]:
         """The verdicts on a claim (or all), oldest first."""
         if claim_id is None:
-            rows = self._rows("SELECT * FROM reviews ORDER BY created, id")
+            rows = self._rows("SELECT * FROM reviews ORDER BY created, rowid")
         else:
             rows = self._rows(
-                "SELECT * FROM reviews WHERE claim_id = ? ORDER BY created, id", [claim_id]
+                "SELECT * FROM reviews WHERE claim_id = ? ORDER BY created, rowid", [claim_id]
             )
         return [Review(**r) for r in rows]
+
+    # -- claims board -----------------------------------------------------------------------
+
+    def claims(
+        self,
+        *,
+        document_id: str | None = None,
+        no_evidence: bool = False,
+        unreviewed: bool = False,
+        verdict: str | None = None,
+        tag: str | None = None,
+        order: str = "document",
+    ) -> list[ClaimSummary]:
+        """Live claims with evidence counts and latest verdict, filtered as the board asks.
+
+        Args:
+            tag: a tag name; its children (`econ` takes `econ/trade`) count too.
+            order: "document" (by document, then position) or "date" (newest first).
+        """
+        where = ["a.role = 'claim'", "NOT a.deleted"]
+        params: list[Any] = []
+        if document_id is not None:
+            where.append("a.document_id = ?")
+            params.append(document_id)
+        if tag is not None:
+            where.append(
+                "EXISTS (SELECT 1 FROM annotation_tags at JOIN tags t ON t.id = at.tag_id "
+                "WHERE at.annotation_id = a.id AND (t.name = ? OR t.name LIKE ? || '/%'))"
+            )
+            params += [tag, tag]
+        sql = f"""
+            SELECT a.id AS claim_id, d.title AS document_title,
+              sum(CASE WHEN l.relation = 'supports' THEN 1 ELSE 0 END) AS supports,
+              sum(CASE WHEN l.relation = 'contradicts' THEN 1 ELSE 0 END) AS contradicts,
+              sum(CASE WHEN l.relation = 'context' THEN 1 ELSE 0 END) AS context,
+              sum(CASE WHEN e.anchor_state != 'ok' THEN 1 ELSE 0 END) AS evidence_not_ok,
+              (SELECT r.verdict FROM reviews r WHERE r.claim_id = a.id
+                 ORDER BY r.created DESC, r.rowid DESC LIMIT 1) AS verdict,
+              (SELECT r.reviewer_name FROM reviews r WHERE r.claim_id = a.id
+                 ORDER BY r.created DESC, r.rowid DESC LIMIT 1) AS reviewer_name,
+              (SELECT max(r.created) FROM reviews r WHERE r.claim_id = a.id) AS reviewed_at
+            FROM annotations a
+            JOIN documents d ON d.id = a.document_id
+            LEFT JOIN links l ON l.claim_id = a.id AND NOT l.deleted
+              AND EXISTS (SELECT 1 FROM annotations x WHERE x.id = l.evidence_id AND NOT x.deleted)
+            LEFT JOIN annotations e ON e.id = l.evidence_id
+            WHERE {" AND ".join(where)}
+            GROUP BY a.id
+        """
+        rows = self._rows(sql, params)
+        by_id = {a.id: a for a in self._annotations_by_id([r["claim_id"] for r in rows])}
+        found = []
+        for row in rows:
+            summary = ClaimSummary(
+                claim=by_id[row.pop("claim_id")],
+                **{k: (v or 0) if k in _COUNTS else v for k, v in row.items()},
+            )
+            if no_evidence and summary.evidence:
+                continue
+            if unreviewed and summary.verdict is not None:
+                continue
+            if verdict is not None and summary.verdict != verdict:
+                continue
+            found.append(summary)
+        if order == "date":
+            found.sort(key=lambda s: s.claim.created, reverse=True)
+        else:
+            found.sort(key=lambda s: (s.document_title.casefold(), s.claim.start))
+        return found
+
+    def _annotations_by_id(self, ids: Sequence[str]) -> list[Annotation]:
+        found: list[Annotation] = []
+        for i in range(0, len(ids), 500):
+            chunk = list(ids[i : i + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = self._rows(f"SELECT * FROM annotations WHERE id IN ({marks})", chunk)
+            tags = self._tags_of([r["id"] for r in rows])
+            found += [_annotation(r, tags.get(r["id"], ())) for r in rows]
+        return found
 
     # -- change log -----------------------------------------------------------------------
 
@@ -720,6 +801,9 @@ class Library:
         self.db.execute("VACUUM INTO ?", [str(target)])
 
 
+_COUNTS = {"supports", "contradicts", "context", "evidence_not_ok"}
+
+
 class _Joined:
     """A no-op transaction for calls made inside a caller's transaction."""
 
@@ -739,6 +823,16 @@ def tag_name(name: str) -> str:
     if not cleaned:
         raise InvalidInput(f"{name!r} is not a tag name")
     return cleaned
+
+
+def parse_colour(value: str) -> str:
+    """A colour as stored: #rrggbb, lower case; anything else is refused."""
+    value = value.strip().lower()
+    if re.fullmatch(r"#[0-9a-f]{6}", value):
+        return value
+    if re.fullmatch(r"#[0-9a-f]{3}", value):
+        return "#" + "".join(c * 2 for c in value[1:])
+    raise InvalidInput(f"{value!r} is not a colour: write it as #rrggbb")
 
 
 def _note(text: str) -> str:

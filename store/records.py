@@ -151,3 +151,22 @@ class Change:
     entity: str
     id: str
     op: str
+
+
+@dataclass(frozen=True)
+class ClaimSummary:
+    """A claim as the claims board lists it: its evidence counts and latest verdict."""
+
+    claim: Annotation
+    document_title: str
+    supports: int
+    contradicts: int
+    context: int
+    evidence_not_ok: int
+    verdict: str | None
+    reviewer_name: str | None
+    reviewed_at: str | None
+
+    @property
+    def evidence(self) -> int:
+        return self.supports + self.contradicts + self.context

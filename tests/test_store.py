@@ -202,3 +202,17 @@ def test_notes_are_cleaned_like_documents(library, alice) -> None:
     doc, _ = library.add_document(NewDoc(TEXT))
     a = library.annotate(doc.id, 0, 8, author=alice, note="see \x1b]0;PWNED\x07 here\r\nnext")
     assert a.note == "see ]0;PWNED here\nnext"
+
+
+def test_find_quote_exact_folded_missing_and_ambiguous(seed_text: str) -> None:
+    from store.quotes import find_quote
+
+    start, end = find_quote(seed_text, "data center in Senegal")
+    assert seed_text[start:end] == "data center in Senegal"
+    typed = 'Xi pledged that the People\'s Republic of China (PRC) would "better tell China\'s story"'
+    start, end = find_quote(seed_text, typed)
+    assert seed_text[start:end].startswith("Xi pledged") and seed_text[start:end].endswith("story\u201d")
+    with pytest.raises(InvalidInput, match="not in the document"):
+        find_quote(seed_text, "a sentence nobody wrote")
+    with pytest.raises(InvalidInput, match="places"):
+        find_quote(seed_text, "GDI")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from textual.app import App
 from textual.binding import Binding
 
+from tui.commands import MarginCommands
+from tui.screens.help import HelpScreen
 from tui.screens.library import LibraryScreen
 from tui.service import Service
 
@@ -14,17 +16,65 @@ class MarginApp(App[None]):
 
     CSS_PATH = "margin.tcss"
     TITLE = "margin"
-    ENABLE_COMMAND_PALETTE = True
+    COMMANDS = App.COMMANDS | {MarginCommands}
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="quit", tooltip="Leave margin", priority=True),
+        Binding("question_mark,f1", "help", "Help", id="help", tooltip="Show every key of this screen"),
+        Binding("f2", "library", "Library", show=False, id="go-library", tooltip="Back to the library"),
+        Binding("f3", "search", "Search", show=False, id="go-search", tooltip="Search the whole library"),
+        Binding("f4", "claims", "Claims", show=False, id="go-claims", tooltip="The claims board"),
+        Binding("f5", "tags", "Tags", show=False, id="go-tags", tooltip="The codebook"),
     ]
 
     def __init__(self, service: Service) -> None:
         super().__init__()
         self.service = service
+        self.last_copied: str | None = None
 
     def on_mount(self) -> None:
         self.push_screen(LibraryScreen())
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.screen))
+
+    def open_document(self, document_id: str, offset: int | None = None, length: int = 0) -> None:
+        """Open the reader on a document, at an offset when given."""
+        from tui.screens.reader import ReaderScreen
+
+        self.push_screen(ReaderScreen(document_id, offset, length))
+
+    def action_library(self) -> None:
+        while len(self.screen_stack) > 2 and not isinstance(self.screen, LibraryScreen):
+            self.pop_screen()
+
+    def action_search(self, query: str = "") -> None:
+        from tui.screens.search import SearchScreen
+
+        self.push_screen(SearchScreen(query))
+
+    def action_claims(self, document_id: str | None = None) -> None:
+        from tui.screens.claims import ClaimsScreen
+
+        self.push_screen(ClaimsScreen(document_id))
+
+    def action_tags(self) -> None:
+        from tui.screens.tags import TagsScreen
+
+        self.push_screen(TagsScreen())
+
+    def action_import(self) -> None:
+        self.action_library()
+        library = self._library_screen()
+        if library is not None:
+            library.action_import_files()
+
+    def _library_screen(self) -> LibraryScreen | None:
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, LibraryScreen):
+                return screen
+        return None
 
 
 def make_app(service: Service) -> MarginApp:

@@ -17,6 +17,8 @@ from rich.text import Text
 
 from index import QueryError
 from store.errors import MarginError
+from store.library import parse_colour
+from store.schema import VERDICTS
 from store.sanitize import terminal_safe
 from tui import paths
 from tui.service import Service
@@ -255,6 +257,179 @@ def whoami(obj: Context, name: str | None) -> None:
     """Show your author id and name; with NAME, change the name."""
     author = obj.service.rename(name) if name else obj.service.author
     say(f"{author.name} ({author.id})")
+
+
+def _fail(error: MarginError) -> None:
+    say(f"margin: {error}", style="red", console=err)
+    sys.exit(2)
+
+
+def _annotation_json(annotation) -> dict:  # noqa: ANN001
+    data = dict(annotation.__dict__)
+    data["tags"] = list(annotation.tags)
+    return data
+
+
+@cli.command()
+@click.argument("document")
+@click.option("--quote", required=True, help="The passage, as it stands in the text (whitespace and quote marks may differ).")
+@click.option("--claim", is_flag=True, help="Mark it as a claim rather than a highlight.")
+@click.option("--tag", "tags", multiple=True, help="A tag (repeatable); new names create tags.")
+@click.option("--note", default="", help="A note on the passage.")
+@click.option("--json", "as_json", is_flag=True, help="Print the annotation as JSON.")
+@pass_context
+def annotate(obj: Context, document: str, quote: str, claim: bool, tags: tuple[str, ...], note: str, as_json: bool) -> None:
+    """Highlight (or mark as a claim) a quote of DOCUMENT (an id, id prefix or part of the title)."""
+    try:
+        annotation = obj.service.annotate_quote(
+            document, quote, role="claim" if claim else "highlight", note=note, tags=tags
+        )
+    except MarginError as error:
+        _fail(error)
+    if as_json:
+        out.print_json(json.dumps(_annotation_json(annotation)))
+    else:
+        say(f"{annotation.role} {annotation.id} at {annotation.start}-{annotation.end}")
+
+
+@cli.command()
+@click.argument("claim")
+@click.argument("evidence")
+@click.option("--relation", type=click.Choice(["supports", "contradicts", "context"]), default="supports", show_default=True)
+@click.option("--note", default="", help="Why this evidence bears on the claim.")
+@pass_context
+def link(obj: Context, claim: str, evidence: str, relation: str, note: str) -> None:
+    """Link annotation EVIDENCE to annotation CLAIM (ids or id prefixes)."""
+    lib = obj.service.library
+    try:
+        made = obj.service.link(
+            lib.resolve_annotation(claim).id, lib.resolve_annotation(evidence).id,
+            relation=relation, note=note,
+        )
+    except MarginError as error:
+        _fail(error)
+    say(f"linked {made.evidence_id[:8]} to claim {made.claim_id[:8]} ({made.relation})")
+
+
+@cli.command()
+@click.option("--doc", "document", help="Only the claims of this document.")
+@click.option("--no-evidence", is_flag=True, help="Only claims without evidence.")
+@click.option("--unreviewed", is_flag=True, help="Only claims without a verdict.")
+@click.option("--verdict", type=click.Choice(list(VERDICTS)), help="Only claims whose latest verdict is this.")
+@click.option("--tag", help="Only claims with this tag (or a child of it).")
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")
+@pass_context
+def claims(obj: Context, document: str | None, no_evidence: bool, unreviewed: bool, verdict: str | None, tag: str | None, as_json: bool) -> None:
+    """List claims with their evidence counts and latest verdict."""
+    lib = obj.service.library
+    try:
+        document_id = lib.resolve_document(document).id if document else None
+    except MarginError as error:
+        _fail(error)
+    found = lib.claims(document_id=document_id, no_evidence=no_evidence, unreviewed=unreviewed, verdict=verdict, tag=tag)
+    if as_json:
+        out.print_json(json.dumps([
+            {
+                "claim": _annotation_json(s.claim), "document_title": s.document_title,
+                "supports": s.supports, "contradicts": s.contradicts, "context": s.context,
+                "evidence_not_ok": s.evidence_not_ok, "verdict": s.verdict,
+                "reviewer_name": s.reviewer_name, "reviewed_at": s.reviewed_at,
+            }
+            for s in found
+        ]))
+        return
+    if not found:
+        say("no claims match")
+        return
+    for s in found:
+        quote = " ".join(s.claim.exact.split())
+        say(
+            f"{s.claim.id[:8]}  +{s.supports} -{s.contradicts} ~{s.context}  "
+            f"{(s.verdict or 'unreviewed'):16}  {s.document_title[:30]}: {quote[:70]}"
+        )
+
+
+@cli.command()
+@click.argument("claim")
+@click.argument("verdict", type=click.Choice(list(VERDICTS)))
+@click.option("--comment", default="", help="Why.")
+@pass_context
+def review(obj: Context, claim: str, verdict: str, comment: str) -> None:
+    """Record a VERDICT on CLAIM (kept in its history)."""
+    try:
+        made = obj.service.review(obj.service.library.resolve_annotation(claim).id, verdict, comment)
+    except MarginError as error:
+        _fail(error)
+    say(f"{made.verdict} recorded on claim {made.claim_id[:8]} by {made.reviewer_name}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")
+@pass_context
+def tags(obj: Context, as_json: bool) -> None:
+    """List the codebook: every tag with its colour and count."""
+    found = obj.service.library.tags()
+    if as_json:
+        out.print_json(json.dumps([t.__dict__ for t in found]))
+        return
+    for t in found:
+        say(f"{t.count:5}  {t.colour}  {t.name}" + (f"  {t.description}" if t.description else ""))
+
+
+@cli.group()
+def tag() -> None:
+    """Change the codebook: rename, merge, recolour, delete."""
+
+
+@tag.command("rename")
+@click.argument("old")
+@click.argument("new")
+@pass_context
+def tag_rename(obj: Context, old: str, new: str) -> None:
+    """Rename tag OLD to NEW everywhere."""
+    try:
+        made = obj.service.rename_tag(old, new)
+    except MarginError as error:
+        _fail(error)
+    say(f"renamed {old} to {made.name}")
+
+
+@tag.command("merge")
+@click.argument("source")
+@click.argument("target")
+@pass_context
+def tag_merge(obj: Context, source: str, target: str) -> None:
+    """Merge tag SOURCE into TARGET (SOURCE goes)."""
+    try:
+        made = obj.service.merge_tags(source, target)
+    except MarginError as error:
+        _fail(error)
+    say(f"merged {source} into {made.name} ({made.count} annotations)" if made.count else f"merged {source} into {made.name}")
+
+
+@tag.command("recolour")
+@click.argument("name")
+@click.argument("colour")
+@pass_context
+def tag_recolour(obj: Context, name: str, colour: str) -> None:
+    """Give tag NAME a new COLOUR (#rrggbb)."""
+    try:
+        made = obj.service.update_tag(name, colour=parse_colour(colour))
+    except MarginError as error:
+        _fail(error)
+    say(f"{made.name} is now {made.colour}")
+
+
+@tag.command("delete")
+@click.argument("name")
+@pass_context
+def tag_delete(obj: Context, name: str) -> None:
+    """Delete tag NAME from the codebook and from every annotation."""
+    try:
+        count = obj.service.delete_tag(name)
+    except MarginError as error:
+        _fail(error)
+    say(f"deleted {name} (it was on {count} annotations)")
 
 
 def main() -> None:

@@ -17,7 +17,8 @@ from store.errors import IngestError, InvalidInput, MarginError
 from store.ingest import Extracted, Limits, extract, iter_source_files
 from store.library import Library
 from store.profile import load_profile, rename_profile
-from store.records import Annotation, Author, Document, Link, Review
+from store.quotes import find_quote
+from store.records import Annotation, Author, Document, Link, Review, Tag
 
 log = logging.getLogger(__name__)
 
@@ -282,6 +283,52 @@ class Service:
         review = self.library.review(claim_id, verdict, reviewer=self.author, comment=comment)
         self._after_write()
         return review
+
+    def annotate_quote(
+        self,
+        document_ref: str,
+        quote: str,
+        *,
+        role: str = "highlight",
+        note: str = "",
+        tags: Iterable[str] = (),
+    ) -> Annotation:
+        """Annotate the one place a quote stands in a document named by id or title."""
+        document = self.library.resolve_document(document_ref)
+        start, end = find_quote(document.text, quote)
+        return self.annotate(document.id, start, end, role=role, note=note, tags=tags)
+
+    # -- codebook -------------------------------------------------------------------------
+
+    def rename_tag(self, old: str, new: str) -> Tag:
+        """Rename a tag everywhere (one transaction)."""
+        tag = self.library.rename_tag(old, new)
+        self._after_write()
+        return tag
+
+    def merge_tags(self, source: str, target: str) -> Tag:
+        """Fold tag `source` into `target`."""
+        tag = self.library.merge_tags(source, target)
+        self._after_write()
+        return tag
+
+    def update_tag(self, name: str, *, colour: str | None = None, description: str | None = None) -> Tag:
+        """Recolour a tag or change its description."""
+        tag = self.library.update_tag(name, colour=colour, description=description)
+        self._after_write()
+        return tag
+
+    def create_tag(self, name: str, *, colour: str | None = None, description: str = "") -> Tag:
+        """Add a tag to the codebook."""
+        tag = self.library.ensure_tag(name, colour=colour, description=description)
+        self._after_write()
+        return tag
+
+    def delete_tag(self, name: str) -> int:
+        """Remove a tag from the codebook and every annotation; returns how many carried it."""
+        count = self.library.delete_tag(name)
+        self._after_write()
+        return count
 
     def _push_undo(self, description: str, run: Callable[[], object]) -> None:
         self._undo.append(_Undo(description, run))

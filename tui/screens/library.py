@@ -1,71 +1,258 @@
-"""The library: every document with counts of its notes; filter as you type."""
+"""The library: every document with counts of its notes; filter as you type; import; delete."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input
+from textual.widgets import DataTable, Footer, Header, Input, ProgressBar, Static
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from store.records import DocumentSummary
 from store.sanitize import terminal_safe
+from tui.dialogs.confirm import ConfirmDialog
+from tui.dialogs.import_path import ImportDialog
+from tui.messages import ImportFinished, ImportProgress, ImportStarted, IndexFinished, IndexProgress
 
 
-def _cell(value: object) -> Text:
+def _cell(value: object, style: str = "") -> Text:
     # Titles and authors are data: never markup, never raw control characters.
-    return Text(terminal_safe(str(value if value is not None else "")))
+    return Text(terminal_safe(str(value if value is not None else "")), style=style)
 
 
 class LibraryScreen(Screen[None]):
     """The start screen: the documents of the library."""
 
     BINDINGS = [
-        Binding("slash", "focus_filter", "Filter", id="library-filter", tooltip="Filter documents by title"),
+        Binding("enter", "open_document", "Open", id="open-document", tooltip="Read the document"),
+        Binding("i", "import_files", "Import", id="import", tooltip="Import a file or a folder"),
+        Binding("f", "focus_filter", "Filter", id="library-filter", tooltip="Filter documents by title or author"),
+        Binding("delete", "delete_document", "Delete", id="delete-document", tooltip="Delete the document and its notes"),
+        Binding("slash", "app.search", "Search", id="library-search", tooltip="Search the whole library"),
+        Binding("c", "app.claims", "Claims", id="library-claims", tooltip="Walk the claims of the library"),
+        Binding("t", "app.tags", "Tags", id="library-tags", tooltip="The codebook"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="clear-filter", tooltip="Clear the filter"),
     ]
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
-        yield Input(placeholder="filter by title or author", id="filter")
+        yield Static(id="library-summary")
+        yield Input(placeholder="filter by title or author (f)", id="filter")
         yield DataTable(id="documents", cursor_type="row", zebra_stripes=True)
+        yield Static(id="import-status")
+        yield ProgressBar(id="import-progress", show_eta=False)
         yield Footer()
 
     def on_mount(self) -> None:
         table = self.query_one("#documents", DataTable)
-        table.add_columns("Title", "Author", "Format", "Size", "Highlights", "Claims", "Open", "Imported")
+        table.add_column("Title", key="title")
+        table.add_column("Author", key="author")
+        for label in ("Format", "Size", "Highlights", "Claims", "No evidence", "Reviewed", "Anchors", "Imported"):
+            table.add_column(label, key=label.lower())
+        self.query_one("#import-progress").display = False
+        self.query_one("#import-status").display = False
         self.refresh_documents()
         table.focus()
 
+    def on_screen_resume(self) -> None:
+        self.refresh_documents()
+
     def refresh_documents(self) -> None:
+        """Read the documents again (after an import, a deletion or notes in the reader)."""
         self._documents = self.app.service.library.documents()
         self._fill(self.query_one("#filter", Input).value)
+        claims = sum(d.claims for d in self._documents)
+        reviewed = sum(d.claims_reviewed for d in self._documents)
+        open_claims = sum(d.claims_without_evidence for d in self._documents)
+        summary = Text(
+            f" {len(self._documents)} documents \u00b7 {sum(d.highlights for d in self._documents)} highlights"
+            f" \u00b7 {claims} claims ({open_claims} without evidence) \u00b7 reviewed {reviewed} of {claims}"
+        )
+        self.query_one("#library-summary", Static).update(summary)
 
     def _fill(self, needle: str) -> None:
         table = self.query_one("#documents", DataTable)
+        selected = self.selected_id()
         table.clear()
         needle = needle.casefold().strip()
         for d in self._documents:
             if needle and needle not in f"{d.title} {d.author or ''}".casefold():
                 continue
             table.add_row(*self._row(d), key=d.id)
+        if selected is not None:
+            try:
+                table.move_cursor(row=table.get_row_index(selected))
+            except Exception:  # noqa: BLE001 - the row was filtered out or deleted
+                pass
 
     @staticmethod
     def _row(d: DocumentSummary) -> list[Text]:
+        anchors = ""
+        if d.moved or d.orphaned:
+            anchors = f"{d.moved} moved, {d.orphaned} orphaned"
         return [
-            _cell(d.title),
-            _cell(d.author or ""),
+            _cell(d.title[:60]),
+            _cell((d.author or "")[:30]),
             _cell(d.format),
-            _cell(f"{d.length / 1000:.0f}k"),
+            _cell(f"{max(1, round(d.length / 1000))}k chars"),
             _cell(d.highlights),
             _cell(d.claims),
-            _cell(d.claims_without_evidence),
+            _cell(d.claims_without_evidence, "bold yellow" if d.claims_without_evidence else ""),
+            _cell(f"{d.claims_reviewed}/{d.claims}" if d.claims else ""),
+            _cell(anchors, "bold red" if d.orphaned else ""),
             _cell(d.imported_at[:10]),
         ]
+
+    def selected_id(self) -> str | None:
+        table = self.query_one("#documents", DataTable)
+        if table.row_count == 0:
+            return None
+        try:
+            key, _ = table.coordinate_to_cell_key((table.cursor_row, 0))
+        except Exception:  # noqa: BLE001 - cursor outside the rows
+            return None
+        return key.value
 
     @on(Input.Changed, "#filter")
     def _filter(self, event: Input.Changed) -> None:
         self._fill(event.value)
 
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        self.query_one("#documents", DataTable).focus()
+
+    @on(DataTable.RowSelected, "#documents")
+    def _row_chosen(self, event: DataTable.RowSelected) -> None:
+        self.open_document(event.row_key.value)
+
     def action_focus_filter(self) -> None:
         self.query_one("#filter", Input).focus()
+
+    def action_clear_filter(self) -> None:
+        self.query_one("#filter", Input).value = ""
+        self.query_one("#documents", DataTable).focus()
+
+    def action_open_document(self) -> None:
+        document_id = self.selected_id()
+        if document_id is not None:
+            self.open_document(document_id)
+
+    def open_document(self, document_id: str | None, offset: int | None = None, length: int = 0) -> None:
+        if document_id is None:
+            return
+        from tui.screens.reader import ReaderScreen
+
+        self.app.push_screen(ReaderScreen(document_id, offset, length))
+
+    # -- delete -------------------------------------------------------------------------
+
+    def action_delete_document(self) -> None:
+        document_id = self.selected_id()
+        if document_id is None:
+            return
+        lib = self.app.service.library
+        summary = lib.document_summary(document_id)
+        notes = lib.count_notes(document_id)
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                removed = self.app.service.delete_document(document_id)
+                self.notify(f"Deleted {terminal_safe(summary.title)} and {removed} notes.", markup=False)
+                self.refresh_documents()
+
+        self.app.push_screen(
+            ConfirmDialog(
+                f"Delete \u201c{terminal_safe(summary.title)}\u201d and the {notes} "
+                f"note{'s' if notes != 1 else ''} on it? This cannot be undone."
+            ),
+            answer,
+        )
+
+    # -- import -------------------------------------------------------------------------
+
+    def action_import_files(self) -> None:
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self.import_paths([path])
+
+        self.app.push_screen(ImportDialog(), chosen)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="import")
+    def import_paths(self, paths: list[Path]) -> None:
+        """Import in a thread (the store's work), then index in a child process."""
+        worker = get_current_worker()
+        service = self.app.service
+        total = service.count_sources(paths)
+        self.post_message(ImportStarted(total))
+        imported = duplicates = 0
+        failures = []
+        for done, result in enumerate(
+            service.import_files(paths, should_stop=lambda: worker.is_cancelled), start=1
+        ):
+            if result.status == "imported":
+                imported += 1
+            elif result.status == "duplicate":
+                duplicates += 1
+            else:
+                failures.append(result)
+            self.post_message(ImportProgress(done, total, result.path.name))
+        self.post_message(ImportFinished(imported, duplicates, failures))
+        # Indexing holds the GIL for long stretches: a child process keeps the app responsive.
+        try:
+            service.sync_index_in_child(lambda d, t: self.post_message(IndexProgress(d, t)))
+        except Exception as error:  # noqa: BLE001 - reported; the next search catches up
+            self.post_message(IndexFinished(str(error)))
+        else:
+            self.post_message(IndexFinished())
+
+    def _show_progress(self, label: str, done: int, total: int | None) -> None:
+        status = self.query_one("#import-status", Static)
+        bar = self.query_one("#import-progress", ProgressBar)
+        status.display = bar.display = True
+        status.update(Text(terminal_safe(label)))
+        bar.update(total=total, progress=done)
+
+    def on_import_started(self, message: ImportStarted) -> None:
+        self._show_progress("importing\u2026", 0, message.total)
+
+    def on_import_progress(self, message: ImportProgress) -> None:
+        self._show_progress(f"importing {message.name}", message.done, message.total)
+
+    def on_import_finished(self, message: ImportFinished) -> None:
+        self.refresh_documents()
+        parts = [f"{message.imported} imported"]
+        if message.duplicates:
+            parts.append(f"{message.duplicates} already there")
+        if message.failures:
+            parts.append(f"{len(message.failures)} failed")
+        text = ", ".join(parts)
+        for failure in message.failures[:8]:
+            text += f"\n{failure.path.name}: {failure.reason}"
+        if len(message.failures) > 8:
+            text += f"\n\u2026 and {len(message.failures) - 8} more (`margin import` lists them all)"
+        self.notify(terminal_safe(text), severity="warning" if message.failures else "information",
+                    markup=False, timeout=10)
+
+    def on_index_progress(self, message: IndexProgress) -> None:
+        self._show_progress("indexing for search (documents are readable now)", message.done, message.total)
+
+    def on_index_finished(self, message: IndexFinished) -> None:
+        self.query_one("#import-status").display = False
+        self.query_one("#import-progress").display = False
+        if message.error:
+            self.notify(f"Indexing stopped: {message.error}. Searching will catch up.",
+                        severity="warning", markup=False)
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            self.notify(
+                f"Import failed: {event.worker.error}. Nothing half-written was kept; try again.",
+                severity="error", markup=False,
+            )
+            self.query_one("#import-progress").display = False
+            self.query_one("#import-status").display = False

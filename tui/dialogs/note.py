@@ -1,0 +1,40 @@
+"""Write or edit an annotation's note in a multi-line editor."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static, TextArea
+
+
+class NoteDialog(ModalScreen[str | None]):
+    """The note's new text (ctrl+s saves), or None when cancelled (escape)."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", id="note-save", tooltip="Save the note", priority=True),
+        Binding("escape", "cancel", "Cancel", id="note-cancel", tooltip="Close without saving"),
+    ]
+
+    def __init__(self, quote: str, note: str) -> None:
+        super().__init__()
+        self.quote = quote
+        self.note = note
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(Text(f"Note on \u201c{self.quote[:120]}\u201d  (ctrl+s saves, escape cancels)"))
+            yield TextArea(self.note, id="note-text", soft_wrap=True, show_line_numbers=False)
+
+    def on_mount(self) -> None:
+        editor = self.query_one(TextArea)
+        editor.focus()
+        editor.move_cursor(editor.document.end)
+
+    def action_save(self) -> None:
+        self.dismiss(self.query_one(TextArea).text)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,149 @@
+"""The claims board: every claim with its evidence counts and latest verdict, filtered."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from store.records import ClaimSummary
+from store.sanitize import terminal_safe
+from store.schema import VERDICTS
+from tui.dialogs.ask import AskDialog
+
+FILTERS = ("all", "no evidence", "unreviewed")
+
+
+def flags(summary: ClaimSummary) -> Text:
+    """Anchor trouble on the claim or its evidence, said in words (not colour alone)."""
+    text = Text()
+    if summary.claim.anchor_state != "ok":
+        text.append(f"claim {summary.claim.anchor_state} ", style="bold red")
+    if summary.evidence_not_ok:
+        text.append(f"{summary.evidence_not_ok} evidence moved/orphaned", style="bold yellow")
+    return text
+
+
+class ClaimsScreen(Screen[None]):
+    """Claims of the library (or of one document) for a reviewer to walk."""
+
+    BINDINGS = [
+        Binding("enter", "open_claim", "Open", id="open-claim", tooltip="Open the claim beside its evidence"),
+        Binding("a", "filter('all')", "All", id="claims-all", tooltip="Show every claim"),
+        Binding("n", "filter('no evidence')", "No evidence", id="claims-no-evidence", tooltip="Only claims without evidence"),
+        Binding("u", "filter('unreviewed')", "Unreviewed", id="claims-unreviewed", tooltip="Only claims without a verdict"),
+        Binding("v", "cycle_verdict", "Verdict", id="claims-verdict", tooltip="Filter by the latest verdict (cycles)"),
+        Binding("t", "filter_tag", "Tag", id="claims-tag", tooltip="Only claims with a tag (or its children)"),
+        Binding("o", "toggle_order", "Order", id="claims-order", tooltip="Sort by document order or by date"),
+        Binding("escape", "back", "Back", id="claims-back", tooltip="Back to the previous screen"),
+    ]
+
+    def __init__(self, document_id: str | None = None) -> None:
+        super().__init__()
+        self.document_id = document_id
+        self.mode = "all"
+        self.verdict: str | None = None
+        self.tag: str | None = None
+        self.order = "document"
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        yield Static(id="claims-filters")
+        yield DataTable(id="claims", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "Claims"
+        table = self.query_one("#claims", DataTable)
+        for label in ("Claim", "Document", "Sup", "Con", "Ctx", "Verdict", "Reviewer", "Anchors"):
+            table.add_column(label, key=label.lower())
+        self.refresh_claims()
+        table.focus()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_claims()
+
+    def refresh_claims(self) -> None:
+        lib = self.app.service.library
+        self.claims = lib.claims(
+            document_id=self.document_id,
+            no_evidence=self.mode == "no evidence",
+            unreviewed=self.mode == "unreviewed",
+            verdict=self.verdict,
+            tag=self.tag,
+            order=self.order,
+        )
+        table = self.query_one("#claims", DataTable)
+        keep = table.cursor_row
+        table.clear()
+        for s in self.claims:
+            table.add_row(
+                Text(terminal_safe(" ".join(s.claim.exact.split()))[:70], style="bold" if not s.evidence else ""),
+                Text(terminal_safe(s.document_title)[:28]),
+                Text(str(s.supports)),
+                Text(str(s.contradicts)),
+                Text(str(s.context)),
+                Text((s.verdict or "\u2014").replace("-", " ")),
+                Text(terminal_safe(s.reviewer_name or "")),
+                flags(s),
+                key=s.claim.id,
+            )
+        if self.claims:
+            table.move_cursor(row=min(keep, len(self.claims) - 1))
+        described = [self.mode]
+        if self.verdict:
+            described.append(f"verdict {self.verdict}")
+        if self.tag:
+            described.append(f"tag {self.tag}")
+        if self.document_id:
+            described.append("this document")
+        summary = Text(f" {len(self.claims)} claims \u00b7 {' \u00b7 '.join(described)} \u00b7 by {self.order}")
+        self.query_one("#claims-filters", Static).update(Text(terminal_safe(summary.plain)))
+
+    def action_filter(self, mode: str) -> None:
+        self.mode = mode
+        if mode == "all":
+            self.verdict = None
+            self.tag = None
+        self.refresh_claims()
+
+    def action_cycle_verdict(self) -> None:
+        cycle = [None, *VERDICTS]
+        self.verdict = cycle[(cycle.index(self.verdict) + 1) % len(cycle)]
+        self.refresh_claims()
+
+    def action_filter_tag(self) -> None:
+        names = [t.name for t in self.app.service.library.tags()]
+
+        def chosen(name: str | None) -> None:
+            self.tag = name
+            self.refresh_claims()
+
+        self.app.push_screen(AskDialog("Only claims with tag (empty: any tag)", suggestions=names), chosen)
+
+    def action_toggle_order(self) -> None:
+        self.order = "date" if self.order == "document" else "document"
+        self.refresh_claims()
+
+    @on(DataTable.RowSelected, "#claims")
+    def _chosen(self, event: DataTable.RowSelected) -> None:
+        self._open(event.row_key.value)
+
+    def action_open_claim(self) -> None:
+        table = self.query_one("#claims", DataTable)
+        if self.claims:
+            self._open(self.claims[table.cursor_row].claim.id)
+
+    def _open(self, claim_id: str | None) -> None:
+        if claim_id is None:
+            return
+        from tui.screens.claim import ClaimScreen
+
+        self.app.push_screen(ClaimScreen(claim_id))
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 2:
+            self.app.pop_screen()

@@ -1,0 +1,352 @@
+"""The reader: one document, its annotations drawn in place, and the keys that annotate it.
+
+Every key that changes notes calls `tui.service`; the screen only decides what the key
+applies to: the selection when there is one, otherwise the annotation under the cursor.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Static
+
+from store.citation import annotation_citation, quote_with_citation
+from store.errors import MarginError
+from store.records import Annotation, Document
+from store.sanitize import terminal_safe
+from tui import clipboard
+from tui.dialogs.link import LinkChoice, LinkDialog
+from tui.dialogs.note import NoteDialog
+from tui.dialogs.tag import tag_dialog
+from tui.widgets.annotation_list import AnnotationList
+from tui.widgets.reader_view import ReaderView, Span
+
+
+def _tag_binding(n: int) -> Binding:
+    return Binding(
+        str(n), f"quick_tag({n})", f"tag {n}", show=False, id=f"quick-tag-{n}",
+        tooltip=f"Apply the codebook's tag number {n}",
+    )
+
+
+class ReaderScreen(Screen[None]):
+    """Read and annotate one document."""
+
+    BINDINGS = [
+        Binding("h", "highlight", "Highlight", id="highlight", tooltip="Highlight the selection"),
+        Binding("c", "mark_claim", "Claim", id="mark-claim", tooltip="Mark the selection as a claim, or toggle claim on the annotation here"),
+        Binding("t", "tag", "Tag", id="tag", tooltip="Tag the selection or the annotation here"),
+        Binding("n", "note", "Note", id="note", tooltip="Write or edit the note of the annotation here"),
+        Binding("e", "link_evidence", "Evidence", id="link-evidence", tooltip="Link the selection or annotation here as evidence for a claim"),
+        Binding("y", "copy_citation", "Copy", id="copy-citation", tooltip="Copy the quote with its citation"),
+        Binding("x", "delete_annotation", "Delete", id="delete-annotation", tooltip="Delete the annotation here (undo with u)"),
+        Binding("u", "undo", "Undo", id="undo", tooltip="Undo the last change"),
+        Binding("slash", "find", "Find", id="find", tooltip="Find in the document"),
+        Binding("greater_than_sign", "find_next", "Next match", show=False, id="find-next", tooltip="Go to the next match of the find"),
+        Binding("less_than_sign", "find_previous", "Previous match", show=False, id="find-previous", tooltip="Go to the previous match of the find"),
+        Binding("tab", "toggle_panel", "Panel", id="toggle-panel", tooltip="Show or hide the annotations panel"),
+        Binding("escape", "back", "Back", id="reader-back", tooltip="Clear the selection, or go back to the library"),
+        *[_tag_binding(n) for n in range(1, 10)],
+    ]
+
+    def __init__(self, document_id: str, offset: int | None = None, length: int = 0) -> None:
+        super().__init__()
+        self.document_id = document_id
+        self.start_offset = offset
+        self.start_length = length
+        self.find_text = ""
+        self._find_origin = 0
+
+    @property
+    def service(self):  # noqa: ANN201
+        return self.app.service
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        with Horizontal(id="reader-body"):
+            yield ReaderView(id="reader")
+            yield AnnotationList(id="annotations")
+        yield Input(placeholder="find in document (enter keeps the place, escape cancels)", id="find")
+        yield Static(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.document: Document = self.service.library.document(self.document_id)
+        self.title = terminal_safe(self.document.title)
+        self.sub_title = terminal_safe(self.document.author or "")
+        reader = self.reader
+        reader.load_text(self.document.text)
+        self.query_one("#find", Input).display = False
+        self.reload_annotations()
+        if self.start_offset is not None:
+            reader.go_to(self.start_offset, self.start_length)
+        reader.focus()
+        self._update_status()
+
+    @property
+    def reader(self) -> ReaderView:
+        return self.query_one("#reader", ReaderView)
+
+    # -- annotations in view ----------------------------------------------------------------
+
+    def reload_annotations(self) -> None:
+        """Read this document's annotations again and redraw them."""
+        lib = self.service.library
+        self.annotations: list[Annotation] = lib.annotations(self.document_id)
+        self.colours = {t.name: t.colour for t in lib.tags()}
+        evidence_ids = {link.evidence_id for link in lib.links()}
+        spans = [
+            Span(
+                start=a.start,
+                end=a.end,
+                id=a.id,
+                role=a.role,
+                tag_colour=next((self.colours[t] for t in a.tags if t in self.colours), None),
+                evidence=a.id in evidence_ids,
+            )
+            for a in self.annotations
+            if a.anchor_state != "orphaned"
+        ]
+        self.reader.set_spans(spans)
+        self.query_one("#annotations", AnnotationList).show(self.annotations, self.colours)
+        self._update_status()
+
+    def _annotation_here(self) -> Annotation | None:
+        spans = self.reader.spans_at(self.reader.cursor)
+        if not spans:
+            return None
+        # The narrowest span is the one the user sees on top.
+        span = min(spans, key=lambda s: s.end - s.start)
+        return next((a for a in self.annotations if a.id == span.id), None)
+
+    def _target(self, *, create: str | None = None) -> Annotation | None:
+        """The annotation a key applies to: a new one from the selection, or the one here."""
+        start, end = self.reader.selection
+        if end > start and create is not None:
+            annotation = self.service.annotate(self.document_id, start, end, role=create)
+            self.reader.clear_selection()
+            self.reload_annotations()
+            return annotation
+        found = self._annotation_here()
+        if found is None:
+            self.notify("Select some text first (v, shift+arrows, s or p), or move onto a note.",
+                        severity="warning", markup=False)
+        return found
+
+    def _update_status(self) -> None:
+        reader = self.reader
+        where = self.document.position_label(reader.cursor)
+        status = Text(f" {where}", style="bold")
+        start, end = reader.selection
+        if end > start:
+            status.append(f"  selected {end - start} characters")
+        here = self._annotation_here() if hasattr(self, "annotations") else None
+        if here is not None:
+            status.append(f"  {here.role}", style="bold")
+            if here.tags:
+                status.append("  #" + " #".join(terminal_safe(t) for t in here.tags))
+            if here.note:
+                status.append("  \u270e " + terminal_safe(" ".join(here.note.split())[:60]), style="italic")
+        self.query_one("#status", Static).update(status)
+
+    @on(ReaderView.SelectionChanged)
+    @on(ReaderView.CursorMoved)
+    def _moved(self, event: ReaderView.SelectionChanged | ReaderView.CursorMoved) -> None:
+        self._update_status()
+        here = self._annotation_here()
+        if here is not None:
+            self.query_one("#annotations", AnnotationList).highlight_annotation(here.id)
+
+    @on(AnnotationList.Chosen)
+    def _jump(self, event: AnnotationList.Chosen) -> None:
+        annotation = event.annotation
+        if annotation.anchor_state == "orphaned":
+            self.notify(
+                f"Orphaned: \u201c{annotation.exact[:80]}\u201d is no longer in this text.",
+                severity="warning", markup=False,
+            )
+            return
+        self.reader.go_to(annotation.start, annotation.end - annotation.start)
+        self.reader.focus()
+
+    # -- actions ------------------------------------------------------------------------
+
+    def _run(self, action, done: str | None = None) -> None:  # noqa: ANN001
+        try:
+            action()
+        except MarginError as error:
+            self.notify(str(error), severity="error", markup=False)
+            return
+        self.reload_annotations()
+        if done:
+            self.notify(done, markup=False)
+
+    def action_highlight(self) -> None:
+        start, end = self.reader.selection
+        if end <= start:
+            self.notify("Select some text first (v, shift+arrows, s or p).", severity="warning", markup=False)
+            return
+        self._run(lambda: self._target(create="highlight"), "Highlighted")
+
+    def action_mark_claim(self) -> None:
+        start, end = self.reader.selection
+        if end > start:
+            self._run(lambda: self._target(create="claim"), "Marked as a claim")
+            return
+        here = self._target()
+        if here is not None:
+            role = "highlight" if here.role == "claim" else "claim"
+            self._run(lambda: self.service.set_role(here.id, role), f"Now a {role}")
+
+    def action_tag(self) -> None:
+        target = self._target(create="highlight")
+        if target is None:
+            return
+        names = [t.name for t in self.service.library.tags()]
+
+        def apply(name: str | None) -> None:
+            if name:
+                self._run(lambda: self.service.add_tag(target.id, name), f"Tagged #{name}")
+            else:
+                self.reload_annotations()
+
+        self.app.push_screen(tag_dialog(names, target.tags), apply)
+
+    def action_quick_tag(self, number: int) -> None:
+        tags = self.service.library.tags()
+        if number > len(tags):
+            self.notify(f"The codebook has {len(tags)} tags; there is no tag {number}.",
+                        severity="warning", markup=False)
+            return
+        target = self._target(create="highlight")
+        if target is not None:
+            name = tags[number - 1].name
+            self._run(lambda: self.service.add_tag(target.id, name), f"Tagged #{name}")
+
+    def action_note(self) -> None:
+        target = self._target(create="highlight")
+        if target is None:
+            return
+
+        def save(text: str | None) -> None:
+            if text is not None:
+                self._run(lambda: self.service.set_note(target.id, text), "Note saved")
+
+        self.app.push_screen(NoteDialog(target.exact, target.note), save)
+
+    def action_link_evidence(self) -> None:
+        target = self._target(create="highlight")
+        if target is None:
+            return
+        claims = self.service.library.claims()
+        if not [c for c in claims if c.claim.id != target.id]:
+            self.notify("There are no claims yet: select a passage and press c to mark one.",
+                        severity="warning", markup=False)
+            return
+
+        def link(choice: LinkChoice | None) -> None:
+            if choice is not None:
+                self._run(
+                    lambda: self.service.link(choice.claim_id, target.id, relation=choice.relation),
+                    f"Linked as evidence ({choice.relation})",
+                )
+
+        self.app.push_screen(LinkDialog(claims, exclude=target.id), link)
+
+    def action_copy_citation(self) -> None:
+        start, end = self.reader.selection
+        if end > start:
+            text = quote_with_citation(self.document, start, end)
+        else:
+            here = self._annotation_here()
+            if here is None:
+                self.notify("Select some text, or move onto a note, to copy it.", severity="warning", markup=False)
+                return
+            text = annotation_citation(self.document, here)
+        route = clipboard.copy(text, self.app.copy_to_clipboard)
+        self.app.last_copied = text
+        self.notify(f"Quote {route}", markup=False)
+
+    def action_delete_annotation(self) -> None:
+        here = self._target()
+        if here is not None:
+            self._run(lambda: self.service.delete_annotation(here.id), "Deleted (u undoes)")
+
+    def action_undo(self) -> None:
+        try:
+            undone = self.service.undo()
+        except MarginError as error:
+            self.notify(str(error), severity="warning", markup=False)
+            return
+        self.reload_annotations()
+        self.notify(f"Undone: {undone}", markup=False)
+
+    def action_toggle_panel(self) -> None:
+        panel = self.query_one("#annotations", AnnotationList)
+        panel.display = not panel.display
+
+    def action_back(self) -> None:
+        find = self.query_one("#find", Input)
+        if find.has_focus:
+            # Escape in the find input cancels it: back to where the cursor was.
+            self.reader.go_to(self._find_origin)
+            self._close_find()
+            return
+        start, end = self.reader.selection
+        if end > start:
+            self.reader.clear_selection()
+            return
+        self.app.pop_screen()
+
+    # -- find in document ---------------------------------------------------------------
+
+    def action_find(self) -> None:
+        find = self.query_one("#find", Input)
+        self._find_origin = self.reader.cursor
+        find.display = True
+        find.value = self.find_text
+        find.focus()
+
+    @on(Input.Changed, "#find")
+    def _find_typed(self, event: Input.Changed) -> None:
+        if event.value:
+            self._find_from(event.value, self._find_origin, forward=True)
+
+    @on(Input.Submitted, "#find")
+    def _find_done(self, event: Input.Submitted) -> None:
+        self.find_text = event.value
+        self._close_find()
+
+    def _close_find(self) -> None:
+        find = self.query_one("#find", Input)
+        find.display = False
+        self.reader.focus()
+
+    def _find_from(self, needle: str, origin: int, *, forward: bool) -> bool:
+        text = self.document.text.casefold()
+        needle = needle.casefold()
+        if forward:
+            at = text.find(needle, origin)
+            if at < 0:
+                at = text.find(needle)
+        else:
+            at = text.rfind(needle, 0, max(0, origin))
+            if at < 0:
+                at = text.rfind(needle)
+        if at < 0:
+            self.notify(f"Not found: {needle}", severity="warning", markup=False)
+            return False
+        self.reader.go_to(at, len(needle))
+        return True
+
+    def action_find_next(self) -> None:
+        if self.find_text:
+            self._find_from(self.find_text, self.reader.cursor + 1, forward=True)
+
+    def action_find_previous(self) -> None:
+        if self.find_text:
+            self._find_from(self.find_text, self.reader.cursor, forward=False)

@@ -1,0 +1,176 @@
+"""Search the whole library as you type; open a hit in the reader at its exact place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Header, Input, OptionList, Static
+from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
+
+from index import QueryError, SearchResult
+from store.sanitize import terminal_safe
+
+SYNTAX = (
+    'words  "a phrase"  AND OR NOT  prefix*  fuzzy~  doc:title  tag:econ  author:name  '
+    "is:claim  has:evidence  no:evidence"
+)
+DEBOUNCE = 0.15
+
+
+@dataclass
+class SearchDone(Message):
+    """A search finished: the hits, or the reason the query was refused."""
+
+    query: str
+    result: SearchResult | None
+    error: str | None
+
+
+def hit_label(hit) -> Text:  # noqa: ANN001 - index.Hit
+    """One result row: where, what kind, and the snippet with matched words marked."""
+    where = f"p. {hit.page}" if hit.page else f"@{hit.offset}"
+    label = Text(terminal_safe(hit.title)[:50], style="bold")
+    label.append(f"  {where}", style="dim")
+    if hit.kind == "annotation":
+        label.append(f"  [{hit.role or 'note'}]", style="bold magenta")
+    label.append("\n  ")
+    snippet = Text(terminal_safe(hit.snippet))
+    for start, end in hit.marks:
+        snippet.stylize("bold reverse", start, end)
+    label.append_text(snippet)
+    return label
+
+
+class SearchScreen(Screen[None]):
+    """A query input, ranked hits with snippets, and a preview of the selected hit."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="search-back", tooltip="Back to the query, or to the previous screen"),
+        Binding("down", "to_results", "Results", show=False, id="search-results", tooltip="Move into the results"),
+    ]
+
+    def __init__(self, query: str = "") -> None:
+        super().__init__()
+        self.initial_query = query
+        self._debounce: Timer | None = None
+        self.result: SearchResult | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        yield Input(value=self.initial_query, placeholder="search the library", id="query")
+        yield Static(Text(SYNTAX, style="dim"), id="syntax")
+        yield Static(id="query-error")
+        with Horizontal(id="search-body"):
+            yield OptionList(id="hits")
+            yield Static(id="preview")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#query", Input).focus()
+        if self.initial_query:
+            self.run_search(self.initial_query)
+
+    @on(Input.Changed, "#query")
+    def _typed(self, event: Input.Changed) -> None:
+        if self._debounce is not None:
+            self._debounce.stop()
+        query = event.value
+        self._debounce = self.set_timer(DEBOUNCE, lambda: self.run_search(query))
+
+    @on(Input.Submitted, "#query")
+    def _submitted(self, event: Input.Submitted) -> None:
+        if self._debounce is not None:
+            self._debounce.stop()
+        self.run_search(event.value, then_focus=True)
+
+    @work(thread=True, exclusive=True, group="search", exit_on_error=False)
+    def run_search(self, query: str, then_focus: bool = False) -> None:
+        """Search in a thread; a newer keystroke cancels this one (exclusive)."""
+        worker = get_current_worker()
+        if not query.strip():
+            self.post_message(SearchDone(query, None, None))
+            return
+        try:
+            result = self.app.service.search(query, limit=50)
+        except QueryError as error:
+            if not worker.is_cancelled:
+                self.post_message(SearchDone(query, None, str(error)))
+            return
+        if not worker.is_cancelled:
+            self.post_message(SearchDone(query, result, None))
+            if then_focus and result.hits:
+                self.app.call_from_thread(self.action_to_results)
+
+    def on_search_done(self, message: SearchDone) -> None:
+        if message.query != self.query_one("#query", Input).value:
+            return  # a stale answer to an older query
+        error = self.query_one("#query-error", Static)
+        hits = self.query_one("#hits", OptionList)
+        if message.error:
+            error.update(Text(terminal_safe(message.error), style="bold red"))
+            error.display = True
+            return
+        error.display = False
+        self.result = message.result
+        hits.clear_options()
+        if message.result is None:
+            self.query_one("#preview", Static).update("")
+            return
+        for number, hit in enumerate(message.result.hits):
+            hits.add_option(Option(hit_label(hit), id=str(number)))
+        if not message.result.hits:
+            hits.add_option(Option(Text(f"No hits for {terminal_safe(message.query)}", style="dim"), disabled=True))
+        else:
+            hits.highlighted = 0
+            self._preview(0)
+        self.sub_title = f"{message.result.total} hits" + (" (stopped after 2 s)" if message.result.timed_out else "")
+
+    @on(OptionList.OptionHighlighted, "#hits")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option.id is not None:
+            self._preview(int(event.option.id))
+
+    def _preview(self, number: int) -> None:
+        if self.result is None or number >= len(self.result.hits):
+            return
+        hit = self.result.hits[number]
+        lib = self.app.service.library
+        start = max(0, hit.offset - 400)
+        row = lib.db.execute(
+            "SELECT substr(text, ?, ?) FROM documents WHERE id = ?", [start + 1, 1000, hit.document_id]
+        ).fetchone()
+        if row is None:
+            return
+        context = Text(terminal_safe(row[0]))
+        context.stylize("bold reverse", hit.offset - start, hit.offset - start + max(1, hit.length))
+        if hit.note:
+            context = Text.assemble(Text("note: ", style="bold"), Text(terminal_safe(hit.note)), "\n\n", context)
+        self.query_one("#preview", Static).update(context)
+
+    @on(OptionList.OptionSelected, "#hits")
+    def _open(self, event: OptionList.OptionSelected) -> None:
+        if self.result is None or event.option.id is None:
+            return
+        hit = self.result.hits[int(event.option.id)]
+        self.app.open_document(hit.document_id, hit.offset, hit.length)
+
+    def action_to_results(self) -> None:
+        hits = self.query_one("#hits", OptionList)
+        if hits.option_count:
+            hits.focus()
+
+    def action_back(self) -> None:
+        query = self.query_one("#query", Input)
+        if not query.has_focus:
+            query.focus()
+        elif len(self.app.screen_stack) > 2:
+            self.app.pop_screen()
