@@ -32,6 +32,7 @@ from store.records import (
     new_id,
     now,
 )
+from store.quotes import fold
 from store.sanitize import clean_field, ingest_clean
 from store.schema import RELATIONS, ROLES, VERDICTS
 
@@ -230,21 +231,27 @@ class Library:
         return _document(rows[0]) if rows else None
 
     def resolve_document(self, ref: str) -> Document:
-        """A document named by id, id prefix (4+ characters) or a unique part of its title."""
+        """A document named by id, id prefix (4+ characters) or a unique part of its title.
+
+        Titles match without regard to case or to typographic quotes and dashes.
+        """
         rows = self._rows("SELECT id FROM documents WHERE id = ?", [ref])
         if not rows and len(ref) >= 4:
             rows = self._rows("SELECT id FROM documents WHERE id LIKE ? || '%'", [ref])
-        if not rows:
-            rows = self._rows(
-                "SELECT id FROM documents WHERE lower(title) = lower(?)", [ref]
-            ) or self._rows(
-                "SELECT id FROM documents WHERE instr(lower(title), lower(?)) > 0", [ref]
-            )
-        if not rows:
+        ids = [r["id"] for r in rows]
+        if not ids:
+            wanted = fold(ref)
+            titles = self._rows("SELECT id, title FROM documents")
+            ids = [r["id"] for r in titles if fold(r["title"]) == wanted] or [
+                r["id"] for r in titles if wanted in fold(r["title"])
+            ]
+        if not ids:
             raise NotFound(f"no document matches {ref!r}")
-        if len(rows) > 1:
-            raise InvalidInput(f"{ref!r} matches {len(rows)} documents; give more of the title or the id")
-        return self.document(rows[0]["id"])
+        if len(ids) > 1:
+            raise InvalidInput(
+                f"{ref!r} matches {len(ids)} documents; give more of the title or the id"
+            )
+        return self.document(ids[0])
 
     def documents(self) -> list[DocumentSummary]:
         """Every document with counts of its notes, oldest import first."""

@@ -15,6 +15,11 @@ _FOLD = str.maketrans({
 })
 
 
+def fold(text: str) -> str:
+    """Text compared loosely: case, typographic quotes and dashes, and spacing folded."""
+    return " ".join(text.translate(_FOLD).casefold().split())
+
+
 def _folded_pattern(quote: str) -> re.Pattern[str]:
     words = quote.translate(_FOLD).split()
     return re.compile(r"\s+".join(re.escape(w) for w in words))

@@ -75,9 +75,10 @@ def cli(ctx: click.Context, library: Path | None) -> None:
 
 @cli.command("import")
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--update", is_flag=True, help="A file imported before from the same path becomes a new version of its document; notes are re-anchored.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file.")
 @pass_context
-def import_(obj: Context, sources: tuple[Path, ...], as_json: bool) -> None:
+def import_(obj: Context, sources: tuple[Path, ...], update: bool, as_json: bool) -> None:
     """Import files and folders (recursively): .txt, .md, .html, .pdf.
 
     Prints one line per file (imported, duplicate, or failed with the reason) and exits 1 if
@@ -89,7 +90,7 @@ def import_(obj: Context, sources: tuple[Path, ...], as_json: bool) -> None:
         say(f"failed    {path}: no such file or folder", style="red")
     existing = [s for s in sources if s.exists()]
     failed = bool(missing)
-    for result in _with_progress(service, existing, as_json):
+    for result in _with_progress(service, existing, as_json, update):
         failed |= result.status == "failed"
         if as_json:
             out.print_json(json.dumps(result.to_json()))
@@ -99,10 +100,10 @@ def import_(obj: Context, sources: tuple[Path, ...], as_json: bool) -> None:
     sys.exit(1 if failed else 0)
 
 
-def _with_progress(service: Service, sources: list[Path], quiet: bool) -> Iterator:
+def _with_progress(service: Service, sources: list[Path], quiet: bool, update: bool) -> Iterator:
     # The bar draws on stderr; rich moves lines printed to stdout meanwhile above it.
     if quiet or not err.is_terminal:
-        yield from service.import_files(sources)
+        yield from service.import_files(sources, update=update)
         return
     total = service.count_sources(sources)
     with Progress(
@@ -115,7 +116,7 @@ def _with_progress(service: Service, sources: list[Path], quiet: bool) -> Iterat
         transient=True,
     ) as bar:
         task = bar.add_task("", total=total)
-        for result in service.import_files(sources):
+        for result in service.import_files(sources, update=update):
             bar.update(task, advance=1, description=terminal_safe(result.path.name)[:40])
             yield result
 

@@ -30,6 +30,7 @@ class ImportFinished(Message):
     imported: int
     duplicates: int
     failures: list[ImportResult]
+    updates: list[ImportResult]
 
 
 @dataclass

@@ -15,9 +15,10 @@ from pathlib import Path
 from index import IndexBusy, SearchIndex, SearchResult, index_dir_for, sync_in_child
 from store.errors import IngestError, InvalidInput, MarginError
 from store.ingest import Extracted, Limits, extract, iter_source_files
-from store.library import Library
+from store.library import Library, text_sha256
 from store.profile import load_profile, rename_profile
 from store.quotes import find_quote
+from store.versions import UpdateReport, update_document
 from store.records import Annotation, Author, Document, Link, Review, Tag
 
 log = logging.getLogger(__name__)
@@ -35,12 +36,15 @@ class ImportResult:
     document_id: str | None = None
     reason: str = ""
     warnings: tuple[str, ...] = ()
+    report: UpdateReport | None = None
 
     def line(self) -> str:
         """One line for the user, naming the file."""
         if self.status == "imported":
             extra = f" ({'; '.join(self.warnings)})" if self.warnings else ""
             return f"imported  {self.path}: {self.title}{extra}"
+        if self.status == "updated" and self.report is not None:
+            return "updated   " + "\n".join([f"{self.path}: " + self.report.lines()[0], *self.warnings])
         if self.status == "duplicate":
             return f"duplicate {self.path}: same text as {self.title!r}, nothing added"
         return f"failed    {self.path}: {self.reason}"
@@ -138,13 +142,21 @@ class Service:
     # -- import ---------------------------------------------------------------------------
 
     def import_files(
-        self, paths: Iterable[Path], *, should_stop: Callable[[], bool] = lambda: False
+        self,
+        paths: Iterable[Path],
+        *,
+        update: bool = False,
+        should_stop: Callable[[], bool] = lambda: False,
     ) -> Iterator[ImportResult]:
         """Import files and folders (recursively), yielding one result per file.
 
         Each file is one transaction, so a failure or a crash leaves it fully in or out and
         the rest of the batch goes on. The index is not touched: call `sync_index` (or
         `sync_index_in_child`) after, so documents are readable before they are searchable.
+
+        Args:
+            update: a file already imported from the same path with another text becomes a
+                new version of that document (its notes re-anchored), not a new document.
         """
         lib = self.library
         for path in iter_source_files(Path(p) for p in paths):
@@ -152,6 +164,14 @@ class Service:
                 return
             try:
                 extracted = extract(path, self.limits)
+                previous = lib.document_by_source(extracted.source) if update else None
+                if previous is not None and previous.sha256 != text_sha256(extracted.text):
+                    report = update_document(lib, previous.id, extracted)
+                    yield ImportResult(
+                        path, "updated", title=previous.title, document_id=previous.id,
+                        warnings=tuple(report.lines()[1:]), report=report,
+                    )
+                    continue
                 document, added = lib.add_document(extracted)
             except IngestError as error:
                 yield ImportResult(path, "failed", reason=error.reason)
@@ -250,6 +270,23 @@ class Service:
         if name in current.tags:
             return current
         return self.set_tags(annotation_id, [*current.tags, name])
+
+    def reattach(self, annotation_id: str, start: int, end: int) -> Annotation:
+        """Anchor an orphaned (or misplaced) annotation to a span the user chose."""
+        before = self.library.annotation(annotation_id)
+        after = self.library.update_annotation(annotation_id, start=start, end=end)
+        self._push_undo("re-attached", lambda: self._restore_anchor(before))
+        self._after_write()
+        return after
+
+    def _restore_anchor(self, before: Annotation) -> None:
+        with self.library.write():
+            self.library.db["annotations"].update(before.id, {
+                "start": before.start, "end": before.end, "exact": before.exact,
+                "prefix": before.prefix, "suffix": before.suffix,
+                "anchor_state": before.anchor_state, "anchor_step": before.anchor_step,
+            })
+            self.library._log("annotation", before.id, "update")
 
     def delete_annotation(self, annotation_id: str) -> Annotation:
         """Delete an annotation (a tombstone, so the deletion travels and can be undone)."""

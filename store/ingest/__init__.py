@@ -16,7 +16,7 @@ from pathlib import Path
 from store.errors import IngestError
 from store.ingest.decode import NotText, length_reason, sniff_binary
 from store.ingest.sandbox import Sandbox, shared_sandbox
-from store.ingest.text import decode, markdown_title
+from store.ingest.text import decode, markdown_title, plain_text_metadata
 from store.sanitize import clean_field, ingest_clean
 
 __all__ = [
@@ -178,8 +178,9 @@ def extract(path: Path, limits: Limits | None = None, sandbox: Sandbox | None = 
         text, removed = ingest_clean(decoded.text)
         metadata["encoding"] = decoded.encoding
         warnings.extend(decoded.warnings)
+        title, author = plain_text_metadata(text)
         if kind == "md":
-            title = markdown_title(text)
+            title = markdown_title(text) or title
     else:
         head = _read_head(path)
         if kind == "pdf" and b"%PDF-" not in head[:1024]:

@@ -40,7 +40,9 @@ class VerdictDialog(ModalScreen[VerdictChoice | None]):
 
     def on_mount(self) -> None:
         self.query_one("#comment").display = False
-        self.query_one("#verdicts", OptionList).focus()
+        verdicts = self.query_one("#verdicts", OptionList)
+        verdicts.highlighted = 0
+        verdicts.focus()
 
     @on(OptionList.OptionSelected, "#verdicts")
     def _chosen(self, event: OptionList.OptionSelected) -> None:

@@ -190,17 +190,21 @@ class LibraryScreen(Screen[None]):
         self.post_message(ImportStarted(total))
         imported = duplicates = 0
         failures = []
+        updates = []
+        # A file imported before from the same path is a new version: its notes are re-anchored.
         for done, result in enumerate(
-            service.import_files(paths, should_stop=lambda: worker.is_cancelled), start=1
+            service.import_files(paths, update=True, should_stop=lambda: worker.is_cancelled), start=1
         ):
             if result.status == "imported":
                 imported += 1
             elif result.status == "duplicate":
                 duplicates += 1
+            elif result.status == "updated":
+                updates.append(result)
             else:
                 failures.append(result)
             self.post_message(ImportProgress(done, total, result.path.name))
-        self.post_message(ImportFinished(imported, duplicates, failures))
+        self.post_message(ImportFinished(imported, duplicates, failures, updates))
         # Indexing holds the GIL for long stretches: a child process keeps the app responsive.
         try:
             service.sync_index_in_child(lambda d, t: self.post_message(IndexProgress(d, t)))
@@ -227,9 +231,14 @@ class LibraryScreen(Screen[None]):
         parts = [f"{message.imported} imported"]
         if message.duplicates:
             parts.append(f"{message.duplicates} already there")
+        if message.updates:
+            parts.append(f"{len(message.updates)} new versions")
         if message.failures:
             parts.append(f"{len(message.failures)} failed")
         text = ", ".join(parts)
+        for update in message.updates[:3]:
+            if update.report is not None:
+                text += "\n" + "\n".join(update.report.lines()[:6])
         for failure in message.failures[:8]:
             text += f"\n{failure.path.name}: {failure.reason}"
         if len(message.failures) > 8:

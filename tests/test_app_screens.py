@@ -1,0 +1,177 @@
+"""The library, search, claims and codebook screens, driven with the keys a person presses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import DataTable, Input, OptionList
+
+from tests.apptools import REVIEWER, document_id, sample_app, sample_service, screen_text, settle
+from tui.app import make_app
+from tui.screens.claim import ClaimScreen
+from tui.screens.claims import ClaimsScreen
+from tui.screens.library import LibraryScreen
+from tui.screens.reader import ReaderScreen
+from tui.screens.search import SearchScreen
+from tui.screens.tags import TagsScreen
+
+
+async def test_library_lists_filters_and_quits(tmp_path: Path) -> None:
+    app = sample_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, LibraryScreen)
+        table = app.screen.query_one("#documents", DataTable)
+        assert table.row_count == 4
+        await pilot.press("f", *"federal")
+        await pilot.pause()
+        assert table.row_count == 1
+        assert "The Federalist No. 10" in screen_text(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert table.row_count == 4
+        await pilot.press("ctrl+q")
+    assert app.return_code == 0
+
+
+async def test_delete_asks_with_the_number_of_notes(tmp_path: Path) -> None:
+    service = sample_service(tmp_path)
+    doc = document_id(service, "Federalist")
+    text = service.library.document(doc).text
+    service.annotate(doc, 0, 20)
+    service.annotate(doc, 30, 60, role="claim")
+    app = make_app(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f", *"federal", "enter")
+        await pilot.press("delete")
+        await pilot.pause()
+        assert "and the 2 notes on it" in screen_text(app)
+        await pilot.press("n")
+        await pilot.pause()
+        assert service.library.db["documents"].count == 4
+        await pilot.press("delete")
+        await pilot.pause()
+        await pilot.press("y")
+        await settle(pilot)
+        assert service.library.db["documents"].count == 3
+        assert service.library.db["annotations"].count == 0
+        assert text  # the document's text went with it
+        assert app.screen.query_one("#documents", DataTable).row_count == 0  # still filtered
+
+
+async def test_search_hits_open_the_reader_at_the_match(tmp_path: Path) -> None:
+    app = sample_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash")
+        assert isinstance(app.screen, SearchScreen)
+        await pilot.press(*'"data center" senegal')
+        await pilot.pause(0.4)
+        await settle(pilot)
+        hits = app.screen.query_one("#hits", OptionList)
+        assert hits.option_count >= 1
+        assert "Senegal" in screen_text(app)
+        first = app.screen.result.hits[0]
+        await pilot.press("enter")  # from the query: run and move into the results
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ReaderScreen)
+        reader = app.screen.reader
+        assert reader.cursor == first.offset
+        text = app.service.library.document(first.document_id).text
+        assert text[first.offset : first.offset + 11].lower() == "data center"
+
+
+async def test_a_malformed_query_says_why_and_the_app_goes_on(tmp_path: Path) -> None:
+    app = sample_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *'"data center')
+        await pilot.pause(0.4)
+        await settle(pilot)
+        assert "quote" in screen_text(app).lower()
+        query = app.screen.query_one("#query", Input)
+        query.value = ""
+        await pilot.press(*"nosuchfield:x")
+        await pilot.pause(0.4)
+        await settle(pilot)
+        assert "nosuchfield" in screen_text(app)
+        await pilot.press("ctrl+u", *"faction")
+        await pilot.pause(0.4)
+        await settle(pilot)
+        assert app.screen.query_one("#hits", OptionList).option_count > 0
+
+
+def _claim_with_two_documents(service):  # noqa: ANN001, ANN202
+    lib = service.library
+    xi = lib.resolve_document("Xi's Pitch")
+    fed = lib.resolve_document("Federalist")
+    paine = lib.resolve_document("Common Sense")
+    claim = service.annotate_quote(xi.id, "democracies must better compete with the PRC", role="claim")
+    first = service.annotate_quote(fed.id, "The latent causes of faction are thus sown in the nature of man")
+    second = service.annotate_quote(paine.id, "Society in every state is a blessing")
+    service.link(claim.id, first.id, relation="supports", note="Madison on faction")
+    service.link(claim.id, second.id, relation="contradicts")
+    return claim, first, second
+
+
+async def test_claim_opens_beside_evidence_from_two_documents_and_takes_a_verdict(tmp_path: Path) -> None:
+    service = sample_service(tmp_path)
+    claim, _, _ = _claim_with_two_documents(service)
+    lonely = service.annotate_quote("Modest Proposal", "a young healthy child well nursed", role="claim")
+    app = make_app(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        assert isinstance(app.screen, ClaimsScreen)
+        await pilot.press("n")  # no evidence
+        await pilot.pause()
+        assert [s.claim.id for s in app.screen.claims] == [lonely.id]
+        await pilot.press("a", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ClaimScreen)
+        shown = screen_text(app)
+        assert "supports" in shown and "contradicts" in shown
+        assert "The Federalist No. 10" in shown and "Common Sense" in shown
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("down", "enter")  # partly supported
+        await pilot.press(*"one source only", "enter")
+        await settle(pilot)
+        [review] = service.library.reviews(claim.id)
+        assert (review.verdict, review.comment, review.reviewer_id) == (
+            "partly-supported", "one source only", REVIEWER.id)
+        assert "partly supported" in screen_text(app) and "one source only" in screen_text(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert "partly supported" in screen_text(app)
+
+
+async def test_codebook_rename_and_merge_change_every_annotation_and_nothing_else(tmp_path: Path) -> None:
+    service = sample_service(tmp_path)
+    doc = document_id(service, "Federalist")
+    a = service.annotate(doc, 0, 10, tags=["trade"])
+    b = service.annotate(doc, 20, 30, tags=["trade", "loans"])
+    c = service.annotate(doc, 40, 50, tags=["other"])
+    app = make_app(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        assert isinstance(app.screen, TagsScreen)
+        assert [t.name for t in app.screen.tags] == ["loans", "other", "trade"]
+        await pilot.press("down", "down", "r", "ctrl+u", *"econ/trade", "enter")
+        await settle(pilot)
+        lib = service.library
+        assert lib.annotation(a.id).tags == ("econ/trade",)
+        assert lib.annotation(b.id).tags == ("econ/trade", "loans")
+        await pilot.press("home")
+        await pilot.pause()
+        assert app.screen._current().name == "econ/trade"
+        await pilot.press("down", "m", *"econ/trade", "enter")  # loans into econ/trade
+        await settle(pilot)
+        assert lib.annotation(b.id).tags == ("econ/trade",)
+        assert lib.annotation(c.id).tags == ("other",)
+        assert [(t.name, t.count) for t in lib.tags()] == [("econ/trade", 2), ("other", 1)]
+        assert service.search("tag:econ").total == 2

@@ -1,0 +1,187 @@
+"""The command line, end to end through the real store, ingest and index."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from index import index_dir_for
+from store.ingest import extract
+from store.library import Library
+from tests.conftest import CORPUS, REPO, SAMPLES, SEED
+from tui.cli import cli
+
+
+def run(library: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["--library", str(library), *args], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def lib_path(tmp_path: Path) -> Path:
+    return tmp_path / "lib" / "library.margin"
+
+
+def test_import_then_search_the_seed_article(lib_path: Path) -> None:
+    code, output = run(lib_path, "import", str(SEED))
+    assert code == 0, output
+    assert output.startswith("imported")
+
+    code, output = run(lib_path, "search", '"data center" Senegal', "--json")
+    assert code == 0, output
+    found = json.loads(output)
+    top = found["hits"][0]
+    text = SEED.read_text(encoding="utf-8")
+    assert text[top["offset"] : top["offset"] + len("data center")] == "data center"
+    assert "Senegal" in top["snippet"]
+    marked = [top["snippet"][s:e].lower() for s, e in top["marks"]]
+    assert "data center" in marked and "senegal" in marked
+
+    code, plain = run(lib_path, "search", '"data center" Senegal')
+    assert code == 0
+    assert "Senegal" in plain and f"@{top['offset']}" in plain
+
+
+def test_importing_the_same_file_again_changes_nothing(lib_path: Path) -> None:
+    run(lib_path, "import", str(SEED))
+    lib = Library(lib_path)
+    before = (lib.db["documents"].count, lib.max_seq())
+    lib.close()
+    code, output = run(lib_path, "import", str(SEED))
+    assert code == 0
+    assert output.startswith("duplicate")
+    lib = Library(lib_path)
+    assert (lib.db["documents"].count, lib.max_seq()) == before
+    lib.close()
+
+
+def test_a_folder_with_bad_files_imports_the_good_one_and_exits_1(lib_path: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >>\nthis is not a pdf")
+    (folder / "program.txt").write_bytes(Path(sys.executable).read_bytes()[:50_000])
+    shutil.copy(SEED, folder / "article.txt")
+    code, output = run(lib_path, "import", str(folder))
+    assert code == 1
+    lines = {Path(line.split()[1].rstrip(":")).name: line for line in output.splitlines()}
+    assert lines["article.txt"].startswith("imported")
+    assert lines["broken.pdf"].startswith("failed") and "PDF" in lines["broken.pdf"]
+    assert lines["program.txt"].startswith("failed") and "binary" in lines["program.txt"]
+    lib = Library(lib_path)
+    assert [d.title for d in lib.documents()] != []
+    assert lib.db["documents"].count == 1
+    lib.close()
+
+
+def test_deleting_the_index_rebuilds_it_on_search(lib_path: Path) -> None:
+    run(lib_path, "import", str(SAMPLES))
+    _, first = run(lib_path, "search", "faction OR Senegal", "--json")
+    shutil.rmtree(index_dir_for(lib_path))
+    code, again = run(lib_path, "search", "faction OR Senegal", "--json")
+    assert code == 0
+    assert [h["offset"] for h in json.loads(again)["hits"]] == [
+        h["offset"] for h in json.loads(first)["hits"]
+    ]
+    assert json.loads(again)["hits"]
+
+
+def test_a_query_the_parser_rejects_gets_one_clear_line(lib_path: Path) -> None:
+    run(lib_path, "import", str(SEED))
+    result = CliRunner().invoke(cli, ["--library", str(lib_path), "search", '"data center'])
+    assert result.exit_code == 2
+    assert "not closed" in result.output and "data center" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_list_and_check_and_backup(lib_path: Path, tmp_path: Path) -> None:
+    run(lib_path, "import", str(SAMPLES))
+    code, output = run(lib_path, "list", "--json")
+    titles = {d["title"] for d in json.loads(output)}
+    assert "A Modest Proposal" in titles and len(titles) == 4
+    code, output = run(lib_path, "check")
+    assert code == 0, output
+    code, output = run(lib_path, "backup", str(tmp_path / "copy.margin"))
+    assert code == 0
+    assert Library(tmp_path / "copy.margin").db["documents"].count == 4
+
+
+def test_scripted_annotation_link_review_and_claims(lib_path: Path) -> None:
+    run(lib_path, "import", str(SAMPLES))
+    code, output = run(lib_path, "annotate", "Xi's Pitch", "--quote",
+                       "democracies must better compete with the PRC's model", "--claim",
+                       "--tag", "governance", "--json")
+    assert code == 0, output
+    claim = json.loads(output)
+    code, output = run(lib_path, "annotate", "Federalist", "--quote",
+                       "The latent causes of faction are thus sown in the nature of man", "--tag", "faction", "--json")
+    assert code == 0, output
+    evidence = json.loads(output)
+    code, output = run(lib_path, "annotate", "Federalist", "--quote", "faction")
+    assert code == 2 and "places" in output
+    code, _ = run(lib_path, "link", claim["id"][:8], evidence["id"][:8], "--relation", "context")
+    assert code == 0
+    code, output = run(lib_path, "claims", "--json")
+    board = json.loads(output)
+    assert [(c["claim"]["id"], c["context"]) for c in board] == [(claim["id"], 1)]
+    code, output = run(lib_path, "claims", "--no-evidence", "--json")
+    assert json.loads(output) == []
+    code, _ = run(lib_path, "review", claim["id"], "partly-supported", "--comment", "one source")
+    assert code == 0
+    code, output = run(lib_path, "claims", "--verdict", "partly-supported", "--json")
+    assert json.loads(output)[0]["reviewer_name"]
+    code, output = run(lib_path, "search", "is:claim compete", "--json")
+    assert [h["annotation_id"] for h in json.loads(output)["hits"]] == [claim["id"]]
+    code, _ = run(lib_path, "tag", "rename", "faction", "politics/faction")
+    assert code == 0
+    code, output = run(lib_path, "tags", "--json")
+    assert {t["name"]: t["count"] for t in json.loads(output)} == {"governance": 1, "politics/faction": 1}
+    code, output = run(lib_path, "search", "tag:politics", "--json")
+    assert [h["annotation_id"] for h in json.loads(output)["hits"]] == [evidence["id"]]
+
+
+@pytest.mark.slow
+def test_a_killed_import_leaves_a_sound_library(tmp_path: Path) -> None:
+    library = tmp_path / "killed.margin"
+    env = {**os.environ, "MARGIN_LIBRARY": str(library)}
+    margin = [sys.executable, "-m", "tui.cli"]
+    books = sorted(CORPUS.glob("*.txt"))[:30]
+    started = subprocess.Popen([*margin, "import", *map(str, books)], cwd=REPO, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    # Wait until some documents are in, then kill it in the middle of the batch.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        if library.exists():
+            try:
+                with Library(library) as lib:
+                    if lib.db["documents"].count >= 3:
+                        break
+            except Exception:  # noqa: BLE001 - the file may be mid-creation
+                continue
+    started.send_signal(signal.SIGKILL)
+    started.wait()
+
+    check = subprocess.run([*margin, "check"], cwd=REPO, env=env, capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    with Library(library) as lib:
+        stored = {d.source: d for d in (lib.document(i) for i in lib.document_ids())}
+    assert 3 <= len(stored) < len(books)
+    for book in books:
+        if str(book) in stored:
+            assert stored[str(book)].text == extract(book).text  # whole, never partial
+    probe = next(iter(stored.values()))
+    words = probe.text[len(probe.text) // 2 :].split()
+    run_start = next(i for i in range(len(words)) if all(w.isalpha() for w in words[i : i + 5]))
+    words = words[run_start : run_start + 5]
+    found = subprocess.run([*margin, "search", f'"{" ".join(words)}"', "--json"], cwd=REPO,
+                           env=env, capture_output=True, text=True)
+    assert probe.id in {h["document_id"] for h in json.loads(found.stdout)["hits"]}
