@@ -21,7 +21,7 @@ from store.library import parse_colour
 from store.schema import VERDICTS
 from store.sanitize import terminal_safe
 from tui import paths
-from tui.service import Service
+from tui.service import EXPORT_FORMATS, Service
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -431,6 +431,65 @@ def tag_delete(obj: Context, name: str) -> None:
     except MarginError as error:
         _fail(error)
     say(f"deleted {name} (it was on {count} annotations)")
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(list(EXPORT_FORMATS)), default="bundle", show_default=True,
+              help="bundle: W3C Web Annotation JSON-LD; folder: one file per note, for git; markdown, csv, claimreview (schema.org), qdpx (REFI-QDA).")
+@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path), help="The file (or folder) to write.")
+@click.option("--doc", "document", help="Only this document's notes.")
+@click.option("--tag", help="Only notes with this tag (or a child of it).")
+@click.option("--claims-only", is_flag=True, help="Only claims (and the evidence they link to).")
+@click.option("--with-sources", is_flag=True, help="Embed the document texts, so the receiver needs nothing else.")
+@pass_context
+def export(obj: Context, fmt: str, out: Path, document: str | None, tag: str | None, claims_only: bool, with_sources: bool) -> None:
+    """Export notes for a colleague (bundle, folder), for people (markdown, csv) or other tools."""
+    try:
+        lines = obj.service.export_notes(fmt, out, document=document, tag=tag,
+                                         claims_only=claims_only, with_sources=with_sources)
+    except MarginError as error:
+        _fail(error)
+    for line in lines:
+        say(line)
+
+
+@cli.command()
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@pass_context
+def merge(obj: Context, source: Path) -> None:
+    """Merge a colleague's notes: a bundle file, a folder bundle, or a REFI-QDA .qdpx.
+
+    One transaction; nobody's notes are overwritten (a different author's version is kept as a
+    conflict: see `margin conflicts`). Merging the same file twice changes nothing.
+    """
+    try:
+        lines = obj.service.import_notes(source)
+    except MarginError as error:
+        _fail(error)
+    for line in lines:
+        say(line)
+
+
+@cli.command()
+@click.option("--keep", type=click.Choice(["mine", "theirs"]), help="Resolve CONFLICT_ID this way.")
+@click.argument("conflict_id", required=False)
+@pass_context
+def conflicts(obj: Context, keep: str | None, conflict_id: str | None) -> None:
+    """List merge conflicts; with CONFLICT_ID and --keep, resolve one."""
+    if conflict_id:
+        if keep is None:
+            _fail(MarginError("say which version to keep: --keep mine or --keep theirs"))
+        try:
+            obj.service.resolve_conflict(conflict_id, keep)
+        except MarginError as error:
+            _fail(error)
+        say(f"resolved {conflict_id}: kept {keep}")
+        return
+    found = obj.service.conflicts()
+    if not found:
+        say("no conflicts")
+    for conflict in found:
+        say(f"{conflict.id}  {conflict.line()}")
 
 
 def main() -> None:

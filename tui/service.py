@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from index import IndexBusy, SearchIndex, SearchResult, index_dir_for, sync_in_child
+from store import exchange
 from store.errors import IngestError, InvalidInput, MarginError
 from store.ingest import Extracted, Limits, extract, iter_source_files
 from store.library import Library, text_sha256
@@ -24,6 +25,7 @@ from store.records import Annotation, Author, Document, Link, Review, Tag
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+EXPORT_FORMATS = ("bundle", "folder", "markdown", "csv", "claimreview", "qdpx")
 
 
 @dataclass(frozen=True)
@@ -379,6 +381,56 @@ class Service:
         step.run()
         self._after_write()
         return step.description
+
+    # -- exchange -------------------------------------------------------------------------
+
+    def export_notes(
+        self,
+        fmt: str,
+        out: Path,
+        *,
+        document: str | None = None,
+        tag: str | None = None,
+        claims_only: bool = False,
+        with_sources: bool = False,
+    ) -> list[str]:
+        """Export notes in one of EXPORT_FORMATS; returns the lines of the report."""
+        lib = self.library
+        ids = [lib.resolve_document(document).id] if document else None
+        filters = {"document_ids": ids, "tag": tag, "claims_only": claims_only}
+        out = Path(out)
+        if fmt == "bundle":
+            return [exchange.export_bundle(lib, out, with_sources=with_sources, **filters).line()]
+        if fmt == "folder":
+            return [exchange.export_folder(lib, out, with_sources=with_sources, **filters).line()]
+        if fmt == "markdown":
+            return [exchange.export_markdown(lib, out, **filters).line()]
+        if fmt == "csv":
+            return [exchange.export_csv(lib, out, **filters).line()]
+        if fmt == "claimreview":
+            return [exchange.export_claimreview(lib, out).line()]
+        if fmt == "qdpx":
+            return exchange.export_qdpx(lib, out).lines()
+        raise InvalidInput(f"unknown format {fmt!r}: one of {', '.join(EXPORT_FORMATS)}")
+
+    def import_notes(self, source: Path) -> list[str]:
+        """Merge a colleague's notes (bundle file, folder bundle or .qdpx); the report's lines."""
+        source = Path(source)
+        if source.suffix.lower() == ".qdpx":
+            lines = exchange.import_qdpx(self.library, source, author=self.author).lines()
+        else:
+            lines = exchange.merge(self.library, source, author=self.author).lines()
+        self._after_write()
+        return lines
+
+    def conflicts(self) -> list[exchange.Conflict]:
+        """Merge conflicts waiting for a decision."""
+        return exchange.list_conflicts(self.library)
+
+    def resolve_conflict(self, conflict_id: str, keep: str) -> None:
+        """Keep my version or take theirs."""
+        exchange.resolve_conflict(self.library, conflict_id, keep)
+        self._after_write()
 
     # -- checks ---------------------------------------------------------------------------
 
