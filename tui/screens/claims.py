@@ -100,8 +100,9 @@ class ClaimsScreen(Screen[None]):
             described.append(f"tag {self.tag}")
         if self.document_id:
             described.append("this document")
-        summary = Text(f" {len(self.claims)} claims \u00b7 {' \u00b7 '.join(described)} \u00b7 by {self.order}")
-        self.query_one("#claims-filters", Static).update(Text(terminal_safe(summary.plain)))
+        dot = " \u00b7 "
+        summary = f" {len(self.claims)} claims{dot}{dot.join(described)}{dot}by {self.order}"
+        self.query_one("#claims-filters", Static).update(Text(terminal_safe(summary)))
 
     def action_filter(self, mode: str) -> None:
         self.mode = mode

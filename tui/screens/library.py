@@ -24,6 +24,10 @@ def _cell(value: object, style: str = "") -> Text:
     return Text(terminal_safe(str(value if value is not None else "")), style=style)
 
 
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "\u2026"
+
+
 class LibraryScreen(Screen[None]):
     """The start screen: the documents of the library."""
 
@@ -51,8 +55,10 @@ class LibraryScreen(Screen[None]):
         table = self.query_one("#documents", DataTable)
         table.add_column("Title", key="title")
         table.add_column("Author", key="author")
-        for label in ("Format", "Size", "Highlights", "Claims", "No evidence", "Reviewed", "Anchors", "Imported"):
-            table.add_column(label, key=label.lower())
+        for label, key in (("Fmt", "format"), ("Size", "size"), ("Hl", "highlights"),
+                           ("Claims", "claims"), ("No ev.", "open"), ("Reviewed", "reviewed"),
+                           ("Anchors", "anchors"), ("Imported", "imported")):
+            table.add_column(label, key=key)
         self.query_one("#import-progress").display = False
         self.query_one("#import-status").display = False
         self.refresh_documents()
@@ -93,12 +99,12 @@ class LibraryScreen(Screen[None]):
     def _row(d: DocumentSummary) -> list[Text]:
         anchors = ""
         if d.moved or d.orphaned:
-            anchors = f"{d.moved} moved, {d.orphaned} orphaned"
+            anchors = f"{d.moved} mv {d.orphaned} orph"
         return [
-            _cell(d.title[:60]),
-            _cell((d.author or "")[:30]),
+            _cell(_short(d.title, 44)),
+            _cell(_short(d.author or "", 18)),
             _cell(d.format),
-            _cell(f"{max(1, round(d.length / 1000))}k chars"),
+            _cell(f"{max(1, round(d.length / 1000))}k"),
             _cell(d.highlights),
             _cell(d.claims),
             _cell(d.claims_without_evidence, "bold yellow" if d.claims_without_evidence else ""),
