@@ -56,7 +56,7 @@ class LibraryScreen(Screen[None]):
         table.add_column("Title", key="title")
         table.add_column("Author", key="author")
         for label, key in (("Fmt", "format"), ("Size", "size"), ("Hl", "highlights"),
-                           ("Claims", "claims"), ("No ev.", "open"), ("Reviewed", "reviewed"),
+                           ("Claims", "claims"), ("No ev.", "open"), ("Rev.", "reviewed"),
                            ("Anchors", "anchors"), ("Imported", "imported")):
             table.add_column(label, key=key)
         self.query_one("#import-progress").display = False
@@ -101,8 +101,8 @@ class LibraryScreen(Screen[None]):
         if d.moved or d.orphaned:
             anchors = f"{d.moved} mv {d.orphaned} orph"
         return [
-            _cell(_short(d.title, 44)),
-            _cell(_short(d.author or "", 18)),
+            _cell(_short(d.title, 34)),
+            _cell(_short(d.author or "", 16)),
             _cell(d.format),
             _cell(f"{max(1, round(d.length / 1000))}k"),
             _cell(d.highlights),

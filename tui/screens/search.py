@@ -126,6 +126,8 @@ class SearchScreen(Screen[None]):
             self.query_one("#preview", Static).update("")
             return
         for number, hit in enumerate(message.result.hits):
+            if number:
+                hits.add_option(None)  # a rule between hits
             hits.add_option(Option(hit_label(hit), id=str(number)))
         if not message.result.hits:
             hits.add_option(Option(Text(f"No hits for {terminal_safe(message.query)}", style="dim"), disabled=True))

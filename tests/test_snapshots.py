@@ -1,0 +1,78 @@
+"""Snapshots of the key screens, with the clock and the people fixed so they never drift."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.apptools import sample_service, settle
+from tui.app import make_app
+
+FIXED = "2026-11-20T09:30:00.000Z"
+
+
+@pytest.fixture
+def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    import store.library
+    import store.records
+    import store.versions
+
+    for module in (store.records, store.library, store.versions):
+        monkeypatch.setattr(module, "now", lambda: FIXED)
+
+
+def _annotated(tmp_path: Path):  # noqa: ANN202
+    service = sample_service(tmp_path)
+    xi = service.library.resolve_document("Xi's Pitch")
+    claim = service.annotate_quote(
+        xi.id, "democracies must better compete with the PRC\u2019s model", role="claim",
+        tags=["governance"], note="Is this argued or asserted?")
+    service.annotate_quote(xi.id, "a $79-million data center in Senegal", tags=["infrastructure"])
+    service.annotate_quote(xi.id, "Global Development Initiative (GDI)", tags=["governance"])
+    evidence = service.annotate_quote("Federalist", "The latent causes of faction are thus sown in the nature of man")
+    contra = service.annotate_quote("Common Sense", "Society in every state is a blessing")
+    service.link(claim.id, evidence.id, relation="supports", note="Madison: competing interests")
+    service.link(claim.id, contra.id, relation="contradicts")
+    service.annotate_quote("Modest Proposal", "a young healthy child well nursed", role="claim")
+    service.review(claim.id, "partly-supported", "one historical source only")
+    return service, claim
+
+
+def test_library_screen(snap_compare, tmp_path: Path, fixed_clock: None) -> None:
+    service, _ = _annotated(tmp_path)
+    assert snap_compare(make_app(service), terminal_size=(120, 40), run_before=settle)
+
+
+def test_search_results(snap_compare, tmp_path: Path, fixed_clock: None) -> None:
+    service, _ = _annotated(tmp_path)
+
+    async def search(pilot) -> None:  # noqa: ANN001
+        await settle(pilot)
+        await pilot.press("slash", *"faction OR Senegal")
+        await pilot.pause(0.4)
+        await settle(pilot)
+
+    assert snap_compare(make_app(service), terminal_size=(120, 40), run_before=search)
+
+
+def test_claims_board(snap_compare, tmp_path: Path, fixed_clock: None) -> None:
+    service, _ = _annotated(tmp_path)
+
+    async def board(pilot) -> None:  # noqa: ANN001
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+
+    assert snap_compare(make_app(service), terminal_size=(120, 40), run_before=board)
+
+
+def test_claim_beside_its_evidence(snap_compare, tmp_path: Path, fixed_clock: None) -> None:
+    service, _ = _annotated(tmp_path)
+
+    async def claim(pilot) -> None:  # noqa: ANN001
+        await settle(pilot)
+        await pilot.press("c", "down", "enter")
+        await settle(pilot)
+
+    assert snap_compare(make_app(service), terminal_size=(120, 40), run_before=claim)
