@@ -28,6 +28,7 @@ def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _script(schema.V1),
     _script(schema.V2),
+    _script(schema.V3),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -110,3 +110,57 @@ CREATE TABLE document_versions (
     PRIMARY KEY (document_id, sha256)
 );
 """
+
+# Version 3: what merging needs to keep people's notes apart. Conflicts wait here for a
+# decision; versions and bases remember which version of each note each side has seen, so an
+# edit made on both sides since the last exchange is a conflict, not an overwrite; imports
+# and history keep the provenance of every merge and the rows it replaced.
+V3 = """
+CREATE TABLE IF NOT EXISTS exchange_conflicts (
+    id TEXT PRIMARY KEY,
+    entity TEXT NOT NULL CHECK (entity IN ('annotation', 'link')),
+    record_id TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    mine TEXT NOT NULL,
+    theirs TEXT NOT NULL,
+    theirs_version TEXT NOT NULL,
+    source TEXT NOT NULL,
+    detected TEXT NOT NULL,
+    resolved TEXT,
+    resolution TEXT CHECK (resolution IN ('mine', 'theirs')),
+    UNIQUE (entity, record_id, theirs_version)
+);
+CREATE INDEX IF NOT EXISTS exchange_conflicts_open ON exchange_conflicts(resolved, detected);
+CREATE TABLE IF NOT EXISTS exchange_versions (
+    entity TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    version TEXT NOT NULL,
+    parent TEXT,
+    seen TEXT NOT NULL,
+    PRIMARY KEY (entity, record_id, version)
+);
+CREATE TABLE IF NOT EXISTS exchange_base (
+    entity TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    version TEXT NOT NULL,
+    parent TEXT,
+    PRIMARY KEY (entity, record_id)
+);
+CREATE TABLE IF NOT EXISTS exchange_imports (
+    id TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    sha256 TEXT,
+    imported_at TEXT NOT NULL,
+    importer_id TEXT NOT NULL,
+    importer_name TEXT NOT NULL,
+    summary TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS exchange_history (
+    import_id TEXT NOT NULL,
+    entity TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    previous TEXT NOT NULL,
+    replaced_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS exchange_history_record ON exchange_history(entity, record_id)
+"""

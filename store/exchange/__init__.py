@@ -1,0 +1,34 @@
+"""Exchange notes: W3C Web Annotation bundles (file and folder), safe merge with conflicts,
+reports for people (Markdown, CSV, ClaimReview) and REFI-QDA for other tools.
+
+The command line and the app call only the functions re-exported here.
+"""
+
+from __future__ import annotations
+
+from .bundle import ExportSummary, export_bundle, export_folder
+from .claimreview import export_claimreview
+from .csv_export import export_csv
+from .merge import Conflict, MergeReport, list_conflicts, merge, resolve_conflict
+from .qdpx import QdpxReport, export_qdpx, import_qdpx
+from .report import export_markdown
+from .validate import BundleError, Limits
+
+__all__ = [
+    "BundleError",
+    "Conflict",
+    "ExportSummary",
+    "Limits",
+    "MergeReport",
+    "QdpxReport",
+    "export_bundle",
+    "export_claimreview",
+    "export_csv",
+    "export_folder",
+    "export_markdown",
+    "export_qdpx",
+    "import_qdpx",
+    "list_conflicts",
+    "merge",
+    "resolve_conflict",
+]

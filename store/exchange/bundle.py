@@ -1,0 +1,488 @@
+"""Export notes as a W3C Web Annotation bundle: one JSON-LD file, or a folder git can merge.
+
+Mapping (research/standards.md section 1 and 5):
+- highlight / claim: an Annotation, motivation `highlighting`, `margin:role`; target a
+  SpecificResource on `urn:uuid:<document>` with a TextQuoteSelector (exact, prefix, suffix)
+  and a TextPositionSelector (code points, half-open) and `margin:textSha256`; tags are
+  TextualBody `purpose: tagging`, the note a TextualBody `purpose: commenting`.
+- link: motivation `linking`, target [claim, evidence], a `linking` SpecificResource body on
+  the evidence, `margin:relation`, `margin:claim`, `margin:evidence`, note as `commenting`.
+- verdict: motivation `assessing` on the claim, body `purpose: assessing` with
+  `margin:verdict`, the comment as its value.
+- tombstones: `margin:deleted: true`; `margin:previous` names the version a record was
+  derived from (see merge.py), so concurrent edits are told apart from newer ones.
+- the collection carries `margin:documents` (metadata, sha256, length, and with sources the
+  text) and `margin:tags` (colour, description).
+Output is canonical: sorted keys, two-space indent, UTF-8, one trailing newline, records in a
+fixed order, times in one UTC form, so export -> merge into an empty library -> export gives
+the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path, PureWindowsPath
+from typing import Any
+
+from store.errors import InvalidInput
+from store.library import Library
+from store.records import Annotation, Document, Link, Review, Tag
+
+from .merge import annotation_version, ensure_tables, export_parent, link_version
+from .validate import BundleError, is_uuid, load_json, normal_time
+from .vocab import CONTEXT, FORMAT_VERSION, derived_id
+
+
+@dataclass
+class ExportSummary:
+    """What an export wrote."""
+
+    path: Path
+    documents: int = 0
+    annotations: int = 0
+    links: int = 0
+    reviews: int = 0
+    tags: int = 0
+    files: int = 0
+    bytes: int = 0
+    with_sources: bool = False
+    missing_sources: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        """One line for the user."""
+        return (
+            f"{self.path.name}: {self.annotations} annotations, {self.links} links, "
+            f"{self.reviews} verdicts, {self.tags} tags, {self.documents} documents"
+            + (" with their texts" if self.with_sources else "")
+        )
+
+
+@dataclass
+class Selection:
+    """The records an export carries, in export order."""
+
+    documents: dict[str, Document]
+    annotations: list[Annotation]
+    links: list[Link]
+    reviews: list[Review]
+    tags: list[Tag]
+
+
+def encode(obj: Any) -> bytes:
+    """Canonical JSON: sorted keys, two-space indent, UTF-8, one trailing newline."""
+    return (json.dumps(obj, sort_keys=True, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def urn(record_id: str) -> str:
+    """A record id as the IRI the bundle uses."""
+    return f"urn:uuid:{record_id}"
+
+
+def review_order(review: Review) -> tuple[str, str, str]:
+    """The order verdicts travel in and are merged in."""
+    return (review.claim_id, normal_time(review.created), review.id)
+
+
+def _has_tag(annotation: Annotation, tag: str) -> bool:
+    return any(t == tag or t.startswith(tag + "/") for t in annotation.tags)
+
+
+def select(
+    lib: Library,
+    *,
+    document_ids: list[str] | None = None,
+    tag: str | None = None,
+    claims_only: bool = False,
+    include_deleted: bool = True,
+    bundle_order: bool = False,
+) -> Selection:
+    """The records to export; a subset carries every annotation its links point at."""
+    every = lib.annotations(include_deleted=include_deleted)
+    by_id = {a.id: a for a in every}
+    subset = document_ids is not None or tag is not None or claims_only
+    wanted_docs = set(document_ids or ())
+    chosen = [
+        a
+        for a in every
+        if (document_ids is None or a.document_id in wanted_docs)
+        and (tag is None or _has_tag(a, tag))
+        and (not claims_only or a.role == "claim")
+    ]
+    ids = {a.id for a in chosen}
+    links = lib.links(include_deleted=include_deleted)
+    if subset:
+        links = [
+            link
+            for link in links
+            if link.claim_id in ids or (not claims_only and link.evidence_id in ids)
+        ]
+        for link in links:
+            for end in (link.claim_id, link.evidence_id):
+                if end not in ids and end in by_id:
+                    ids.add(end)
+    links = [link for link in links if link.claim_id in ids and link.evidence_id in ids]
+    annotations = sorted(
+        (by_id[i] for i in ids), key=lambda a: (a.document_id, a.start, a.end, a.id)
+    )
+    links.sort(key=lambda link: (link.claim_id, link.evidence_id, link.id))
+    # Reports keep the library's order (created, then insertion, as the claims board reads
+    # it); bundles sort by content, the order merge inserts them in, so round trips are exact.
+    reviews = sorted((r for r in lib.reviews() if r.claim_id in ids), key=lambda r: r.claim_id)
+    if bundle_order:
+        reviews.sort(key=review_order)
+    doc_ids = (
+        set(lib.document_ids())
+        if not subset
+        else ({a.document_id for a in annotations} | (wanted_docs & set(lib.document_ids())))
+    )
+    documents = {d: lib.document(d) for d in sorted(doc_ids)}
+    tags = lib.tags()
+    if subset:
+        used = {t for a in annotations for t in a.tags}
+        tags = [t for t in tags if t.name in used]
+    return Selection(documents, annotations, links, reviews, tags)
+
+
+# -- records as JSON-LD ----------------------------------------------------------------------------
+
+
+_URL = re.compile(r"https?://\S+", re.IGNORECASE)
+
+
+def public_source(source: str | None) -> str | None:
+    """A source as it travels: a web address as it is, a local path reduced to its file name."""
+    if not source:
+        return None
+    if _URL.fullmatch(source):
+        return source
+    name = (
+        PureWindowsPath(source.replace("\\", "/")).name if ("\\" in source) else Path(source).name
+    )
+    return name or None
+
+
+def agent(author_id: str, name: str) -> dict:
+    """The creator object of a record (the author's stable id is a urn:uuid)."""
+    ident = author_id if is_uuid(author_id) else derived_id("author", author_id)
+    return {"id": urn(ident.lower()), "name": name, "type": "Person"}
+
+
+def document_json(doc: Document, *, with_text: bool) -> dict:
+    """A document entry of `margin:documents`."""
+    out: dict[str, Any] = {
+        "format": "text/plain",
+        "id": urn(doc.id),
+        "margin:format": doc.format,
+        "margin:textLength": len(doc.text),
+        "margin:textSha256": doc.sha256,
+        "margin:title": doc.title,
+        "type": "Text",
+    }
+    if doc.author:
+        out["margin:author"] = doc.author
+    if doc.published:
+        out["margin:published"] = doc.published
+    source = public_source(doc.source)
+    if source:
+        out["margin:source"] = source
+    if doc.page_starts:
+        out["margin:pageStarts"] = list(doc.page_starts)
+    if doc.metadata:
+        out["margin:metadata"] = doc.metadata
+    if with_text:
+        out["margin:text"] = doc.text
+    return out
+
+
+def tag_json(tag: Tag) -> dict:
+    """A codebook entry of `margin:tags`."""
+    out = {"margin:colour": tag.colour, "margin:name": tag.name}
+    if tag.description:
+        out["margin:description"] = tag.description
+    return out
+
+
+def annotation_json(a: Annotation, doc: Document, previous: str | None) -> dict:
+    """A highlight or claim as a W3C Annotation."""
+    bodies: list[dict] = [
+        {"purpose": "tagging", "type": "TextualBody", "value": name} for name in sorted(a.tags)
+    ]
+    if a.note:
+        bodies.append(
+            {
+                "format": "text/plain",
+                "purpose": "commenting",
+                "type": "TextualBody",
+                "value": a.note,
+            }
+        )
+    out: dict[str, Any] = {
+        "canonical": urn(a.id),
+        "created": normal_time(a.created),
+        "creator": agent(a.author_id, a.author_name),
+        "id": urn(a.id),
+        "margin:role": a.role,
+        "modified": normal_time(a.modified),
+        "motivation": "highlighting",
+        "target": {
+            "margin:textSha256": doc.sha256,
+            "selector": [
+                {
+                    "exact": a.exact,
+                    "prefix": a.prefix,
+                    "suffix": a.suffix,
+                    "type": "TextQuoteSelector",
+                },
+                {"end": a.end, "start": a.start, "type": "TextPositionSelector"},
+            ],
+            "source": urn(doc.id),
+            "type": "SpecificResource",
+        },
+        "type": "Annotation",
+    }
+    if bodies:
+        out["body"] = bodies
+    if a.deleted:
+        out["margin:deleted"] = True
+    if previous:
+        out["margin:previous"] = previous
+    return out
+
+
+def link_json(link: Link, previous: str | None) -> dict:
+    """A claim -> evidence link as a W3C `linking` Annotation targeting both."""
+    bodies: list[dict] = [
+        {"purpose": "linking", "source": urn(link.evidence_id), "type": "SpecificResource"}
+    ]
+    if link.note:
+        bodies.append(
+            {
+                "format": "text/plain",
+                "purpose": "commenting",
+                "type": "TextualBody",
+                "value": link.note,
+            }
+        )
+    out: dict[str, Any] = {
+        "body": bodies,
+        "canonical": urn(link.id),
+        "created": normal_time(link.created),
+        "creator": agent(link.author_id, link.author_name),
+        "id": urn(link.id),
+        "margin:claim": urn(link.claim_id),
+        "margin:evidence": urn(link.evidence_id),
+        "margin:relation": link.relation,
+        "modified": normal_time(link.modified),
+        "motivation": "linking",
+        "target": [urn(link.claim_id), urn(link.evidence_id)],
+        "type": "Annotation",
+    }
+    if link.deleted:
+        out["margin:deleted"] = True
+    if previous:
+        out["margin:previous"] = previous
+    return out
+
+
+def review_json(review: Review) -> dict:
+    """A verdict as a W3C `assessing` Annotation on the claim."""
+    return {
+        "body": {
+            "format": "text/plain",
+            "margin:verdict": review.verdict,
+            "purpose": "assessing",
+            "type": "TextualBody",
+            "value": review.comment,
+        },
+        "canonical": urn(review.id),
+        "created": normal_time(review.created),
+        "creator": agent(review.reviewer_id, review.reviewer_name),
+        "id": urn(review.id),
+        "motivation": "assessing",
+        "target": urn(review.claim_id),
+        "type": "Annotation",
+    }
+
+
+@dataclass
+class _Built:
+    selection: Selection
+    documents: list[dict]
+    tags: list[dict]
+    items: list[tuple[str, str, dict]]  # (folder, id, annotation)
+
+
+def _build(lib: Library, *, with_sources: bool, **filters: Any) -> _Built:
+    # One write transaction: a consistent snapshot, and the exported versions are remembered
+    # (merge.py) so a later merge can tell an old copy of ours from a concurrent edit.
+    with lib.write():
+        ensure_tables(lib)
+        chosen = select(lib, bundle_order=True, **filters)
+        items: list[tuple[str, str, dict]] = []
+        for a in chosen.annotations:
+            previous = export_parent(lib, "annotation", a.id, annotation_version(a))
+            items.append(
+                ("annotations", a.id, annotation_json(a, chosen.documents[a.document_id], previous))
+            )
+        for link in chosen.links:
+            previous = export_parent(lib, "link", link.id, link_version(link))
+            items.append(("links", link.id, link_json(link, previous)))
+        for review in chosen.reviews:
+            items.append(("reviews", review.id, review_json(review)))
+    documents = [document_json(d, with_text=with_sources) for d in chosen.documents.values()]
+    return _Built(chosen, documents, [tag_json(t) for t in chosen.tags], items)
+
+
+def _summary(path: Path, built: _Built, with_sources: bool) -> ExportSummary:
+    chosen = built.selection
+    return ExportSummary(
+        path=path,
+        documents=len(chosen.documents),
+        annotations=len(chosen.annotations),
+        links=len(chosen.links),
+        reviews=len(chosen.reviews),
+        tags=len(chosen.tags),
+        with_sources=with_sources,
+    )
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def bundle_bytes(
+    lib: Library,
+    *,
+    with_sources: bool = False,
+    document_ids: list[str] | None = None,
+    tag: str | None = None,
+    claims_only: bool = False,
+) -> tuple[bytes, ExportSummary]:
+    """The one-file bundle as bytes, and what it holds."""
+    built = _build(
+        lib, with_sources=with_sources, document_ids=document_ids, tag=tag, claims_only=claims_only
+    )
+    ids = sorted(i for _, i, _ in built.items) + sorted(built.selection.documents)
+    collection_id = derived_id("collection", hashlib.sha256("\n".join(ids).encode()).hexdigest())
+    collection = {
+        "@context": CONTEXT,
+        "first": {
+            "id": f"{urn(collection_id)}#page-1",
+            "items": [item for _, _, item in built.items],
+            "startIndex": 0,
+            "type": "AnnotationPage",
+        },
+        "generator": {"name": "margin", "type": "Software"},
+        "id": urn(collection_id),
+        "label": "margin notes",
+        "margin:documents": built.documents,
+        "margin:formatVersion": FORMAT_VERSION,
+        "margin:tags": built.tags,
+        "total": len(built.items),
+        "type": "AnnotationCollection",
+    }
+    data = encode(collection)
+    summary = _summary(Path("bundle"), built, with_sources)
+    summary.bytes, summary.files = len(data), 1
+    return data, summary
+
+
+def export_bundle(
+    lib: Library,
+    out: Path,
+    *,
+    with_sources: bool = False,
+    document_ids: list[str] | None = None,
+    tag: str | None = None,
+    claims_only: bool = False,
+) -> ExportSummary:
+    """Write the notes as one W3C AnnotationCollection JSON-LD file (`*.margin.jsonld`)."""
+    data, summary = bundle_bytes(
+        lib, with_sources=with_sources, document_ids=document_ids, tag=tag, claims_only=claims_only
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomic(out, data)
+    summary.path = out
+    return summary
+
+
+def _keep_others(path: Path, key: str, ident: str, mine: list[dict]) -> list[dict]:
+    """My entries plus those of an existing shared file that I do not have, sorted.
+
+    A folder bundle is shared (in git): entries other people wrote there stay, so an export
+    never removes a colleague's document or tag from the folder.
+    """
+    merged = {entry[ident]: entry for entry in mine}
+    if path.is_file() and not path.is_symlink():
+        try:
+            existing = load_json(path.read_bytes(), path.name)
+        except BundleError:
+            existing = None
+        entries = existing.get(key) if isinstance(existing, dict) else None
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, dict) and isinstance(entry.get(ident), str):
+                merged.setdefault(entry[ident], entry)
+    return [merged[k] for k in sorted(merged)]
+
+
+def export_folder(
+    lib: Library,
+    out_dir: Path,
+    *,
+    with_sources: bool = False,
+    document_ids: list[str] | None = None,
+    tag: str | None = None,
+    claims_only: bool = False,
+) -> ExportSummary:
+    """Write the notes as a folder: one file per annotation, link and verdict, for git."""
+    if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
+        raise InvalidInput(f"{out_dir}: not a folder; choose a folder for the bundle")
+    built = _build(
+        lib, with_sources=with_sources, document_ids=document_ids, tag=tag, claims_only=claims_only
+    )
+    summary = _summary(out_dir, built, with_sources)
+    documents = [{k: v for k, v in d.items() if k != "margin:text"} for d in built.documents]
+    files: dict[Path, bytes] = {
+        out_dir / "documents.jsonld": encode(
+            {
+                "@context": CONTEXT,
+                "margin:documents": _keep_others(
+                    out_dir / "documents.jsonld", "margin:documents", "id", documents
+                ),
+                "margin:formatVersion": FORMAT_VERSION,
+            }
+        ),
+        out_dir / "tags.jsonld": encode(
+            {
+                "@context": CONTEXT,
+                "margin:tags": _keep_others(
+                    out_dir / "tags.jsonld", "margin:tags", "margin:name", built.tags
+                ),
+            }
+        ),
+    }
+    for folder, record_id, item in built.items:
+        if not is_uuid(record_id):  # file names come only from validated ids
+            raise InvalidInput(f"record id {record_id!r} is not a UUID; cannot name its file")
+        files[out_dir / folder / f"{record_id.lower()}.jsonld"] = encode(
+            {"@context": CONTEXT, **item}
+        )
+    if with_sources:
+        for doc in built.selection.documents.values():
+            if is_uuid(doc.id):
+                files[out_dir / "sources" / f"{doc.id.lower()}.txt"] = doc.text.encode("utf-8")
+    for path, data in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_symlink():
+            raise InvalidInput(f"{path}: is a symbolic link; margin will not write through it")
+        if not path.exists() or path.read_bytes() != data:
+            _write_atomic(path, data)
+        summary.bytes += len(data)
+    summary.files = len(files)
+    return summary

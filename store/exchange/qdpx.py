@@ -1,0 +1,915 @@
+"""REFI-QDA project exchange (.qdpx): the format of ATLAS.ti, NVivo, MAXQDA and QualCoder.
+
+Export (research/standards.md 2.2): `project.qde` (QDA-XML 1.0, valid against
+Project-mrt2019.xsd) and `sources/<document id>.txt` (the exact NFC text margin indexes, so
+selection offsets are margin's code-point offsets, half-open). Users from authors; codes from
+tags (nested by path segment; GUID uuid5 of the path, stable across exports); a
+PlainTextSelection per live highlight or claim with its note as Description and a Coding per
+tag; the claim role as the code margin > claim; links as Link (evidence -> claim) with the
+link note as a Note; verdicts as Notes referenced from the claim. REFI-QDA cannot say
+"deleted", "relation author" or "verdict": the report lists what was lost.
+
+Import (2.4): the archive is untrusted. Member count, sizes and compression ratio are checked
+before anything is read; members are read by exact name, never extracted; only
+`internal://<GUID>.<ext>` source paths are followed, `relative://`, `absolute://` and anything
+else is refused with a line; the XML is parsed with no DTD, no entities and no network.
+Sources are matched by text sha256 and selections by content (document + start + end), so
+importing the same file twice changes nothing. One transaction; every write is logged.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from store.errors import InvalidInput
+from store.library import CONTEXT, MAX_NOTE, Library, parse_colour, tag_name, text_sha256
+from store.records import Annotation, Author, Document, now
+from store.sanitize import clean_field, ingest_clean
+from store.schema import RELATIONS, VERDICTS
+
+from .bundle import public_source, select
+from .validate import BundleError, canonical_uuid, is_uuid, normal_time, show
+from .vocab import derived_id
+
+NS = "urn:QDA-XML:project:1.0"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+SCHEMA_LOCATION = f"{NS} http://schema.qdasoftware.org/versions/Project/v1.0/Project.xsd"
+_Q = "{%s}" % NS
+_XML_BAD = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_GUID = re.compile(
+    r"\{?[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}?"
+)
+_INTERNAL = re.compile(r"internal://(\{?[0-9A-Fa-f-]{36}\}?\.[A-Za-z0-9]{1,8})")
+_VERDICT_NOTE = re.compile(r"Verdict: ([a-z-]+)\.\s*(.*)", re.DOTALL)
+ROLE_FOLDER = derived_id("refi-role-folder")
+ROLE_CLAIM = derived_id("refi-role", "claim")
+
+
+@dataclass(frozen=True)
+class QdpxLimits:
+    """Caps for untrusted archives (reliability.md L-F5)."""
+
+    max_members: int = 10_000
+    max_member: int = 50_000_000
+    max_total: int = 200_000_000
+    max_ratio: int = 100
+    ratio_floor: int = 1_000_000
+
+
+@dataclass
+class QdpxReport:
+    """What an export or import carried, and one line for everything it could not."""
+
+    path: Path
+    counts: Counter = field(default_factory=Counter)
+    lost: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """The report for the CLI and the app."""
+        counted = ", ".join(f"{n} {what}" for what, n in sorted(self.counts.items())) or "nothing"
+        return (
+            [f"{self.path.name}: {counted}"]
+            + [f"  lost     {line}" for line in self.lost]
+            + [f"  refused  {line}" for line in self.refused]
+        )
+
+
+def _x(text: str | None) -> str:
+    return _XML_BAD.sub("\ufffd", text or "")
+
+
+def _guid(value: str, kind: str) -> str:
+    return value.lower() if is_uuid(value) else derived_id(kind, value)
+
+
+def _xml_time(stamp: str) -> str:
+    return normal_time(stamp)
+
+
+def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
+    element = etree.SubElement(
+        parent, _Q + tag, {k: _x(v) for k, v in attrs.items() if v is not None}
+    )
+    if text is not None:
+        element.text = _x(text)
+    return element
+
+
+def _short(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= 60 else flat[:59] + "\u2026"
+
+
+# -- export ----------------------------------------------------------------------------------------
+
+
+def project_xml(lib: Library) -> tuple[bytes, dict[str, bytes], QdpxReport]:
+    """The project.qde bytes, the source files by archive name, and the loss report."""
+    chosen = select(lib, include_deleted=True)
+    report = QdpxReport(Path("project.qde"))
+    live = [a for a in chosen.annotations if not a.deleted]
+    dead = len(chosen.annotations) - len(live)
+    orphans = [a for a in live if a.anchor_state == "orphaned"]
+    live = [a for a in live if a.anchor_state != "orphaned"]
+    live_ids = {a.id for a in live}
+    links = [
+        link
+        for link in chosen.links
+        if not link.deleted and link.claim_id in live_ids and link.evidence_id in live_ids
+    ]
+    reviews = [r for r in chosen.reviews if r.claim_id in live_ids]
+    users: dict[str, str] = {}
+    for a in live:
+        users.setdefault(_guid(a.author_id, "author"), a.author_name)
+    for link in links:
+        users.setdefault(_guid(link.author_id, "author"), link.author_name)
+    for r in reviews:
+        users.setdefault(_guid(r.reviewer_id, "author"), r.reviewer_name)
+
+    root = etree.Element(
+        _Q + "Project",
+        {"name": "margin notes", "origin": "margin", f"{{{XSI}}}schemaLocation": SCHEMA_LOCATION},
+        nsmap={None: NS, "xsi": XSI},
+    )
+    if users:
+        holder = _sub(root, "Users")
+        for guid, name in sorted(users.items()):
+            _sub(holder, "User", guid=guid, name=name)
+    # Codes: one per tag path segment; prefixes that are not tags are folders.
+    tags = {t.name: t for t in chosen.tags}
+    paths: set[str] = set()
+    for name in tags:
+        parts = name.split("/")
+        paths.update("/".join(parts[: i + 1]) for i in range(len(parts)))
+    code_of: dict[str, str] = {}
+    has_claims = any(a.role == "claim" for a in live)
+    if paths or has_claims:
+        codes = _sub(_sub(root, "CodeBook"), "Codes")
+        elements: dict[str, etree._Element] = {}
+        for path in sorted(paths, key=lambda p: (p.count("/"), p)):
+            parent_path, _, leaf = path.rpartition("/")
+            parent = elements[parent_path] if parent_path else codes
+            tag = tags.get(path)
+            guid = derived_id("tag", path)
+            element = _sub(
+                parent,
+                "Code",
+                guid=guid,
+                name=leaf,
+                isCodable="true" if tag else "false",
+                color=tag.colour if tag else None,
+            )
+            if tag and tag.description:
+                _sub(element, "Description", tag.description)
+            elements[path] = element
+            code_of[path] = guid
+        if has_claims:
+            folder = _sub(codes, "Code", guid=ROLE_FOLDER, name="margin", isCodable="false")
+            claim = _sub(folder, "Code", guid=ROLE_CLAIM, name="claim", isCodable="true")
+            _sub(claim, "Description", "margin role: a passage marked as a claim to check")
+        _order_codes(codes)
+    review_refs: dict[str, list[str]] = defaultdict(list)
+    for r in reviews:
+        review_refs[r.claim_id].append(r.id)
+    per_doc: dict[str, list[Annotation]] = defaultdict(list)
+    for a in live:
+        per_doc[a.document_id].append(a)
+    files: dict[str, bytes] = {}
+    if chosen.documents:
+        sources = _sub(root, "Sources")
+        for doc in chosen.documents.values():
+            guid = _guid(doc.id, "document")
+            about = "; ".join(
+                x
+                for x in (
+                    doc.author,
+                    doc.published,
+                    public_source(doc.source),
+                    f"margin text sha256 {doc.sha256}",
+                )
+                if x
+            )
+            element = _sub(
+                sources,
+                "TextSource",
+                guid=guid,
+                name=doc.title,
+                plainTextPath=f"internal://{guid}.txt",
+            )
+            _sub(element, "Description", about)
+            files[f"sources/{guid}.txt"] = doc.text.encode("utf-8")
+            report.counts["sources"] += 1
+            for a in per_doc.get(doc.id, []):
+                author = _guid(a.author_id, "author")
+                selection = _sub(
+                    element,
+                    "PlainTextSelection",
+                    guid=_guid(a.id, "annotation"),
+                    name=_short(a.exact),
+                    startPosition=str(a.start),
+                    endPosition=str(a.end),
+                    creatingUser=author,
+                    creationDateTime=_xml_time(a.created),
+                    modifyingUser=author,
+                    modifiedDateTime=_xml_time(a.modified),
+                )
+                if a.note:
+                    _sub(selection, "Description", a.note)
+                for name in a.tags:
+                    coding = _sub(
+                        selection,
+                        "Coding",
+                        guid=derived_id("coding", a.id, name),
+                        creatingUser=author,
+                        creationDateTime=_xml_time(a.created),
+                    )
+                    _sub(coding, "CodeRef", targetGUID=code_of[name])
+                if a.role == "claim":
+                    coding = _sub(
+                        selection,
+                        "Coding",
+                        guid=derived_id("coding", a.id, "role/claim"),
+                        creatingUser=author,
+                        creationDateTime=_xml_time(a.created),
+                    )
+                    _sub(coding, "CodeRef", targetGUID=ROLE_CLAIM)
+                for review_id in review_refs.get(a.id, []):
+                    _sub(selection, "NoteRef", targetGUID=_guid(review_id, "review"))
+                report.counts["selections"] += 1
+    link_notes = {link.id: derived_id("link-note", link.id) for link in links if link.note}
+    if link_notes or reviews:
+        notes = _sub(root, "Notes")
+        for link in links:
+            if link.id in link_notes:
+                note = _sub(
+                    notes,
+                    "Note",
+                    guid=link_notes[link.id],
+                    name=f"Link note: {link.relation}",
+                    creatingUser=_guid(link.author_id, "author"),
+                    creationDateTime=_xml_time(link.created),
+                )
+                _sub(note, "PlainTextContent", link.note)
+        for r in reviews:
+            note = _sub(
+                notes,
+                "Note",
+                guid=_guid(r.id, "review"),
+                name=f"Review: {r.verdict}",
+                creatingUser=_guid(r.reviewer_id, "author"),
+                creationDateTime=_xml_time(r.created),
+            )
+            _sub(note, "PlainTextContent", f"Verdict: {r.verdict}. {r.comment}".rstrip())
+            report.counts["verdicts"] += 1
+    if links:
+        holder = _sub(root, "Links")
+        for link in links:
+            element = _sub(
+                holder,
+                "Link",
+                guid=_guid(link.id, "link"),
+                name=link.relation,
+                direction="OneWay",
+                originGUID=_guid(link.evidence_id, "annotation"),
+                targetGUID=_guid(link.claim_id, "annotation"),
+            )
+            if link.id in link_notes:
+                _sub(element, "NoteRef", targetGUID=link_notes[link.id])
+            report.counts["links"] += 1
+    report.counts["users"] = len(users)
+    report.counts["codes"] = len(code_of) + (2 if has_claims else 0)
+    if dead:
+        report.lost.append(f"{dead} deleted annotations left out (REFI-QDA cannot say 'deleted')")
+    if orphans:
+        report.lost.append(
+            f"{len(orphans)} orphaned annotations left out (their quote is not in the text)"
+        )
+    deleted_links = sum(1 for link in chosen.links if link.deleted)
+    if deleted_links:
+        report.lost.append(f"{deleted_links} deleted links left out")
+    if links:
+        report.lost.append(
+            "link authors and times travel only on link notes (REFI links have none)"
+        )
+    if has_claims:
+        report.lost.append("the claim role travels as the code margin > claim")
+    if reviews:
+        report.lost.append("verdicts travel as notes 'Verdict: <verdict>. <comment>' on the claim")
+    if any(d.page_starts for d in chosen.documents.values()):
+        report.lost.append("PDF page boundaries are not carried (sources are plain text)")
+    data = etree.tostring(
+        root, xml_declaration=True, encoding="utf-8", standalone=True, pretty_print=True
+    )
+    return data, files, report
+
+
+def _order_codes(codes: etree._Element) -> None:
+    # CodeType is Description?, NoteRef*, Code*: the sub-codes must come after the description.
+    for code in codes.iter(_Q + "Code"):
+        children = list(code)
+        ordered = [c for c in children if c.tag == _Q + "Description"] + [
+            c for c in children if c.tag == _Q + "Code"
+        ]
+        for child in children:
+            code.remove(child)
+        code.extend(ordered)
+
+
+def export_qdpx(lib: Library, out: Path) -> QdpxReport:
+    """Write a REFI-QDA project archive (project.qde + sources/*.txt) and what it lost."""
+    data, files, report = project_xml(lib)
+    report.path = out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in [("project.qde", data), *sorted(files.items())]:
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, content)
+    tmp.replace(out)
+    return report
+
+
+# -- import ----------------------------------------------------------------------------------------
+
+
+def _unsafe_name(name: str) -> str | None:
+    if "\x00" in name:
+        return "holds a NUL"
+    if name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", name):
+        return "is an absolute path"
+    parts = re.split(r"[\\/]", name)
+    if ".." in parts:
+        return "climbs out of the archive (..)"
+    return None
+
+
+def _check_archive(
+    zf: zipfile.ZipFile, name: str, limits: QdpxLimits, report: QdpxReport
+) -> dict[str, zipfile.ZipInfo]:
+    infos = zf.infolist()
+    if len(infos) > limits.max_members:
+        raise BundleError(
+            f"{name}: {len(infos):,} members, over the limit of {limits.max_members:,}"
+        )
+    total = 0
+    safe: dict[str, zipfile.ZipInfo] = {}
+    for info in infos:
+        total += info.file_size
+        if total > limits.max_total:
+            raise BundleError(
+                f"{name}: unpacks to more than {limits.max_total / 1e6:.0f} MB; refused (zip bomb?)"
+            )
+        if info.file_size > limits.max_member:
+            raise BundleError(
+                f"{name}: member {show(info.filename)} unpacks to "
+                f"{info.file_size / 1e6:.0f} MB, over "
+                f"{limits.max_member / 1e6:.0f} MB; refused"
+            )
+        if info.file_size > limits.ratio_floor and info.file_size > limits.max_ratio * max(
+            1, info.compress_size
+        ):
+            raise BundleError(
+                f"{name}: member {show(info.filename)} is compressed "
+                f"{info.file_size // max(1, info.compress_size)}:1; "
+                "refused (zip bomb?)"
+            )
+        problem = _unsafe_name(info.filename)
+        if problem is None and (info.external_attr >> 16) & 0o170000 == 0o120000:
+            problem = "is a symbolic link"
+        if problem:
+            report.refused.append(f"archive member {show(info.filename)} {problem}; not read")
+            continue
+        if not info.is_dir():
+            safe[info.filename] = info
+    return safe
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: QdpxLimits) -> bytes:
+    with zf.open(info) as handle:  # by exact member name: never extracted to disk
+        data = handle.read(limits.max_member + 1)
+    if len(data) > limits.max_member:
+        raise BundleError(f"member {show(info.filename)} unpacks past its declared size; refused")
+    return data
+
+
+def _parse_project(data: bytes, name: str) -> etree._Element:
+    head = data[:4096].lstrip(b"\xef\xbb\xbf").lower()
+    if b"<!doctype" in head or b"<!entity" in data.lower():
+        raise BundleError(f"{name}: the project XML declares a DTD or entities; refused")
+    parser = etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_comments=True,
+    )
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as error:
+        raise BundleError(f"{name}: not well-formed XML ({str(error)[:100]})") from None
+    if root.tag != _Q + "Project":
+        raise BundleError(f"{name}: not a REFI-QDA project (root element {show(root.tag)})")
+    return root
+
+
+def _time(value: str | None) -> str:
+    if not value:
+        return now()
+    try:
+        stamp = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return now()
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=timezone.utc)
+    stamp = stamp.astimezone(timezone.utc)
+    if stamp > datetime.now(timezone.utc):
+        return now()
+    return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class _Importer:
+    def __init__(self, lib: Library, report: QdpxReport, author: Author, label: str) -> None:
+        self.lib = lib
+        self.report = report
+        self.author = author
+        self.label = label
+        self.users: dict[str, str] = {}
+        self.codes: dict[str, str | None] = {}  # guid -> tag path (None = the claim role)
+        self.code_info: dict[str, tuple[str | None, str]] = {}
+        self.codebook: list[str] = []  # codable codes, imported as tags even when unused
+        self.notes: dict[str, tuple[str, str | None, str | None]] = {}
+        self.selections: dict[str, str] = {}  # REFI guid -> local annotation id
+        self._anchoring = None
+        self.pre: dict[tuple[int, int], Any] = {}
+
+    def who(self, guid: str | None) -> Author:
+        if guid and _GUID.fullmatch(guid):
+            key = canonical_uuid(guid)
+            if key in self.users:
+                return Author(id=key, name=self.users[key])
+        return self.author
+
+    def read_users(self, root: etree._Element) -> None:
+        for user in root.iterfind(f"{_Q}Users/{_Q}User"):
+            guid = user.get("guid", "")
+            if _GUID.fullmatch(guid):
+                name = clean_field(user.get("name") or user.get("id") or "", 200) or "unknown"
+                self.users[canonical_uuid(guid)] = name
+
+    def read_codes(self, root: etree._Element) -> None:
+        def walk(element: etree._Element, prefix: str) -> None:
+            for code in element.iterfind(_Q + "Code"):
+                guid = (code.get("guid") or "").lower().strip("{}")
+                name = clean_field(code.get("name") or "", 200).replace("/", "\u2215")
+                path = f"{prefix}/{name}" if prefix else name
+                if guid == ROLE_CLAIM or path == "margin/claim":
+                    self.codes[guid] = None
+                elif name:
+                    self.codes[guid] = path
+                    description = code.findtext(_Q + "Description") or ""
+                    self.code_info[path] = (code.get("color"), clean_field(description, 2000))
+                    if code.get("isCodable", "true").strip().lower() in ("true", "1"):
+                        self.codebook.append(path)
+                walk(code, path)
+
+        for codes in root.iterfind(f"{_Q}CodeBook/{_Q}Codes"):
+            walk(codes, "")
+
+    def read_notes(
+        self, root: etree._Element, zf: zipfile.ZipFile | None, members: dict, limits: QdpxLimits
+    ) -> None:
+        for note in root.iterfind(f"{_Q}Notes/{_Q}Note"):
+            guid = (note.get("guid") or "").lower().strip("{}")
+            text = note.findtext(_Q + "PlainTextContent")
+            if text is None and note.get("plainTextPath"):
+                raw = self.source_bytes(
+                    note.get("plainTextPath"), f"note {show(note.get('name'))}", zf, members, limits
+                )
+                text = raw.decode("utf-8-sig", errors="replace") if raw is not None else None
+            if text is None:
+                continue
+            self.notes[guid] = (
+                ingest_clean(text)[0].strip(),
+                note.get("creatingUser"),
+                note.get("creationDateTime"),
+            )
+
+    def source_bytes(
+        self,
+        path: str | None,
+        what: str,
+        zf: zipfile.ZipFile | None,
+        members: dict,
+        limits: QdpxLimits,
+    ) -> bytes | None:
+        path = path or ""
+        match = _INTERNAL.fullmatch(path)
+        if not match:
+            if path.startswith(("relative://", "absolute://")):
+                self.report.refused.append(
+                    f"{what}: path {show(path)} points outside the archive; refused"
+                )
+            else:
+                self.report.refused.append(
+                    f"{what}: path {show(path)} is not internal://<GUID>.<ext>; refused"
+                )
+            return None
+        if zf is None:
+            self.report.lost.append(
+                f"{what}: {show(path)} is not here (a bare .qde has no sources)"
+            )
+            return None
+        wanted = f"sources/{match.group(1)}".lower()
+        info = next((i for n, i in members.items() if n.lower() == wanted), None)
+        if info is None:
+            self.report.refused.append(f"{what}: {show(path)} is missing from the archive")
+            return None
+        return _read_member(zf, info, limits)
+
+    def _anchoring_module(self) -> Any:
+        if self._anchoring is None:
+            from store import anchoring
+
+            self._anchoring = anchoring
+        return self._anchoring
+
+    def _quote(self, raw: str, start: int, end: int) -> Any:
+        return self._anchoring_module().Quote(
+            raw[start:end],
+            raw[max(0, start - CONTEXT) : start],
+            raw[end : end + CONTEXT],
+            start,
+            end,
+        )
+
+    def prepare(self, raw: str, text: str, selections: list[etree._Element]) -> None:
+        """Find all selections of a source that cleaning changed at once (one fold of the text)."""
+        self.pre = {}
+        if raw == text:
+            return
+        spans = []
+        for element in selections:
+            try:
+                start, end = (
+                    int(element.get("startPosition", "")),
+                    int(element.get("endPosition", "")),
+                )
+            except ValueError:
+                continue
+            if 0 <= start < end <= len(raw):
+                spans.append((start, end))
+        found = self._anchoring_module().anchor_all(
+            text, [self._quote(raw, s, e) for s, e in spans]
+        )
+        self.pre = dict(zip(spans, found, strict=True))
+
+    def place(self, raw: str, text: str, start: int, end: int) -> tuple[int, int, str] | None:
+        if raw == text:
+            return start, end, "ok"
+        found = self.pre.get((start, end))
+        if found is None:
+            found = self._anchoring_module().anchor(text, self._quote(raw, start, end))
+        if found.state == "orphaned":
+            return None
+        return found.start, found.end, found.state
+
+    def document(self, source: etree._Element, text: str) -> Document:
+        sha = text_sha256(text)
+        found = self.lib.document_by_sha(sha)
+        if found is not None:
+            self.report.counts["documents matched"] += 1
+            return found
+        guid = (source.get("guid") or "").strip("{}").lower()
+        doc_id = (
+            guid
+            if is_uuid(guid)
+            and not self.lib._rows("SELECT 1 AS x FROM documents WHERE id = ?", [guid])
+            else derived_id("refi-document", sha)
+        )
+        self.lib.db["documents"].insert(
+            {
+                "id": doc_id,
+                "title": clean_field(source.get("name") or "untitled", 500) or "untitled",
+                "author": None,
+                "published": None,
+                "source": self.label,
+                "format": "txt",
+                "sha256": sha,
+                "text": text,
+                "length": len(text),
+                "page_starts": None,
+                "metadata": "{}",
+                "imported_at": now(),
+            }
+        )
+        self.lib._log("document", doc_id, "insert")
+        self.report.counts["documents added"] += 1
+        return self.lib.document(doc_id)
+
+    def tag(self, path: str) -> str | None:
+        colour, description = self.code_info.get(path, (None, ""))
+        try:
+            name = tag_name(path)
+        except InvalidInput:
+            self.report.lost.append(f"code {show(path)}: not usable as a tag name")
+            return None
+        if not self.lib._rows("SELECT id FROM tags WHERE name = ?", [name]):
+            try:
+                colour = parse_colour(colour) if colour else None
+            except InvalidInput:
+                colour = None
+            self.lib.ensure_tag(name, colour, description)
+            self.report.counts["tags added"] += 1
+        return name
+
+    def selection(self, element: etree._Element, doc: Document, raw: str, text: str) -> None:
+        guid = (element.get("guid") or "").strip("{}").lower()
+        label = f"selection {show(element.get('name') or guid, 50)}"
+        try:
+            start, end = int(element.get("startPosition", "")), int(element.get("endPosition", ""))
+        except ValueError:
+            self.report.refused.append(f"{label}: positions are not integers")
+            return
+        if not 0 <= start < end <= len(raw):
+            self.report.refused.append(
+                f"{label}: positions {start}-{end} are not inside its source ({len(raw)})"
+            )
+            return
+        placed = self.place(raw, text, start, end)
+        if placed is None:
+            self.report.lost.append(
+                f"{label}: its text could not be found after cleaning the source"
+            )
+            return
+        start, end, state = placed
+        tags, role = set(), "highlight"
+        for ref in element.iterfind(f"{_Q}Coding/{_Q}CodeRef"):
+            target = (ref.get("targetGUID") or "").lower().strip("{}")
+            if target not in self.codes:
+                continue
+            path = self.codes[target]
+            if path is None:
+                role = "claim"
+            else:
+                name = self.tag(path)
+                if name:
+                    tags.add(name)
+        note_parts = [ingest_clean(element.findtext(_Q + "Description") or "")[0].strip()]
+        verdicts = []
+        for ref in element.iterfind(_Q + "NoteRef"):
+            target = (ref.get("targetGUID") or "").lower().strip("{}")
+            if target not in self.notes:
+                continue
+            content, user, when = self.notes[target]
+            match = _VERDICT_NOTE.fullmatch(content)
+            if match and match.group(1) in VERDICTS:
+                verdicts.append((target, match.group(1), match.group(2).strip(), user, when))
+            else:
+                note_parts.append(content)
+        note = "\n\n".join(p for p in note_parts if p)[:MAX_NOTE]
+        creator = self.who(element.get("creatingUser"))
+        created = _time(element.get("creationDateTime"))
+        modified = max(
+            created, _time(element.get("modifiedDateTime") or element.get("creationDateTime"))
+        )
+        existing = None
+        if is_uuid(guid):
+            rows = self.lib._rows("SELECT id, document_id FROM annotations WHERE id = ?", [guid])
+            if rows and rows[0]["document_id"] == doc.id:
+                existing = rows[0]["id"]
+        if existing is None:
+            rows = self.lib._rows(
+                'SELECT id FROM annotations WHERE document_id = ? AND start = ? AND "end" = ? '
+                "AND NOT deleted ORDER BY created, id LIMIT 1",
+                [doc.id, start, end],
+            )
+            existing = rows[0]["id"] if rows else None
+        if existing is not None:
+            current = self.lib.annotation(existing)
+            missing = sorted(tags - set(current.tags))
+            if missing or (role == "claim" and current.role != "claim"):
+                values: dict = {"modified": now()}
+                if role == "claim":
+                    values["role"] = "claim"
+                self.lib.db["annotations"].update(existing, values)
+                for name in missing:
+                    self.lib.db.execute(
+                        "INSERT OR IGNORE INTO annotation_tags (annotation_id, tag_id) "
+                        "VALUES (?, ?)",
+                        [existing, self.lib.tag(name).id],
+                    )
+                self.lib._log("annotation", existing, "update")
+                self.report.counts["annotations updated"] += 1
+            else:
+                self.report.counts["annotations unchanged"] += 1
+            annotation_id = existing
+        else:
+            taken = is_uuid(guid) and self.lib._rows(
+                "SELECT 1 AS x FROM annotations WHERE id = ?", [guid]
+            )
+            annotation_id = (
+                guid
+                if is_uuid(guid) and not taken
+                else derived_id("refi-selection", doc.sha256, str(start), str(end), guid)
+            )
+            self.lib.db["annotations"].insert(
+                {
+                    "id": annotation_id,
+                    "document_id": doc.id,
+                    "start": start,
+                    "end": end,
+                    "exact": text[start:end],
+                    "prefix": text[max(0, start - CONTEXT) : start],
+                    "suffix": text[end : end + CONTEXT],
+                    "role": role,
+                    "note": note,
+                    "author_id": creator.id,
+                    "author_name": creator.name,
+                    "created": created,
+                    "modified": modified,
+                    "deleted": 0,
+                    "anchor_state": "ok" if state == "ok" else "moved",
+                    "anchor_step": "position" if state == "ok" else "refi-import",
+                }
+            )
+            for name in sorted(tags):
+                self.lib.db.execute(
+                    "INSERT OR IGNORE INTO annotation_tags (annotation_id, tag_id) VALUES (?, ?)",
+                    [annotation_id, self.lib.tag(name).id],
+                )
+            self.lib._log("annotation", annotation_id, "insert")
+            self.report.counts["annotations added"] += 1
+        if guid:
+            self.selections[guid] = annotation_id
+        for note_guid, verdict, comment, user, when in verdicts:
+            review_id = note_guid if is_uuid(note_guid) else derived_id("refi-review", note_guid)
+            if self.lib._rows("SELECT 1 AS x FROM reviews WHERE id = ?", [review_id]):
+                self.report.counts["verdicts unchanged"] += 1
+                continue
+            reviewer = self.who(user)
+            self.lib.db["reviews"].insert(
+                {
+                    "id": review_id,
+                    "claim_id": annotation_id,
+                    "verdict": verdict,
+                    "comment": comment[:MAX_NOTE],
+                    "reviewer_id": reviewer.id,
+                    "reviewer_name": reviewer.name,
+                    "created": _time(when),
+                }
+            )
+            self.lib._log("review", review_id, "insert")
+            self.report.counts["verdicts added"] += 1
+
+    def links(self, root: etree._Element) -> None:
+        skipped = 0
+        for link in root.iterfind(f"{_Q}Links/{_Q}Link"):
+            origin = (link.get("originGUID") or "").lower().strip("{}")
+            target = (link.get("targetGUID") or "").lower().strip("{}")
+            if origin not in self.selections or target not in self.selections:
+                skipped += 1
+                continue
+            evidence, claim = self.selections[origin], self.selections[target]
+            if evidence == claim:
+                skipped += 1
+                continue
+            relation = (link.get("name") or "").strip().lower()
+            if relation not in RELATIONS:
+                self.report.lost.append(
+                    f"link {show(link.get('name'))}: not one of margin's relations; "
+                    "stored as context"
+                )
+                relation = "context"
+            note, user, when = "", None, None
+            for ref in link.iterfind(_Q + "NoteRef"):
+                found = self.notes.get((ref.get("targetGUID") or "").lower().strip("{}"))
+                if found:
+                    note, user, when = found
+                    break
+            guid = (link.get("guid") or "").lower().strip("{}")
+            link_id = guid if is_uuid(guid) else derived_id("refi-link", claim, evidence, relation)
+            if self.lib._rows("SELECT 1 AS x FROM links WHERE id = ?", [link_id]) or self.lib._rows(
+                "SELECT 1 AS x FROM links WHERE claim_id = ? AND evidence_id = ? "
+                "AND relation = ? AND NOT deleted",
+                [claim, evidence, relation],
+            ):
+                self.report.counts["links unchanged"] += 1
+                continue
+            creator = self.who(user)
+            stamp = _time(when)
+            self.lib.db["links"].insert(
+                {
+                    "id": link_id,
+                    "claim_id": claim,
+                    "evidence_id": evidence,
+                    "relation": relation,
+                    "note": note[:MAX_NOTE],
+                    "author_id": creator.id,
+                    "author_name": creator.name,
+                    "created": stamp,
+                    "modified": stamp,
+                    "deleted": 0,
+                }
+            )
+            self.lib._log("link", link_id, "insert")
+            self.report.counts["links added"] += 1
+        if skipped:
+            self.report.lost.append(
+                f"{skipped} links not between two imported text selections left out"
+            )
+
+
+def import_qdpx(
+    lib: Library, path: Path, *, author: Author, limits: QdpxLimits | None = None
+) -> QdpxReport:
+    """Import a REFI-QDA project (.qdpx, or a bare .qde) into the library in one transaction."""
+    limits = limits or QdpxLimits()
+    path = Path(path)
+    report = QdpxReport(path)
+    name = path.name
+    if path.is_symlink() or not path.is_file():
+        raise BundleError(f"{name}: not a regular file")
+    zf = None
+    members: dict[str, zipfile.ZipInfo] = {}
+    if zipfile.is_zipfile(path):
+        zf = zipfile.ZipFile(path)
+        members = _check_archive(zf, name, limits, report)
+        roots = [n for n in members if "/" not in n and n.lower().endswith(".qde")]
+        if len(roots) != 1:
+            raise BundleError(
+                f"{name}: expected one .qde project file at the archive root, found {len(roots)}"
+            )
+        if roots[0] != "project.qde":
+            report.lost.append(
+                f"the project file is {show(roots[0])}, not project.qde (read anyway)"
+            )
+        data = _read_member(zf, members[roots[0]], limits)
+    else:
+        if path.stat().st_size > limits.max_member:
+            raise BundleError(f"{name}: larger than {limits.max_member / 1e6:.0f} MB")
+        data = path.read_bytes()
+    try:
+        root = _parse_project(data, name)
+        importer = _Importer(lib, report, author, name)
+        importer.read_users(root)
+        importer.read_codes(root)
+        with lib.write():
+            for path_name in importer.codebook:
+                importer.tag(path_name)
+            importer.read_notes(root, zf, members, limits)
+            other = Counter()
+            for source in root.iterfind(f"{_Q}Sources/*"):
+                kind = etree.QName(source).localname
+                if kind != "TextSource":
+                    other[kind] += 1
+                    continue
+                what = f"source {show(source.get('name') or source.get('guid'), 50)}"
+                inline = source.findtext(_Q + "PlainTextContent")
+                if inline is not None:
+                    raw_text = inline
+                else:
+                    raw = importer.source_bytes(
+                        source.get("plainTextPath"), what, zf, members, limits
+                    )
+                    if raw is None:
+                        continue
+                    try:
+                        raw_text = raw.decode("utf-8-sig")
+                    except UnicodeDecodeError:
+                        report.refused.append(f"{what}: its text is not UTF-8; refused")
+                        continue
+                text = ingest_clean(raw_text)[0]
+                if not text.strip():
+                    report.lost.append(f"{what}: empty text; not imported")
+                    continue
+                doc = importer.document(source, text)
+                selections = list(source.iterfind(_Q + "PlainTextSelection"))
+                importer.prepare(raw_text, text, selections)
+                for selection in selections:
+                    importer.selection(selection, doc, raw_text, text)
+            for kind, count in sorted(other.items()):
+                report.lost.append(f"{count} {kind} sources not imported (margin reads text only)")
+            importer.links(root)
+            for element in ("Cases", "Variables", "Sets", "Graphs"):
+                if root.find(_Q + element) is not None:
+                    report.lost.append(f"{element} are not carried into margin")
+    finally:
+        if zf is not None:
+            zf.close()
+    return report
+
+
+def project_bytes_from(path: Path) -> bytes:
+    """The project.qde of an archive (for validation in tests and tools)."""
+    with zipfile.ZipFile(path) as zf:
+        return zf.read("project.qde")

@@ -1,0 +1,1048 @@
+"""Hostile-input checks: a bundle is untrusted until every record has passed here.
+
+Order (reliability.md R5): byte cap; UTF-8; `json.loads` refusing duplicate keys and NaN,
+catching `RecursionError` (it is not a `ValueError`); an iterative depth walk; the item count.
+Then each record on its own: lone surrogates, the W3C MUSTs that apply, UUID ids (unique in
+the bundle), enums, `type(x) is int` offsets with 0 <= start <= end, field caps, timezone-aware
+times with created <= modified <= now + 1 day. A bad record becomes one line in `rejected` and
+the rest goes on; a bad file raises `BundleError` (one line) before anything is written.
+Every string that passes is cleaned as data (`store.sanitize`). Unknown fields are ignored.
+Nothing here touches the library or the network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+import stat
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from store.errors import InvalidInput
+from store.library import parse_colour, tag_name
+from store.sanitize import clean_field, has_surrogates, ingest_clean, terminal_safe
+from store.schema import RELATIONS, ROLES, VERDICTS
+
+from .vocab import ANNO_CONTEXT, FORMAT_VERSION
+
+
+class BundleError(InvalidInput):
+    """The whole file cannot be read as a bundle; str() is the one line for the user."""
+
+
+class RecordError(ValueError):
+    """One record of a bundle is refused; the message is the reason."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps for untrusted bundles (reliability.md L-B1..L-B3); all can be raised by the caller."""
+
+    max_bytes: int = 200_000_000
+    max_depth: int = 32
+    max_items: int = 200_000
+    max_text: int = 50_000_000
+    id: int = 100
+    author: int = 200
+    tag: int = 200
+    note: int = 100_000
+    exact: int = 20_000
+    context: int = 2_000
+    title: int = 2_000
+    future: timedelta = timedelta(days=1)
+
+
+DEFAULT_LIMITS = Limits()
+
+_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]*")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_SHA = re.compile(r"[0-9a-f]{64}")
+_VERSION = re.compile(r"sha256:[0-9a-f]{64}")
+UUID_FILE = re.compile(
+    r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(jsonld|txt)"
+)
+
+
+# -- records as margin reads them ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InDocument:
+    """A document described by a bundle (text only with --with-sources)."""
+
+    id: str
+    title: str
+    author: str | None
+    published: str | None
+    source: str | None
+    format: str
+    sha256: str
+    length: int
+    page_starts: list[int] | None
+    metadata: dict
+    text: str | None
+
+
+@dataclass(frozen=True)
+class InTag:
+    """A codebook entry of a bundle."""
+
+    name: str
+    colour: str | None
+    description: str
+
+
+@dataclass(frozen=True)
+class InAnnotation:
+    """A highlight or claim from a bundle; offsets are None when the sender gave none."""
+
+    id: str
+    document_id: str
+    text_sha256: str | None
+    start: int | None
+    end: int | None
+    exact: str
+    prefix: str
+    suffix: str
+    role: str
+    note: str
+    tags: tuple[str, ...]
+    author_id: str
+    author_name: str
+    created: str
+    modified: str
+    deleted: bool
+    previous: str | None
+
+
+@dataclass(frozen=True)
+class InLink:
+    """A claim -> evidence link from a bundle."""
+
+    id: str
+    claim_id: str
+    evidence_id: str
+    relation: str
+    note: str
+    author_id: str
+    author_name: str
+    created: str
+    modified: str
+    deleted: bool
+    previous: str | None
+
+
+@dataclass(frozen=True)
+class InReview:
+    """A verdict from a bundle (append-only)."""
+
+    id: str
+    claim_id: str
+    verdict: str
+    comment: str
+    reviewer_id: str
+    reviewer_name: str
+    created: str
+
+
+@dataclass
+class Bundle:
+    """Everything of a bundle that passed the checks, and one line per record that did not."""
+
+    name: str
+    documents: list[InDocument] = field(default_factory=list)
+    tags: list[InTag] = field(default_factory=list)
+    annotations: list[InAnnotation] = field(default_factory=list)
+    links: list[InLink] = field(default_factory=list)
+    reviews: list[InReview] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+
+
+# -- reading bytes ---------------------------------------------------------------------------------
+
+
+def show(value: Any, limit: int = 60) -> str:
+    """A value from a bundle as it may appear in a report line: quoted, cut, inert."""
+    text = repr(value)
+    if len(text) > limit:
+        text = text[: limit - 1] + "\u2026"
+    return terminal_safe(text)
+
+
+class _Duplicate(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+    found: dict = {}
+    for key, value in pairs:
+        if key in found:
+            raise _Duplicate(f"duplicate key {show(key)} in one object")
+        found[key] = value
+    return found
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"non-JSON number {name}")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:20]} is out of range")
+    return value
+
+
+def load_json(raw: bytes, name: str, limits: Limits = DEFAULT_LIMITS) -> Any:
+    """Parse untrusted JSON bytes, or raise BundleError with one line naming `name`."""
+    if len(raw) > limits.max_bytes:
+        raise BundleError(
+            f"{name}: {len(raw) / 1e6:.0f} MB, over the limit of {limits.max_bytes / 1e6:.0f} MB"
+        )
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise BundleError(f"{name}: not UTF-8 (bad byte at offset {error.start})") from None
+    try:
+        obj = json.loads(
+            text,
+            object_pairs_hook=_no_duplicates,
+            parse_constant=_no_constant,
+            parse_float=_finite,
+        )
+    except RecursionError:
+        raise BundleError(f"{name}: nested deeper than margin reads") from None
+    except json.JSONDecodeError as error:
+        raise BundleError(
+            f"{name}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
+        ) from None
+    except ValueError as error:  # duplicates, NaN, huge integers
+        raise BundleError(f"{name}: {str(error)[:120]}") from None
+    stack = [(obj, 1)]
+    while stack:  # iterative, so a deep value cannot exhaust the stack here
+        value, depth = stack.pop()
+        if depth > limits.max_depth:
+            raise BundleError(f"{name}: nested deeper than {limits.max_depth} levels")
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+    return obj
+
+
+# -- small checks ----------------------------------------------------------------------------------
+
+
+def _surrogates(record: Any) -> None:
+    stack = [record]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if has_surrogates(key):
+                    raise RecordError("a key holds a lone surrogate (\\ud800-\\udfff)")
+                stack.append(item)
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, str) and has_surrogates(value):
+            raise RecordError("a string holds a lone surrogate (\\ud800-\\udfff)")
+
+
+def _as_list(value: Any) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _types(obj: dict) -> list[str]:
+    types = _as_list(obj.get("type"))
+    if any(type(t) is not str for t in types):
+        raise RecordError(
+            f"'type' must be a string or a list of strings, got {show(obj.get('type'))}"
+        )
+    return types
+
+
+def _iri(value: Any, what: str) -> str:
+    if type(value) is not str or not _IRI.fullmatch(value) or len(value) > 2000:
+        raise RecordError(f"{what} {show(value)} is not an IRI")
+    return value
+
+
+def _one_iri(value: Any, what: str) -> str:
+    if isinstance(value, list):
+        raise RecordError(f"{what} must be a single IRI, not a list")
+    return _iri(value, what)
+
+
+def uuid_of(value: Any, what: str, limits: Limits = DEFAULT_LIMITS) -> str:
+    """The UUID inside `urn:uuid:<uuid>`, lower case, or RecordError."""
+    if type(value) is not str or len(value) > limits.id:
+        raise RecordError(f"{what} {show(value)} is not a urn:uuid id")
+    rest = value[len("urn:uuid:") :] if value.lower().startswith("urn:uuid:") else None
+    if rest is None or not _UUID.fullmatch(rest):
+        raise RecordError(f"{what} {show(value)} is not a urn:uuid id")
+    return rest.lower()
+
+
+def _string(obj: dict, key: str, cap: int, *, required: bool = False, default: str = "") -> str:
+    value = obj.get(key)
+    if value is None:
+        if required:
+            raise RecordError(f"{key!r} is missing")
+        return default
+    if type(value) is not str:
+        raise RecordError(f"{key!r} must be a string, got {type(value).__name__}")
+    if len(value) > cap:
+        raise RecordError(f"{key!r} is {len(value):,} characters, over the limit of {cap:,}")
+    return value
+
+
+def _int(obj: dict, key: str, cap: int) -> int:
+    value = obj.get(key)
+    if type(value) is not int:  # True is an int to isinstance, not to margin
+        raise RecordError(
+            f"{key!r} must be an integer, got {type(value).__name__} {show(value, 20)}"
+        )
+    if not 0 <= value <= cap:
+        raise RecordError(f"{key!r} = {value} is out of range (0..{cap:,})")
+    return value
+
+
+def parse_time(value: Any) -> datetime:
+    """An ISO 8601 time with a timezone, as an aware datetime (RecordError otherwise)."""
+    if type(value) is not str or len(value) > 40 or "T" not in value:
+        raise RecordError(f"{show(value, 40)} is not an ISO 8601 date-time")
+    try:
+        stamp = datetime.fromisoformat(value)
+    except ValueError:
+        raise RecordError(f"{show(value, 40)} is not an ISO 8601 date-time") from None
+    if stamp.tzinfo is None:
+        raise RecordError(f"{show(value, 40)} has no time zone")
+    return stamp
+
+
+def format_time(stamp: datetime) -> str:
+    """A time as margin stores it: UTC, milliseconds, Z."""
+    utc = stamp.astimezone(timezone.utc)
+    return utc.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def normal_time(value: str) -> str:
+    """A stored time in margin's one form; anything unparsable is returned unchanged."""
+    try:
+        return format_time(parse_time(value))
+    except RecordError:
+        return value
+
+
+def _times(obj: dict, limits: Limits, now: datetime, *, modified: bool = True) -> tuple[str, str]:
+    if "created" not in obj:
+        raise RecordError("'created' is missing")
+    try:
+        created = parse_time(obj["created"])
+    except RecordError as error:
+        raise RecordError(f"'created' {error}") from None
+    changed = created
+    if modified and obj.get("modified") is not None:
+        try:
+            changed = parse_time(obj["modified"])
+        except RecordError as error:
+            raise RecordError(f"'modified' {error}") from None
+    if created > now + limits.future:
+        raise RecordError(f"'created' {format_time(created)} is in the future")
+    if changed > now + limits.future:
+        raise RecordError(
+            f"'modified' {format_time(changed)} is in the future (it would win every merge)"
+        )
+    if changed < created:
+        raise RecordError("'modified' is earlier than 'created'")
+    return format_time(created), format_time(changed)
+
+
+def _context_ok(context: Any) -> bool:
+    return context == ANNO_CONTEXT or (isinstance(context, list) and ANNO_CONTEXT in context)
+
+
+# -- the W3C MUSTs that apply to what margin reads -------------------------------------------------
+
+
+_TEXT_DIRECTIONS = ("ltr", "rtl", "auto")
+_COMPOSITES = frozenset({"Choice", "List", "Composite", "Independents"})
+
+
+def _w3c_resource(value: Any, what: str) -> None:
+    if isinstance(value, str):
+        _iri(value, what)
+        return
+    if not isinstance(value, dict):
+        raise RecordError(f"{what} must be an IRI or an object, got {type(value).__name__}")
+    if "id" in value:
+        _one_iri(value["id"], f"{what} id")
+    types = _types(value)
+    if len(set(types) & _COMPOSITES) > 1:
+        raise RecordError(f"{what} has more than one composite type {show(types)}")
+    if set(types) & _COMPOSITES or ("items" in value and not types):
+        raise RecordError(f"{what} is a Choice/List/Composite set, which margin does not read")
+    if "TextualBody" in types or ("value" in value and "source" not in value):
+        if type(value.get("value")) is not str:
+            raise RecordError(f"{what} has no single string 'value'")
+    for key in ("format", "language", "processingLanguage"):
+        if key in value and type(value[key]) is not str:
+            raise RecordError(f"{what} {key!r} must be one string")
+    if "textDirection" in value and value["textDirection"] not in _TEXT_DIRECTIONS:
+        raise RecordError(
+            f"{what} textDirection {show(value['textDirection'])} is not ltr/rtl/auto"
+        )
+    for key in ("created", "modified"):
+        if key in value:
+            try:
+                parse_time(value[key])
+            except RecordError as error:
+                raise RecordError(f"{what} {key!r} {error}") from None
+    for key in ("rights", "via"):
+        for item in _as_list(value.get(key)):
+            _iri(item, f"{what} {key}")
+    if "canonical" in value:
+        _one_iri(value["canonical"], f"{what} canonical")
+    if "SpecificResource" in types or "selector" in value or "state" in value:
+        if "source" not in value:
+            raise RecordError(f"{what} is a SpecificResource without a 'source'")
+    if "source" in value:
+        _one_iri(value["source"], f"{what} source")
+    for selector in _as_list(value.get("selector")):
+        _w3c_selector(selector, f"{what} selector")
+
+
+def _w3c_selector(selector: Any, what: str) -> None:
+    if isinstance(selector, str):
+        _iri(selector, what)
+        return
+    if not isinstance(selector, dict):
+        raise RecordError(f"{what} must be an object")
+    kind = selector.get("type")
+    if kind in ("FragmentSelector", "CssSelector", "XPathSelector"):
+        if type(selector.get("value")) is not str:
+            raise RecordError(f"{what} {kind} needs one string 'value'")
+    elif kind == "TextQuoteSelector":
+        if type(selector.get("exact")) is not str:
+            raise RecordError(f"{what} TextQuoteSelector needs one string 'exact'")
+        for key in ("prefix", "suffix"):
+            if key in selector and type(selector[key]) is not str:
+                raise RecordError(f"{what} TextQuoteSelector {key!r} must be one string")
+    elif kind in ("TextPositionSelector", "DataPositionSelector"):
+        for key in ("start", "end"):
+            if type(selector.get(key)) is not int or selector[key] < 0:
+                raise RecordError(
+                    f"{what} {kind} {key!r} must be a non-negative integer, "
+                    f"got {show(selector.get(key), 20)}"
+                )
+    elif kind == "RangeSelector":
+        if "startSelector" not in selector or "endSelector" not in selector:
+            raise RecordError(f"{what} RangeSelector needs startSelector and endSelector")
+    if "refinedBy" in selector:
+        for inner in _as_list(selector["refinedBy"]):
+            _w3c_selector(inner, f"{what} refinedBy")
+
+
+def _w3c_agent(value: Any, what: str) -> None:
+    for agent in _as_list(value):
+        if isinstance(agent, str):
+            _iri(agent, what)
+        elif isinstance(agent, dict):
+            if "id" in agent:
+                _one_iri(agent["id"], f"{what} id")
+            for key in ("name", "nickname"):
+                for item in _as_list(agent.get(key)):
+                    if type(item) is not str:
+                        raise RecordError(f"{what} {key!r} must be a string")
+        else:
+            raise RecordError(f"{what} must be an IRI or an object, got {type(agent).__name__}")
+
+
+def _w3c_annotation(a: dict, inherited_context: bool) -> None:
+    if "@context" in a or not inherited_context:
+        if not _context_ok(a.get("@context")):
+            raise RecordError(f"'@context' must include {ANNO_CONTEXT}")
+    if "id" not in a:
+        raise RecordError("has no 'id'")
+    _one_iri(a["id"], "id")
+    if "Annotation" not in _types(a):
+        raise RecordError(f"type {show(a.get('type'))} is not Annotation")
+    if "target" not in a:
+        raise RecordError("has no 'target'")
+    targets = _as_list(a["target"])
+    if not targets:
+        raise RecordError("has an empty 'target'")
+    for target in targets:
+        _w3c_resource(target, "target")
+    if "body" in a and "bodyValue" in a:
+        raise RecordError("has both 'body' and 'bodyValue'")
+    if "bodyValue" in a and type(a["bodyValue"]) is not str:
+        raise RecordError("'bodyValue' must be one string")
+    for body in _as_list(a.get("body")):
+        _w3c_resource(body, "body")
+    for key in ("creator", "generator"):
+        if key in a:
+            _w3c_agent(a[key], key)
+    for key in ("created", "modified", "generated"):
+        if key in a:
+            if isinstance(a[key], list):
+                raise RecordError(f"{key!r} must be one date-time, not a list")
+            try:
+                parse_time(a[key])
+            except RecordError as error:
+                raise RecordError(f"{key!r} {error}") from None
+    for key in ("rights", "via"):
+        for item in _as_list(a.get(key)):
+            _iri(item, key)
+    if "canonical" in a:
+        _one_iri(a["canonical"], "canonical")
+
+
+# -- margin's reading of an annotation -------------------------------------------------------------
+
+
+def _creator(a: dict, limits: Limits) -> tuple[str, str]:
+    creators = _as_list(a.get("creator"))
+    if len(creators) != 1 or not isinstance(creators[0], dict):
+        raise RecordError("needs exactly one creator object with the author's urn:uuid id")
+    agent = creators[0]
+    author_id = uuid_of(agent.get("id"), "creator id", limits)
+    name = agent.get("name", agent.get("nickname", ""))
+    if isinstance(name, list):
+        name = name[0] if name else ""
+    if type(name) is not str or len(name) > limits.author:
+        raise RecordError(f"creator name must be a string of at most {limits.author} characters")
+    return author_id, clean_field(name, limits.author) or "anonymous"
+
+
+def _bodies(a: dict) -> list[dict]:
+    return [b for b in _as_list(a.get("body")) if isinstance(b, dict)]
+
+
+def _purposes(body: dict) -> list:
+    return _as_list(body.get("purpose"))
+
+
+def _note_of(a: dict, limits: Limits, purpose: str = "commenting") -> str:
+    parts = []
+    for body in _bodies(a):
+        if purpose in _purposes(body) and "TextualBody" in _types(body):
+            value = body.get("value")
+            if type(value) is not str:
+                raise RecordError(f"a {purpose} body has no string value")
+            parts.append(value)
+    if not parts and type(a.get("bodyValue")) is str:
+        parts.append(a["bodyValue"])
+    note = "\n\n".join(parts)
+    if len(note) > limits.note:
+        raise RecordError(f"note is {len(note):,} characters, over the limit of {limits.note:,}")
+    return ingest_clean(note)[0]
+
+
+def _deleted(a: dict) -> bool:
+    value = a.get("margin:deleted", False)
+    if type(value) is bool:
+        return value
+    if type(value) is str:
+        parse_time(value)  # the W3C example writes the deletion time
+        return True
+    raise RecordError(f"'margin:deleted' must be true, false or a time, got {show(value, 20)}")
+
+
+def _previous(a: dict) -> str | None:
+    value = a.get("margin:previous")
+    if value is None:
+        return None
+    if type(value) is not str or not _VERSION.fullmatch(value):
+        raise RecordError(f"'margin:previous' {show(value)} is not sha256:<hex>")
+    return value
+
+
+def _record_id(a: dict, limits: Limits) -> str:
+    record_id = uuid_of(a.get("id"), "id", limits)
+    if "canonical" in a and uuid_of(a["canonical"], "canonical", limits) != record_id:
+        raise RecordError("'canonical' differs from 'id' (margin keeps one id per record)")
+    return record_id
+
+
+def _highlight(a: dict, limits: Limits, now: datetime) -> InAnnotation:
+    record_id = _record_id(a, limits)
+    targets = _as_list(a.get("target"))
+    if len(targets) != 1 or not isinstance(targets[0], dict):
+        raise RecordError("target must be one SpecificResource naming the document")
+    target = targets[0]
+    document_id = uuid_of(target.get("source"), "target source", limits)
+    sha = target.get("margin:textSha256")
+    if sha is not None and (type(sha) is not str or not _SHA.fullmatch(sha)):
+        raise RecordError(f"'margin:textSha256' {show(sha)} is not a sha256 hex digest")
+    selectors = [s for s in _as_list(target.get("selector")) if isinstance(s, dict)]
+    quote = next((s for s in selectors if s.get("type") == "TextQuoteSelector"), None)
+    if quote is None:
+        raise RecordError("target has no TextQuoteSelector")
+    exact = _string(quote, "exact", limits.exact, required=True)
+    prefix = _string(quote, "prefix", limits.context)
+    suffix = _string(quote, "suffix", limits.context)
+    position = next((s for s in selectors if s.get("type") == "TextPositionSelector"), None)
+    start = end = None
+    if position is not None:
+        start = _int(position, "start", limits.max_text)
+        end = _int(position, "end", limits.max_text)
+        if end < start:
+            raise RecordError(f"end {end} is before start {start}")
+    role = a.get("margin:role", "highlight")
+    if role not in ROLES:
+        raise RecordError(f"'margin:role' {show(role, 30)} is not one of {', '.join(ROLES)}")
+    tags = []
+    for body in _bodies(a):
+        if "tagging" in _purposes(body):
+            value = body.get("value")
+            if type(value) is not str or len(value) > limits.tag:
+                raise RecordError(f"a tag must be a string of at most {limits.tag} characters")
+            try:
+                tags.append(tag_name(value))
+            except InvalidInput:
+                raise RecordError(f"tag {show(value)} is empty once cleaned") from None
+    author_id, author_name = _creator(a, limits)
+    created, modified = _times(a, limits, now)
+    return InAnnotation(
+        id=record_id,
+        document_id=document_id,
+        text_sha256=sha,
+        start=start,
+        end=end,
+        exact=ingest_clean(exact)[0],
+        prefix=ingest_clean(prefix)[0],
+        suffix=ingest_clean(suffix)[0],
+        role=role,
+        note=_note_of(a, limits),
+        tags=tuple(sorted(set(tags))),
+        author_id=author_id,
+        author_name=author_name,
+        created=created,
+        modified=modified,
+        deleted=_deleted(a),
+        previous=_previous(a),
+    )
+
+
+def _link(a: dict, limits: Limits, now: datetime) -> InLink:
+    record_id = _record_id(a, limits)
+    relation = a.get("margin:relation", "context")
+    if relation not in RELATIONS:
+        raise RecordError(
+            f"'margin:relation' {show(relation, 30)} is not one of {', '.join(RELATIONS)}"
+        )
+    targets = _as_list(a.get("target"))
+    claim_ref = a.get("margin:claim", targets[0] if targets else None)
+    evidence_ref = a.get("margin:evidence")
+    if evidence_ref is None:
+        linked = [
+            b.get("source") for b in _bodies(a) if "linking" in _purposes(b) and "source" in b
+        ]
+        evidence_ref = linked[0] if linked else (targets[1] if len(targets) > 1 else None)
+    if isinstance(claim_ref, dict):
+        claim_ref = claim_ref.get("source", claim_ref.get("id"))
+    claim_id = uuid_of(claim_ref, "claim", limits)
+    evidence_id = uuid_of(evidence_ref, "evidence", limits)
+    if claim_id == evidence_id:
+        raise RecordError("links a claim to itself")
+    author_id, author_name = _creator(a, limits)
+    created, modified = _times(a, limits, now)
+    return InLink(
+        id=record_id,
+        claim_id=claim_id,
+        evidence_id=evidence_id,
+        relation=relation,
+        note=_note_of(a, limits),
+        author_id=author_id,
+        author_name=author_name,
+        created=created,
+        modified=modified,
+        deleted=_deleted(a),
+        previous=_previous(a),
+    )
+
+
+def _review(a: dict, limits: Limits, now: datetime) -> InReview:
+    record_id = _record_id(a, limits)
+    targets = _as_list(a.get("target"))
+    if len(targets) != 1:
+        raise RecordError("a verdict targets exactly one claim")
+    target = targets[0]
+    if isinstance(target, dict):
+        target = target.get("source", target.get("id"))
+    claim_id = uuid_of(target, "claim", limits)
+    verdict = a.get("margin:verdict")
+    for body in _bodies(a):
+        if "margin:verdict" in body:
+            verdict = body["margin:verdict"]
+    if verdict not in VERDICTS:
+        raise RecordError(
+            f"'margin:verdict' {show(verdict, 30)} is not one of {', '.join(VERDICTS)}"
+        )
+    comment = _note_of(a, limits, "assessing") or _note_of(a, limits)
+    author_id, author_name = _creator(a, limits)
+    created, _ = _times(a, limits, now, modified=False)
+    return InReview(
+        id=record_id,
+        claim_id=claim_id,
+        verdict=verdict,
+        comment=comment,
+        reviewer_id=author_id,
+        reviewer_name=author_name,
+        created=created,
+    )
+
+
+def read_annotation(
+    a: Any, limits: Limits, now: datetime, *, inherited_context: bool
+) -> InAnnotation | InLink | InReview:
+    """One W3C annotation as a margin record, or RecordError with the reason."""
+    if not isinstance(a, dict):
+        raise RecordError(f"is a {type(a).__name__}, not an annotation object")
+    _surrogates(a)
+    _w3c_annotation(a, inherited_context)
+    motivations = _as_list(a.get("motivation"))
+    if len(motivations) > 1:
+        raise RecordError(f"has {len(motivations)} motivations; margin reads one")
+    motivation = motivations[0] if motivations else None
+    if motivation == "linking":
+        return _link(a, limits, now)
+    if motivation == "assessing":
+        return _review(a, limits, now)
+    if motivation in ("highlighting", None):
+        return _highlight(a, limits, now)
+    raise RecordError(f"motivation {show(motivation, 30)} is not one margin reads")
+
+
+def read_document(d: Any, limits: Limits) -> InDocument:
+    """One entry of `margin:documents`, or RecordError."""
+    if not isinstance(d, dict):
+        raise RecordError("is not an object")
+    _surrogates(d)
+    document_id = uuid_of(d.get("id"), "id", limits)
+    sha = d.get("margin:textSha256")
+    if type(sha) is not str or not _SHA.fullmatch(sha):
+        raise RecordError(f"'margin:textSha256' {show(sha)} is not a sha256 hex digest")
+    length = _int(d, "margin:textLength", limits.max_text)
+    title = clean_field(_string(d, "margin:title", limits.title), 500) or "untitled"
+    author = _string(d, "margin:author", limits.title)
+    published = _string(d, "margin:published", 100)
+    source = _string(d, "margin:source", 2000)
+    fmt = clean_field(_string(d, "margin:format", 50), 50) or "txt"
+    starts = d.get("margin:pageStarts")
+    if starts is not None:
+        if not isinstance(starts, list) or any(type(s) is not int for s in starts):
+            raise RecordError("'margin:pageStarts' must be a list of integers")
+        if any(not 0 <= s <= length for s in starts) or starts != sorted(starts):
+            raise RecordError("'margin:pageStarts' must rise within the text")
+    metadata = d.get("margin:metadata", {})
+    if not isinstance(metadata, dict):
+        raise RecordError("'margin:metadata' must be an object")
+    text = d.get("margin:text")
+    if text is not None:
+        if type(text) is not str:
+            raise RecordError("'margin:text' must be a string")
+        if len(text) > limits.max_text:
+            raise RecordError(f"text is {len(text):,} characters, over {limits.max_text:,}")
+        if len(text) != length or hashlib.sha256(text.encode("utf-8")).hexdigest() != sha:
+            raise RecordError("the embedded text does not match its margin:textSha256")
+    return InDocument(
+        id=document_id,
+        title=title,
+        author=clean_field(author, 500) or None,
+        published=clean_field(published, 100) or None,
+        source=ingest_clean(source)[0].strip() or None,
+        format=fmt,
+        sha256=sha,
+        length=length,
+        page_starts=starts or None,
+        metadata=_clean_json(metadata),
+        text=text,
+    )
+
+
+def _clean_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {ingest_clean(k)[0]: _clean_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean_json(v) for v in value]
+    if isinstance(value, str):
+        return ingest_clean(value)[0]
+    return value
+
+
+def read_tag(t: Any, limits: Limits) -> InTag:
+    """One entry of `margin:tags`, or RecordError."""
+    if not isinstance(t, dict):
+        raise RecordError("is not an object")
+    _surrogates(t)
+    name = _string(t, "margin:name", limits.tag, required=True)
+    try:
+        name = tag_name(name)
+    except InvalidInput:
+        raise RecordError(f"tag name {show(name)} is empty once cleaned") from None
+    colour = t.get("margin:colour")
+    if colour is not None:
+        try:
+            colour = parse_colour(colour) if type(colour) is str else None
+        except InvalidInput:
+            colour = None
+        if colour is None:
+            raise RecordError(f"colour {show(t.get('margin:colour'), 30)} is not #rrggbb")
+    description = clean_field(_string(t, "margin:description", 2000), 2000)
+    return InTag(name=name, colour=colour, description=description)
+
+
+# -- bundles ---------------------------------------------------------------------------------------
+
+
+def _where(kind: str, raw: Any, index: int) -> str:
+    ident = raw.get("id") if isinstance(raw, dict) else None
+    if type(ident) is str and len(ident) <= 120:
+        return f"{kind} {show(ident, 80).strip(chr(39))}"
+    return f"{kind} #{index + 1}"
+
+
+def read_bundle_object(
+    obj: Any, name: str, limits: Limits = DEFAULT_LIMITS, *, now: datetime | None = None
+) -> Bundle:
+    """Every record of a parsed bundle that passes the checks; raises BundleError on the shape."""
+    now = now or datetime.now(timezone.utc)
+    if not isinstance(obj, dict):
+        raise BundleError(
+            f"{name}: not a W3C annotation collection (top level is a {type(obj).__name__})"
+        )
+    try:
+        types = _types(obj)
+    except RecordError as error:
+        raise BundleError(f"{name}: {error}") from None
+    bundle = Bundle(name=name)
+    inherited = True
+    if "AnnotationCollection" in types or "AnnotationPage" in types:
+        if not _context_ok(obj.get("@context")):
+            raise BundleError(f"{name}: '@context' does not include {ANNO_CONTEXT}")
+        page = obj.get("first") if "AnnotationCollection" in types else obj
+        if page is None:
+            items: Any = obj.get("items", [])
+        elif isinstance(page, dict):
+            items = page.get("items", [])
+            if page.get("next") is not None:
+                raise BundleError(f"{name}: the collection continues on pages outside this file")
+        else:
+            raise BundleError(f"{name}: the collection's pages are not in this file")
+        if not isinstance(items, list):
+            raise BundleError(f"{name}: 'items' is not a list")
+    elif "Annotation" in types or "id" in obj or "target" in obj:
+        items, inherited = [obj], False
+    else:
+        raise BundleError(f"{name}: not a W3C annotation or annotation collection")
+    version = obj.get("margin:formatVersion", FORMAT_VERSION)
+    if type(version) is not int or version > FORMAT_VERSION:
+        raise BundleError(
+            f"{name}: made by a newer margin (bundle format {show(version, 20)}, this one reads "
+            f"{FORMAT_VERSION}); upgrade margin to merge it"
+        )
+    documents = obj.get("margin:documents", [])
+    tags = obj.get("margin:tags", [])
+    if not isinstance(documents, list) or not isinstance(tags, list):
+        raise BundleError(f"{name}: 'margin:documents' and 'margin:tags' must be lists")
+    total = len(items) + len(documents) + len(tags)
+    if total > limits.max_items:
+        raise BundleError(f"{name}: {total:,} records, over the limit of {limits.max_items:,}")
+    seen: set[str] = set()
+    for index, raw in enumerate(documents):
+        where = _where("document", raw, index)
+        try:
+            doc = read_document(raw, limits)
+            if doc.id in seen:
+                raise RecordError("appears twice in the bundle")
+            seen.add(doc.id)
+            bundle.documents.append(doc)
+        except RecordError as error:
+            bundle.rejected.append(f"{where}: {error}")
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError) as error:
+            bundle.rejected.append(f"{where}: malformed ({type(error).__name__})")
+    names: set[str] = set()
+    for index, raw in enumerate(tags):
+        where = f"tag #{index + 1}"
+        try:
+            tag = read_tag(raw, limits)
+            if tag.name in names:
+                raise RecordError(f"{show(tag.name)} appears twice in the bundle")
+            names.add(tag.name)
+            bundle.tags.append(tag)
+        except RecordError as error:
+            bundle.rejected.append(f"{where}: {error}")
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError) as error:
+            bundle.rejected.append(f"{where}: malformed ({type(error).__name__})")
+    for index, raw in enumerate(items):
+        where = _where("annotation", raw, index)
+        try:
+            record = read_annotation(raw, limits, now, inherited_context=inherited)
+            if record.id in seen:
+                raise RecordError("id appears twice in the bundle")
+            seen.add(record.id)
+        except RecordError as error:
+            bundle.rejected.append(f"{where}: {error}")
+            continue
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError) as error:
+            # A shape no check above foresaw: still one line, never a traceback.
+            bundle.rejected.append(f"{where}: malformed ({type(error).__name__})")
+            continue
+        if isinstance(record, InAnnotation):
+            bundle.annotations.append(record)
+        elif isinstance(record, InLink):
+            bundle.links.append(record)
+        else:
+            bundle.reviews.append(record)
+    return bundle
+
+
+def read_bundle_file(path: Path, limits: Limits = DEFAULT_LIMITS) -> Bundle:
+    """Read and check a one-file bundle (`*.margin.jsonld`)."""
+    try:
+        info = path.lstat()
+    except OSError as error:
+        raise BundleError(f"{path.name}: cannot be read ({error.strerror})") from None
+    if stat.S_ISLNK(info.st_mode):
+        raise BundleError(f"{path.name}: is a symbolic link; give the file itself")
+    if not stat.S_ISREG(info.st_mode):
+        raise BundleError(f"{path.name}: is not a regular file")
+    if info.st_size > limits.max_bytes:
+        raise BundleError(
+            f"{path.name}: {info.st_size / 1e6:.0f} MB, "
+            f"over the limit of {limits.max_bytes / 1e6:.0f} MB"
+        )
+    with path.open("rb") as handle:
+        raw = handle.read(limits.max_bytes + 1)
+    return read_bundle_object(load_json(raw, path.name, limits), path.name, limits)
+
+
+FOLDER_KINDS = ("annotations", "links", "reviews")
+
+
+def read_bundle_folder(root: Path, limits: Limits = DEFAULT_LIMITS) -> Bundle:
+    """Read and check a folder bundle: margin's file names only, no symlinks, nothing outside."""
+    name = root.name or str(root)
+    if root.is_symlink() or not root.is_dir():
+        raise BundleError(f"{name}: not a folder bundle (a real folder is needed)")
+    base = root.resolve()
+    rejected: list[str] = []
+    wanted: list[tuple[str, Path]] = []  # (kind, path)
+
+    def usable(path: Path, label: str) -> bool:
+        try:
+            info = path.lstat()
+        except OSError:
+            return False
+        if stat.S_ISLNK(info.st_mode):
+            rejected.append(f"{label}: is a symbolic link; not read")
+            return False
+        if not stat.S_ISREG(info.st_mode):
+            return False
+        if not path.resolve().is_relative_to(base):
+            rejected.append(f"{label}: lies outside the bundle; not read")
+            return False
+        return True
+
+    for single in ("documents.jsonld", "tags.jsonld"):
+        path = root / single
+        if os.path.lexists(path) and usable(path, single):
+            wanted.append((single, path))
+    for kind in (*FOLDER_KINDS, "sources"):
+        folder = root / kind
+        if not os.path.lexists(folder):
+            continue
+        if folder.is_symlink() or not folder.is_dir():
+            rejected.append(f"{kind}/: is not a real folder; not read")
+            continue
+        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+            label = f"{kind}/{show(entry.name, 80).strip(chr(39))}"
+            if entry.name.startswith("."):
+                continue
+            match = UUID_FILE.fullmatch(entry.name)
+            suffix = "txt" if kind == "sources" else "jsonld"
+            if not match or match.group(2) != suffix:
+                rejected.append(f"{label}: not a margin file name (<uuid>.{suffix}); ignored")
+                continue
+            if usable(Path(entry.path), label):
+                wanted.append((kind, Path(entry.path)))
+    if len(wanted) > limits.max_items:
+        raise BundleError(f"{name}: {len(wanted):,} files, over the limit of {limits.max_items:,}")
+    total = sum(path.stat().st_size for _, path in wanted)
+    if total > limits.max_bytes:
+        raise BundleError(
+            f"{name}: {total / 1e6:.0f} MB of files, "
+            f"over the limit of {limits.max_bytes / 1e6:.0f} MB"
+        )
+    documents: list = []
+    tags: list = []
+    items: list = []
+    texts: dict[str, str] = {}
+    for kind, path in wanted:
+        label = f"{kind}/{path.name}" if kind in (*FOLDER_KINDS, "sources") else kind
+        raw = path.read_bytes()
+        if kind == "sources":
+            try:
+                texts[path.stem] = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                rejected.append(f"{label}: not UTF-8; not read")
+            continue
+        try:
+            obj = load_json(raw, label, limits)
+        except BundleError as error:
+            rejected.append(str(error))
+            continue
+        if kind == "documents.jsonld":
+            documents = obj.get("margin:documents", []) if isinstance(obj, dict) else []
+        elif kind == "tags.jsonld":
+            tags = obj.get("margin:tags", []) if isinstance(obj, dict) else []
+        else:
+            ident = obj.get("id") if isinstance(obj, dict) else None
+            if ident != f"urn:uuid:{path.stem}":
+                rejected.append(f"{label}: its id {show(ident)} is not its file name; not read")
+                continue
+            items.append(obj)
+    if not isinstance(documents, list) or not isinstance(tags, list):
+        raise BundleError(f"{name}: documents.jsonld or tags.jsonld is not a margin list")
+    for doc in documents:
+        if isinstance(doc, dict) and isinstance(doc.get("id"), str):
+            text = texts.get(doc["id"].removeprefix("urn:uuid:"))
+            if text is not None and "margin:text" not in doc:
+                doc["margin:text"] = text
+    collection = {
+        "@context": [ANNO_CONTEXT],
+        "type": "AnnotationCollection",
+        "margin:documents": documents,
+        "margin:tags": tags,
+        "items": items,
+    }
+    bundle = read_bundle_object(collection, name, limits)
+    bundle.rejected[:0] = rejected
+    return bundle
+
+
+def read_bundle(path: Path, limits: Limits = DEFAULT_LIMITS) -> Bundle:
+    """A one-file bundle or a folder bundle, checked."""
+    if path.is_dir() and not path.is_symlink():
+        return read_bundle_folder(path, limits)
+    return read_bundle_file(path, limits)
+
+
+def is_uuid(value: str) -> bool:
+    """True for a hyphenated UUID (any case)."""
+    return bool(_UUID.fullmatch(value))
+
+
+def canonical_uuid(value: str) -> str:
+    """A UUID in its lower-case hyphenated form (braces allowed on input)."""
+    return str(uuid.UUID(value.strip("{}")))
