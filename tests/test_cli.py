@@ -185,3 +185,17 @@ def test_a_killed_import_leaves_a_sound_library(tmp_path: Path) -> None:
     found = subprocess.run([*margin, "search", f'"{" ".join(words)}"', "--json"], cwd=REPO,
                            env=env, capture_output=True, text=True)
     assert probe.id in {h["document_id"] for h in json.loads(found.stdout)["hits"]}
+
+
+def test_the_sample_notes_merge_into_the_sample_library(lib_path: Path) -> None:
+    run(lib_path, "import", str(SAMPLES))
+    code, output = run(lib_path, "merge", str(SAMPLES.parent / "notes.margin.jsonld"))
+    assert code == 0, output
+    assert "0 conflicts, 0 orphaned, 0 rejected" in output
+    code, output = run(lib_path, "claims", "--json")
+    board = json.loads(output)
+    assert len(board) == 3
+    assert any(c["supports"] and c["context"] for c in board)  # evidence across two documents
+    assert any(c["verdict"] == "supported" for c in board)
+    code, again = run(lib_path, "merge", str(SAMPLES.parent / "notes.margin.jsonld"))
+    assert "0 added, 0 updated" in again
