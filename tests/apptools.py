@@ -48,3 +48,8 @@ async def settle(pilot: Pilot) -> None:
     """Let workers finish and the screen update."""
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
+
+
+def notices(app: App) -> str:
+    """Every notification the app has shown (still on screen or not), one per line."""
+    return "\n".join(n.message for n in app._notifications)

@@ -76,3 +76,20 @@ def test_claim_beside_its_evidence(snap_compare, tmp_path: Path, fixed_clock: No
         await settle(pilot)
 
     assert snap_compare(make_app(service), terminal_size=(120, 40), run_before=claim)
+
+
+def test_reader_with_claims_tags_and_side_panel(snap_compare, tmp_path: Path, fixed_clock: None) -> None:
+    service, claim = _annotated(tmp_path)
+    xi = service.library.resolve_document("Xi's Pitch")
+    # Overlapping annotations: a highlight inside the claim and one straddling its start.
+    text = xi.text
+    inner = text.index("better compete")
+    service.annotate(xi.id, inner, inner + len("better compete"), tags=["infrastructure"])
+    service.annotate(xi.id, claim.start - 12, claim.start + 11, tags=["governance"])
+
+    async def read(pilot) -> None:  # noqa: ANN001
+        await settle(pilot)
+        pilot.app.open_document(xi.id, claim.start)
+        await settle(pilot)
+
+    assert snap_compare(make_app(service), terminal_size=(120, 40), run_before=read)

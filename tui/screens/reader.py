@@ -128,7 +128,8 @@ class ReaderScreen(Screen[None]):
         start, end = self.reader.selection
         if end > start and create is not None:
             annotation = self.service.annotate(self.document_id, start, end, role=create)
-            self.reader.clear_selection()
+            # The cursor goes onto the new note, so the next key (t, n, e) applies to it.
+            self.reader.place_cursor(start)
             self.reload_annotations()
             return annotation
         found = self._annotation_here()
