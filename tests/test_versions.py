@@ -70,3 +70,44 @@ def test_same_text_again_is_a_duplicate_not_a_version(tmp_path: Path) -> None:
     assert again.status == "duplicate"
     assert Library(tmp_path / "library.margin").db["document_versions"].count == 0
     service.close()
+
+
+async def test_a_new_version_in_the_app_keeps_notes_and_orphans_can_be_reattached(tmp_path: Path) -> None:
+    from tests.apptools import settle
+    from tui.app import make_app
+    from tui.screens.reader import ReaderScreen
+    from tui.widgets.annotation_list import AnnotationList
+
+    source = tmp_path / "article.txt"
+    shutil.copy(SEED, source)
+    source.chmod(0o644)
+    service = _service(tmp_path)
+    [first] = list(service.import_files([source]))
+    text = source.read_text(encoding="utf-8")
+    start = text.index(GONE)
+    doomed = service.annotate(first.document_id, start, start + len(GONE), note="keep me")
+    start = text.index(CLAIM)
+    kept = service.annotate(first.document_id, start, start + len(CLAIM), role="claim")
+    source.write_text(text.replace(GONE, "Xi said nothing"), encoding="utf-8")
+
+    app = make_app(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.screen.import_paths([source])  # the library screen's import: a re-import is a version
+        await settle(pilot)
+        assert service.library.db["documents"].count == 1
+        assert "1 new versions" in "\n".join(n.message for n in app._notifications)
+        assert service.library.annotation(doomed.id).anchor_state == "orphaned"
+        assert service.library.annotation(kept.id).anchor_state == "moved"
+        app.open_document(first.document_id)
+        await settle(pilot)
+        assert isinstance(app.screen, ReaderScreen)
+        panel = app.screen.query_one("#annotations", AnnotationList)
+        labels = [str(panel.get_option_at_index(i).prompt) for i in range(panel.option_count)]
+        assert "orphaned" in labels[-1] and "Xi pledged" in labels[-1]
+        new_text = service.library.document(first.document_id).text
+        app.screen.reader.go_to(new_text.index("Xi said nothing"))
+        await pilot.press("v", *["right"] * len("Xi said nothing"), "tab", "end", "enter")
+        await settle(pilot)
+        fixed = service.library.annotation(doomed.id)
+        assert (fixed.anchor_state, fixed.exact, fixed.note) == ("ok", "Xi said nothing", "keep me")

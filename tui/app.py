@@ -64,6 +64,23 @@ class MarginApp(App[None]):
 
         self.push_screen(TagsScreen())
 
+    def action_conflicts(self) -> None:
+        from tui.screens.conflicts import ConflictsScreen
+
+        self.push_screen(ConflictsScreen())
+
+    def action_export(self) -> None:
+        self.action_library()
+        library = self._library_screen()
+        if library is not None:
+            library.action_export_notes()
+
+    def action_merge(self) -> None:
+        self.action_library()
+        library = self._library_screen()
+        if library is not None:
+            library.action_merge_notes()
+
     def action_import(self) -> None:
         self.action_library()
         library = self._library_screen()

@@ -41,6 +41,7 @@ def binding_owners() -> list[type]:
     """Every class of the app that declares bindings, in the order the docs list them."""
     from tui.app import MarginApp
     from tui.dialogs.confirm import ConfirmDialog
+    from tui.dialogs.export import ExportDialog
     from tui.dialogs.import_path import ImportDialog
     from tui.dialogs.link import LinkDialog
     from tui.dialogs.note import NoteDialog
@@ -53,13 +54,14 @@ def binding_owners() -> list[type]:
 
     owners: list[type] = [MarginApp, LibraryScreen, ReaderScreen, ReaderView]
     for name in ("tui.screens.search:SearchScreen", "tui.screens.claims:ClaimsScreen",
-                 "tui.screens.claim:ClaimScreen", "tui.screens.tags:TagsScreen"):
+                 "tui.screens.claim:ClaimScreen", "tui.screens.tags:TagsScreen",
+                 "tui.screens.conflicts:ConflictsScreen"):
         module, _, cls = name.partition(":")
         try:
             owners.append(getattr(__import__(module, fromlist=[cls]), cls))
         except (ImportError, AttributeError):
             continue
-    return owners + [HelpScreen, ConfirmDialog, ImportDialog, AskDialog, NoteDialog, LinkDialog, VerdictDialog]
+    return owners + [HelpScreen, ConfirmDialog, ImportDialog, ExportDialog, AskDialog, NoteDialog, LinkDialog, VerdictDialog]
 
 
 def keybindings_markdown() -> str:

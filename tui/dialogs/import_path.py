@@ -44,9 +44,13 @@ class ImportDialog(ModalScreen[Path | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="import-cancel", tooltip="Close without importing")]
 
+    def __init__(self, question: str = "Import a file or a folder (.txt .md .html .pdf).") -> None:
+        super().__init__()
+        self.question = question
+
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Static(Text("Import a file or a folder (.txt .md .html .pdf). Right arrow completes."))
+            yield Static(Text(f"{self.question} Right arrow completes."))
             yield Input(placeholder="~/Downloads/report.pdf", suggester=PathSuggester(), id="import-path")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

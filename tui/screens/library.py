@@ -12,9 +12,11 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, ProgressBar, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from store.errors import MarginError
 from store.records import DocumentSummary
 from store.sanitize import terminal_safe
 from tui.dialogs.confirm import ConfirmDialog
+from tui.dialogs.export import ExportChoice, ExportDialog
 from tui.dialogs.import_path import ImportDialog
 from tui.messages import ImportFinished, ImportProgress, ImportStarted, IndexFinished, IndexProgress
 
@@ -39,6 +41,8 @@ class LibraryScreen(Screen[None]):
         Binding("slash", "app.search", "Search", id="library-search", tooltip="Search the whole library"),
         Binding("c", "app.claims", "Claims", id="library-claims", tooltip="Walk the claims of the library"),
         Binding("t", "app.tags", "Tags", id="library-tags", tooltip="The codebook"),
+        Binding("x", "export_notes", "Export", id="export", tooltip="Export notes: bundle, folder, Markdown, CSV, ClaimReview, REFI-QDA"),
+        Binding("m", "merge_notes", "Merge", id="merge", tooltip="Merge a colleague's notes (bundle, folder or .qdpx)"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="clear-filter", tooltip="Clear the filter"),
     ]
 
@@ -186,6 +190,47 @@ class LibraryScreen(Screen[None]):
                 self.import_paths([path])
 
         self.app.push_screen(ImportDialog(), chosen)
+
+    # -- exchange -----------------------------------------------------------------------
+
+    def action_export_notes(self) -> None:
+        def chosen(choice: ExportChoice | None) -> None:
+            if choice is not None:
+                self.exchange_notes("export", choice.path, choice.fmt)
+
+        self.app.push_screen(ExportDialog(Path.cwd()), chosen)
+
+    def action_merge_notes(self) -> None:
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self.exchange_notes("merge", path)
+
+        self.app.push_screen(ImportDialog("Merge a colleague's notes: a bundle file, a folder bundle or a .qdpx."), chosen)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="exchange")
+    def exchange_notes(self, what: str, path: Path, fmt: str = "bundle") -> None:
+        """Export or merge in a thread; the report ends in a notification."""
+        self.app.call_from_thread(self._show_progress, f"{what}: {path.name}", 0, None)
+        try:
+            if what == "export":
+                lines = self.app.service.export_notes(fmt, path)
+            else:
+                lines = self.app.service.import_notes(path)
+        except MarginError as error:
+            lines, severity = [str(error)], "error"
+        else:
+            severity = "information"
+        self.app.call_from_thread(self._exchange_done, lines, severity)
+
+    def _exchange_done(self, lines: list[str], severity: str) -> None:
+        self.query_one("#import-status").display = False
+        self.query_one("#import-progress").display = False
+        self.refresh_documents()
+        shown = lines[:12] + ([f"\u2026 and {len(lines) - 12} more lines"] if len(lines) > 12 else [])
+        conflicts = any("conflict " in line for line in lines[1:])
+        if conflicts:
+            shown.append("Open the conflicts with ctrl+p \u2192 conflicts.")
+        self.notify(terminal_safe("\n".join(shown)), severity=severity, markup=False, timeout=12)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="import")
     def import_paths(self, paths: list[Path]) -> None:

@@ -48,7 +48,8 @@ class ReaderScreen(Screen[None]):
         Binding("slash", "find", "Find", id="find", tooltip="Find in the document"),
         Binding("greater_than_sign", "find_next", "Next match", show=False, id="find-next", tooltip="Go to the next match of the find"),
         Binding("less_than_sign", "find_previous", "Previous match", show=False, id="find-previous", tooltip="Go to the previous match of the find"),
-        Binding("tab", "toggle_panel", "Panel", id="toggle-panel", tooltip="Show or hide the annotations panel"),
+        Binding("tab", "switch_focus", "Panel", id="focus-panel", tooltip="Move between the document and the annotations panel"),
+        Binding("backslash", "toggle_panel", "Hide panel", show=False, id="toggle-panel", tooltip="Show or hide the annotations panel"),
         Binding("escape", "back", "Back", id="reader-back", tooltip="Clear the selection, or go back to the library"),
         *[_tag_binding(n) for n in range(1, 10)],
     ]
@@ -166,9 +167,17 @@ class ReaderScreen(Screen[None]):
     def _jump(self, event: AnnotationList.Chosen) -> None:
         annotation = event.annotation
         if annotation.anchor_state == "orphaned":
+            start, end = self.reader.selection
+            if end > start:
+                self._run(lambda: self.service.reattach(annotation.id, start, end),
+                          "Re-attached to the selection (u undoes)")
+                self.reader.place_cursor(start)
+                self.reader.focus()
+                return
             self.notify(
-                f"Orphaned: \u201c{annotation.exact[:80]}\u201d is no longer in this text.",
-                severity="warning", markup=False,
+                f"Orphaned: \u201c{annotation.exact[:80]}\u201d is no longer in this text. "
+                "Select its new place in the document, then press enter on it here to re-attach it.",
+                severity="warning", markup=False, timeout=8,
             )
             return
         self.reader.go_to(annotation.start, annotation.end - annotation.start)
@@ -289,6 +298,16 @@ class ReaderScreen(Screen[None]):
     def action_toggle_panel(self) -> None:
         panel = self.query_one("#annotations", AnnotationList)
         panel.display = not panel.display
+        if not panel.display:
+            self.reader.focus()
+
+    def action_switch_focus(self) -> None:
+        panel = self.query_one("#annotations", AnnotationList)
+        if panel.has_focus:
+            self.reader.focus()
+            return
+        panel.display = True
+        panel.focus()
 
     def action_back(self) -> None:
         find = self.query_one("#find", Input)

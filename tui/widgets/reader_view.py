@@ -674,19 +674,9 @@ class ReaderView(ScrollView, can_focus=True, inherit_bindings=False):
         elif y >= height:
             self.scroll_to(y=self.scroll_offset.y + y - height + 1, animate=False, force=True)
             y = height - 1
-        offset = self.offset_at(position.x, y)
-        text = self.text
-
-        def through(at: int) -> int:
-            """One past the character at `at`: a drag covers the cell under the pointer."""
-            return at if at >= len(text) or text[at] == "\n" else self.wrapped.next_stop(at)
-
-        if offset == origin:
-            self._apply(origin, None)
-        elif offset > origin:
-            self._apply(through(offset), origin)
-        else:
-            self._apply(offset, through(origin))
+        # Like an editor's: the selection runs from the cell pressed to the cell under the
+        # pointer, the way the cursor sits before a character.
+        self._apply(self.offset_at(position.x, y), origin)
 
     def on_mouse_up(self, event: events.MouseUp) -> None:
         if self._drag_origin is not None:

@@ -1,0 +1,75 @@
+"""Export and merge from the library screen; conflicts resolved with a key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import Input
+
+from store.records import Author
+from tests.apptools import notices, sample_service, settle
+from tui.app import make_app
+from tui.screens.conflicts import ConflictsScreen
+
+ANA = Author(id="33333333-3333-4333-8333-333333333333", name="Ana")
+BEN = Author(id="44444444-4444-4444-8444-444444444444", name="Ben")
+
+
+async def test_export_a_bundle_then_merge_it_in_another_library(tmp_path: Path) -> None:
+    ana = sample_service(tmp_path / "ana", author=ANA)
+    claim = ana.annotate_quote("Xi's Pitch", "the construction of a $79-million data center in Senegal",
+                               role="claim", note="check the loan terms")
+    out = tmp_path / "ana.margin.jsonld"
+    app = make_app(ana)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("x", "enter")  # the first format: a notes bundle
+        await pilot.pause()
+        path = app.screen.query_one("#export-path", Input)
+        path.value = str(out)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert out.exists()
+        assert "1 annotations" in notices(app)
+
+    ben = sample_service(tmp_path / "ben", author=BEN)
+    app = make_app(ben)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("m")
+        await pilot.pause()
+        app.screen.query_one("#import-path", Input).value = str(out)
+        await pilot.press("enter")
+        await settle(pilot)
+        merged = ben.library.annotation(claim.id)
+        assert (merged.note, merged.author_id) == ("check the loan terms", ANA.id)
+        assert "1 added" in notices(app) or "added" in notices(app)
+
+
+async def test_a_note_edited_on_both_sides_is_a_conflict_resolved_with_a_key(tmp_path: Path) -> None:
+    ana = sample_service(tmp_path / "ana", author=ANA)
+    ben = sample_service(tmp_path / "ben", author=BEN)
+    note = ana.annotate_quote("Federalist", "The latent causes of faction are thus sown in the nature of man",
+                              note="first")
+    first = tmp_path / "first.margin.jsonld"
+    ana.export_notes("bundle", first)
+    ben.import_notes(first)
+    ben.set_note(note.id, "ben's reading")
+    ana.set_note(note.id, "ana's reading")
+    second = tmp_path / "second.margin.jsonld"
+    ana.export_notes("bundle", second)
+    report = ben.import_notes(second)
+    assert any("conflict" in line for line in report[1:]), report
+    assert ben.library.annotation(note.id).note == "ben's reading"  # nothing overwritten
+
+    app = make_app(ben)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.action_conflicts()
+        await settle(pilot)
+        assert isinstance(app.screen, ConflictsScreen)
+        assert len(app.screen.conflicts) == 1
+        await pilot.press("t")
+        await settle(pilot)
+        assert ben.library.annotation(note.id).note == "ana's reading"
+        assert ben.conflicts() == []
