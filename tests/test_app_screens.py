@@ -175,3 +175,16 @@ async def test_codebook_rename_and_merge_change_every_annotation_and_nothing_els
         assert lib.annotation(c.id).tags == ("other",)
         assert [(t.name, t.count) for t in lib.tags()] == [("econ/trade", 2), ("other", 1)]
         assert service.search("tag:econ").total == 2
+
+
+async def test_a_deleted_index_is_rebuilt_in_the_background_at_start(tmp_path: Path) -> None:
+    import shutil
+
+    service = sample_service(tmp_path)
+    service.close()
+    shutil.rmtree(service.index_dir)
+    app = make_app(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert not service.index_behind()
+        assert service.search("faction").total > 0

@@ -129,6 +129,12 @@ class Service:
         with self._index_lock:
             self.index.refresh()
 
+    def index_behind(self) -> bool:
+        """True when the index is missing, unusable or has changes still to apply."""
+        with self._index_lock:
+            index_seq, store_seq = self.index.index_state(self.library)
+        return index_seq != store_seq
+
     def _after_write(self) -> None:
         try:
             self.sync_index()

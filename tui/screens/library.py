@@ -67,6 +67,21 @@ class LibraryScreen(Screen[None]):
         self.query_one("#import-status").display = False
         self.refresh_documents()
         table.focus()
+        self.catch_up_index()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="import")
+    def catch_up_index(self) -> None:
+        """At start-up, bring a missing or stale index up to date in a child process."""
+        service = self.app.service
+        if not service.index_behind():
+            return
+        self.post_message(IndexProgress(0, 0))
+        try:
+            service.sync_index_in_child(lambda d, t: self.post_message(IndexProgress(d, t)))
+        except Exception as error:  # noqa: BLE001 - reported; searching catches up in-process
+            self.post_message(IndexFinished(str(error)))
+        else:
+            self.post_message(IndexFinished())
 
     def on_screen_resume(self) -> None:
         self.refresh_documents()
@@ -298,7 +313,8 @@ class LibraryScreen(Screen[None]):
                     markup=False, timeout=10)
 
     def on_index_progress(self, message: IndexProgress) -> None:
-        self._show_progress("indexing for search (documents are readable now)", message.done, message.total)
+        self._show_progress("indexing for search (documents are readable now)", message.done,
+                            message.total or None)
 
     def on_index_finished(self, message: IndexFinished) -> None:
         self.query_one("#import-status").display = False
