@@ -81,13 +81,13 @@ class ClaimsScreen(Screen[None]):
         table.clear()
         for s in self.claims:
             table.add_row(
-                Text(terminal_safe(" ".join(s.claim.exact.split()))[:70], style="bold" if not s.evidence else ""),
-                Text(terminal_safe(s.document_title)[:28]),
+                Text(terminal_safe(" ".join(s.claim.exact.split()))[:54], style="bold" if not s.evidence else ""),
+                Text(terminal_safe(s.document_title)[:22]),
                 Text(str(s.supports)),
                 Text(str(s.contradicts)),
                 Text(str(s.context)),
                 Text((s.verdict or "\u2014").replace("-", " ")),
-                Text(terminal_safe(s.reviewer_name or "")),
+                Text(terminal_safe(s.reviewer_name or "")[:14]),
                 flags(s),
                 key=s.claim.id,
             )
