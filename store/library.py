@@ -374,18 +374,9 @@ class Library:
         include_deleted: bool = False,
     ) -> list[Annotation]:
         """Annotations in document order, filtered by document and role."""
-        where, params = [], []
-        if document_id is not None:
-            where.append("document_id = ?")
-            params.append(document_id)
-        if role is not None:
-            where.append("role = ?")
-            params.append(role)
-        if not include_deleted:
-            where.append("NOT deleted")
-        sql = "SELECT * FROM annotations"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
+        sql, params = _select(
+            "annotations", {"document_id": document_id, "role": role}, include_deleted
+        )
         rows = self._rows(sql + " ORDER BY document_id, start, \"end\", created", params)
         tags = self._tags_of([r["id"] for r in rows]) if rows else {}
         return [_annotation(r, tags.get(r["id"], ())) for r in rows]
@@ -637,16 +628,9 @@ class Library:
         include_deleted: bool = False,
     ) -> list[Link]:
         """Links of a claim, or to a piece of evidence, oldest first."""
-        where, params = [], []
-        if claim_id is not None:
-            where.append("claim_id = ?")
-            params.append(claim_id)
-        if evidence_id is not None:
-            where.append("evidence_id = ?")
-            params.append(evidence_id)
-        if not include_deleted:
-            where.append("NOT deleted")
-        sql = "SELECT * FROM links" + (" WHERE " + " AND ".join(where) if where else "")
+        sql, params = _select(
+            "links", {"claim_id": claim_id, "evidence_id": evidence_id}, include_deleted
+        )
         return [_link(r) for r in self._rows(sql + " ORDER BY created, rowid", params)]
 
     def set_link_deleted(self, link_id: str, deleted: bool = True) -> Link:
@@ -822,6 +806,16 @@ class _Joined:
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+def _select(table: str, equal: dict[str, Any], include_deleted: bool) -> tuple[str, list[Any]]:
+    """SELECT * from a table with tombstones, where each non-None value must match."""
+    wanted = {column: value for column, value in equal.items() if value is not None}
+    where = [f"{column} = ?" for column in wanted]
+    if not include_deleted:
+        where.append("NOT deleted")
+    sql = f"SELECT * FROM {table}" + (" WHERE " + " AND ".join(where) if where else "")
+    return sql, list(wanted.values())
 
 
 def tag_name(name: str) -> str:
