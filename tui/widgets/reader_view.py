@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from itertools import pairwise
 from typing import NamedTuple
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -55,7 +56,7 @@ class Span(NamedTuple):
     """One past the last character."""
     id: str
     role: str
-    """"highlight" or "claim"."""
+    """Either "highlight" or "claim"."""
     tag_colour: str | None = None
     """Background colour of its (first) tag, such as "#e5c07b"; None for the default."""
     evidence: bool = False
@@ -95,32 +96,206 @@ class ReaderView(ScrollView, can_focus=True, inherit_bindings=False):
 
     BINDINGS = [
         Binding("up", "cursor_row(-1)", "Up", show=False, id="reader-up", tooltip="Up one row"),
-        Binding("down", "cursor_row(1)", "Down", show=False, id="reader-down", tooltip="Down one row"),
-        Binding("left", "cursor_char(-1)", "Left", show=False, id="reader-left", tooltip="Back one character"),
-        Binding("right", "cursor_char(1)", "Right", show=False, id="reader-right", tooltip="On one character"),
-        Binding("pageup", "cursor_page(-1)", "Page up", show=False, id="reader-page-up", tooltip="Up a screen"),
-        Binding("pagedown,space", "cursor_page(1)", "Page down", show=False, id="reader-page-down", tooltip="Down a screen"),
-        Binding("home", "cursor_row_edge(False)", "Row start", show=False, id="reader-home", tooltip="Start of the row"),
-        Binding("end", "cursor_row_edge(True)", "Row end", show=False, id="reader-end", tooltip="End of the row"),
-        Binding("g", "cursor_document_edge(False)", "Top", show=False, id="reader-top", tooltip="Start of the document"),
-        Binding("G", "cursor_document_edge(True)", "Bottom", show=False, id="reader-bottom", tooltip="End of the document"),
-        Binding("w", "cursor_word(1)", "Next word", show=False, id="reader-next-word", tooltip="Start of the next word"),
-        Binding("b", "cursor_word(-1)", "Previous word", show=False, id="reader-previous-word", tooltip="Start of the previous word"),
-        Binding("shift+up", "cursor_row(-1, True)", "Select up", show=False, id="reader-select-up", tooltip="Extend the selection up a row"),
-        Binding("shift+down", "cursor_row(1, True)", "Select down", show=False, id="reader-select-down", tooltip="Extend the selection down a row"),
-        Binding("shift+left", "cursor_char(-1, True)", "Select left", show=False, id="reader-select-left", tooltip="Extend the selection back a character"),
-        Binding("shift+right", "cursor_char(1, True)", "Select right", show=False, id="reader-select-right", tooltip="Extend the selection on a character"),
-        Binding("shift+pageup", "cursor_page(-1, True)", "Select page up", show=False, id="reader-select-page-up", tooltip="Extend the selection up a screen"),
-        Binding("shift+pagedown", "cursor_page(1, True)", "Select page down", show=False, id="reader-select-page-down", tooltip="Extend the selection down a screen"),
-        Binding("shift+home", "cursor_row_edge(False, True)", "Select to row start", show=False, id="reader-select-home", tooltip="Extend the selection to the start of the row"),
-        Binding("shift+end", "cursor_row_edge(True, True)", "Select to row end", show=False, id="reader-select-end", tooltip="Extend the selection to the end of the row"),
-        Binding("v", "toggle_selecting", "Select", id="reader-select", tooltip="Start a selection at the cursor (moving extends it); again to drop it"),
-        Binding("s", "select_sentence", "Sentence", show=False, id="reader-select-sentence", tooltip="Select the sentence under the cursor"),
-        Binding("p", "select_paragraph", "Paragraph", show=False, id="reader-select-paragraph", tooltip="Select the paragraph under the cursor"),
-        Binding("escape", "clear_selection", "Clear selection", show=False, id="reader-clear-selection", tooltip="Clear the selection (with none, the screen's escape applies)"),
-        Binding("right_square_bracket", "next_annotation", "Next note", id="reader-next-note", tooltip="Go to the next annotation"),
-        Binding("left_square_bracket", "previous_annotation", "Previous note", id="reader-previous-note", tooltip="Go to the previous annotation"),
-        Binding("enter", "activate", "Open note", show=False, id="reader-activate", tooltip="Open the annotation under the cursor"),
+        Binding(
+            "down", "cursor_row(1)", "Down", show=False, id="reader-down", tooltip="Down one row"
+        ),
+        Binding(
+            "left",
+            "cursor_char(-1)",
+            "Left",
+            show=False,
+            id="reader-left",
+            tooltip="Back one character",
+        ),
+        Binding(
+            "right",
+            "cursor_char(1)",
+            "Right",
+            show=False,
+            id="reader-right",
+            tooltip="On one character",
+        ),
+        Binding(
+            "pageup",
+            "cursor_page(-1)",
+            "Page up",
+            show=False,
+            id="reader-page-up",
+            tooltip="Up a screen",
+        ),
+        Binding(
+            "pagedown,space",
+            "cursor_page(1)",
+            "Page down",
+            show=False,
+            id="reader-page-down",
+            tooltip="Down a screen",
+        ),
+        Binding(
+            "home",
+            "cursor_row_edge(False)",
+            "Row start",
+            show=False,
+            id="reader-home",
+            tooltip="Start of the row",
+        ),
+        Binding(
+            "end",
+            "cursor_row_edge(True)",
+            "Row end",
+            show=False,
+            id="reader-end",
+            tooltip="End of the row",
+        ),
+        Binding(
+            "g",
+            "cursor_document_edge(False)",
+            "Top",
+            show=False,
+            id="reader-top",
+            tooltip="Start of the document",
+        ),
+        Binding(
+            "G",
+            "cursor_document_edge(True)",
+            "Bottom",
+            show=False,
+            id="reader-bottom",
+            tooltip="End of the document",
+        ),
+        Binding(
+            "w",
+            "cursor_word(1)",
+            "Next word",
+            show=False,
+            id="reader-next-word",
+            tooltip="Start of the next word",
+        ),
+        Binding(
+            "b",
+            "cursor_word(-1)",
+            "Previous word",
+            show=False,
+            id="reader-previous-word",
+            tooltip="Start of the previous word",
+        ),
+        Binding(
+            "shift+up",
+            "cursor_row(-1, True)",
+            "Select up",
+            show=False,
+            id="reader-select-up",
+            tooltip="Extend the selection up a row",
+        ),
+        Binding(
+            "shift+down",
+            "cursor_row(1, True)",
+            "Select down",
+            show=False,
+            id="reader-select-down",
+            tooltip="Extend the selection down a row",
+        ),
+        Binding(
+            "shift+left",
+            "cursor_char(-1, True)",
+            "Select left",
+            show=False,
+            id="reader-select-left",
+            tooltip="Extend the selection back a character",
+        ),
+        Binding(
+            "shift+right",
+            "cursor_char(1, True)",
+            "Select right",
+            show=False,
+            id="reader-select-right",
+            tooltip="Extend the selection on a character",
+        ),
+        Binding(
+            "shift+pageup",
+            "cursor_page(-1, True)",
+            "Select page up",
+            show=False,
+            id="reader-select-page-up",
+            tooltip="Extend the selection up a screen",
+        ),
+        Binding(
+            "shift+pagedown",
+            "cursor_page(1, True)",
+            "Select page down",
+            show=False,
+            id="reader-select-page-down",
+            tooltip="Extend the selection down a screen",
+        ),
+        Binding(
+            "shift+home",
+            "cursor_row_edge(False, True)",
+            "Select to row start",
+            show=False,
+            id="reader-select-home",
+            tooltip="Extend the selection to the start of the row",
+        ),
+        Binding(
+            "shift+end",
+            "cursor_row_edge(True, True)",
+            "Select to row end",
+            show=False,
+            id="reader-select-end",
+            tooltip="Extend the selection to the end of the row",
+        ),
+        Binding(
+            "v",
+            "toggle_selecting",
+            "Select",
+            id="reader-select",
+            tooltip="Start a selection at the cursor (moving extends it); again to drop it",
+        ),
+        Binding(
+            "s",
+            "select_sentence",
+            "Sentence",
+            show=False,
+            id="reader-select-sentence",
+            tooltip="Select the sentence under the cursor",
+        ),
+        Binding(
+            "p",
+            "select_paragraph",
+            "Paragraph",
+            show=False,
+            id="reader-select-paragraph",
+            tooltip="Select the paragraph under the cursor",
+        ),
+        Binding(
+            "escape",
+            "clear_selection",
+            "Clear selection",
+            show=False,
+            id="reader-clear-selection",
+            tooltip="Clear the selection (with none, the screen's escape applies)",
+        ),
+        Binding(
+            "right_square_bracket",
+            "next_annotation",
+            "Next note",
+            id="reader-next-note",
+            tooltip="Go to the next annotation",
+        ),
+        Binding(
+            "left_square_bracket",
+            "previous_annotation",
+            "Previous note",
+            id="reader-previous-note",
+            tooltip="Go to the previous annotation",
+        ),
+        Binding(
+            "enter",
+            "activate",
+            "Open note",
+            show=False,
+            id="reader-activate",
+            tooltip="Open the annotation under the cursor",
+        ),
     ]
 
     class SelectionChanged(Message):
@@ -205,7 +380,8 @@ class ReaderView(ScrollView, can_focus=True, inherit_bindings=False):
         self._rebucket()
         self._row_cache.clear()
         self.virtual_size = Size(0, 0)
-        self.scroll_to(y=0, animate=False, force=True)
+        if self.is_mounted:
+            self.scroll_to(y=0, animate=False, force=True)
         self.refresh()
 
     @property
@@ -222,7 +398,8 @@ class ReaderView(ScrollView, can_focus=True, inherit_bindings=False):
         self._span_starts = [span.start for span in self._spans]
         # Rank for drawing: wider spans under narrower ones; among equals, later input on top.
         by_draw = sorted(
-            range(len(ordered)), key=lambda i: (-(ordered[i][0].end - ordered[i][0].start), ordered[i][1])
+            range(len(ordered)),
+            key=lambda i: (-(ordered[i][0].end - ordered[i][0].start), ordered[i][1]),
         )
         self._span_rank = [0] * len(ordered)
         for rank, index in enumerate(by_draw):
@@ -334,7 +511,9 @@ class ReaderView(ScrollView, can_focus=True, inherit_bindings=False):
     def set_find_match(self, start: int | None, end: int = 0) -> None:
         """Mark text[start:end] as the find target without moving; None clears the mark."""
         old = self._overlay_rows()
-        self._hit = None if start is None or end <= start else (self._clamp(start), self._clamp(end))
+        self._hit = (
+            None if start is None or end <= start else (self._clamp(start), self._clamp(end))
+        )
         self._refresh_rows(old, self._overlay_rows())
 
     def next_span(self) -> bool:
@@ -347,7 +526,7 @@ class ReaderView(ScrollView, can_focus=True, inherit_bindings=False):
         return True
 
     def previous_span(self) -> bool:
-        """Move the cursor to the previous annotation's start; False (and a bell) before the first."""
+        """Move the cursor to the previous annotation's start; False (and a bell) at the first."""
         index = bisect_left(self._span_starts, self.cursor) - 1
         if index < 0:
             self.app.bell()
@@ -514,7 +693,10 @@ class ReaderView(ScrollView, can_focus=True, inherit_bindings=False):
         if scroll:
             self._scroll_cursor_visible()
         selection = self.selection
-        if selection != old_selection:
+        # An empty selection moving along with the cursor is no change of selection.
+        if selection != old_selection and (
+            selection[1] > selection[0] or old_selection[1] > old_selection[0]
+        ):
             self.post_message(self.SelectionChanged(self, selection[0], selection[1], cursor))
         if cursor != old_cursor:
             self.post_message(self.CursorMoved(self, cursor, tuple(self.spans_at(cursor))))
@@ -754,7 +936,9 @@ class ReaderView(ScrollView, can_focus=True, inherit_bindings=False):
                 self._tag_style_cache[colour] = None
             else:
                 background = self.background_colors[1]
-                self._tag_style_cache[colour] = Style(bgcolor=tag.blend(background, 0.45).rich_color)
+                self._tag_style_cache[colour] = Style(
+                    bgcolor=tag.blend(background, 0.45).rich_color
+                )
         return self._tag_style_cache[colour]
 
     def _span_style(self, span: Span) -> Style:
@@ -848,4 +1032,11 @@ class ReaderView(ScrollView, can_focus=True, inherit_bindings=False):
             if claim:
                 style += claim_text  # the underline survives every layer above
             segments.append(Segment(shown[a - start : b - start], style))
-        return Strip(segments).adjust_cell_length(width, base)
+        # Pad to the width here, so the strip is built once with its length known.
+        line = self.wrapped.line_of_offset(start)
+        used = GUTTER + (len(shown) if self.wrapped.is_narrow(line) else cell_len(shown))
+        if used > width:
+            return Strip(segments).crop(0, width)
+        if used < width:
+            segments.append(Segment(" " * (width - used), base))
+        return Strip(segments, width)

@@ -20,7 +20,8 @@ from array import array
 from bisect import bisect_right
 from collections import OrderedDict
 from functools import lru_cache
-from itertools import accumulate
+from itertools import accumulate, compress
+from operator import sub
 
 from rich.cells import cell_len, get_character_cell_size, split_graphemes
 
@@ -46,8 +47,13 @@ def _narrow_class() -> str:
     with what the strip measures.
     """
     candidates = [
-        (0x00, 0x09), (0x0B, 0x7E), (0x7F, 0x2FF), (0x370, 0x52F),
-        (0x2010, 0x205E), (0x2066, 0x2069), (0x2500, 0x25FC),
+        (0x00, 0x09),
+        (0x0B, 0x7E),
+        (0x7F, 0x2FF),
+        (0x370, 0x52F),
+        (0x2010, 0x205E),
+        (0x2066, 0x2069),
+        (0x2500, 0x25FC),
     ]
     ranges: list[tuple[int, int]] = []
     for low, high in candidates:
@@ -59,7 +65,8 @@ def _narrow_class() -> str:
             else:
                 ranges.append((code, code))
     return "".join(
-        re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges
+        re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
+        for a, b in ranges
     )
 
 
@@ -79,13 +86,18 @@ class WrappedText:
 
     def __init__(self, text: str = "", width: int = 0) -> None:
         self.text = text
-        self.line_starts: list[int] = [0, *(m.end() for m in _NEWLINE.finditer(text))]
-        self.all_narrow = _NOT_NARROW.search(text) is None
+        # Arrays, not lists: an 8 MB book has 160,000 lines, and an int object costs 28 bytes.
+        self.line_starts = array("l", [0, *map(re.Match.end, _NEWLINE.finditer(text))])
+        starts = self.line_starts
+        # Each line's length plus its newline, for finding the lines that need wrapping.
+        self._line_sizes = array("l", map(sub, starts[1:], starts))
+        self._line_sizes.append(len(text) - starts[-1] + 1)
+        self.all_narrow = text.isascii() or _NOT_NARROW.search(text) is None
         # Per line: 0 not known yet, 1 narrow (one cell per char), 2 has other widths.
-        self._narrow_lines = bytearray(len(self.line_starts))
+        self._narrow_lines = bytearray(len(starts))
         self._cum_cache: OrderedDict[int, array] = OrderedDict()
         self.width = 0
-        self.row_starts: list[int] = list(range(len(self.line_starts) + 1))
+        self.row_starts = array("l", range(len(starts) + 1))
         self._breaks = lru_cache(maxsize=BREAK_CACHE_LINES)(self._compute_breaks)
         if width > 0:
             self.rewrap(width)
@@ -102,9 +114,8 @@ class WrappedText:
 
     def line_span(self, line: int) -> tuple[int, int]:
         """(start, end) of a logical line, the end before its newline."""
-        starts = self.line_starts
-        end = starts[line + 1] - 1 if line + 1 < len(starts) else len(self.text)
-        return starts[line], end
+        start = self.line_starts[line]
+        return start, start + self._line_sizes[line] - 1
 
     def line_of_offset(self, offset: int) -> int:
         return bisect_right(self.line_starts, max(0, offset)) - 1
@@ -165,29 +176,22 @@ class WrappedText:
         """Count the rows of every line at a new width: O(document), breaks found later."""
         self.width = width
         self._breaks = lru_cache(maxsize=BREAK_CACHE_LINES)(self._compute_breaks)
-        starts = self.line_starts
-        ends = [s - 1 for s in starts[1:]]
-        ends.append(len(self.text))
+        starts, sizes = self.line_starts, self._line_sizes
         if width <= 0:
-            self.row_starts = list(range(len(starts) + 1))
+            self.row_starts = array("l", range(len(starts) + 1))
             return
-        if self.all_narrow:
-            counts = [1 if e - s <= width else 0 for s, e in zip(starts, ends)]
-            for line, count in enumerate(counts):
-                if not count:
-                    counts[line] = self._count_narrow(starts[line], ends[line])
-        else:
-            half = width // 2
-            counts = [1 if e - s <= half else 0 for s, e in zip(starts, ends)]
-            for line, count in enumerate(counts):
-                if count:
-                    continue
-                start, end = starts[line], ends[line]
-                if self.is_narrow(line):
-                    counts[line] = 1 if end - start <= width else self._count_narrow(start, end)
-                else:
-                    counts[line] = len(self._compute_breaks(line)) + 1
-        self.row_starts = list(accumulate(counts, initial=0))
+        counts = [1] * len(starts)
+        # Only lines that might not fit are looked at one by one (C-speed filter first).
+        threshold = width + 1 if self.all_narrow else width // 2 + 1
+        for line in compress(range(len(starts)), map(threshold.__lt__, sizes)):
+            start = starts[line]
+            end = start + sizes[line] - 1
+            if self.is_narrow(line):
+                if end - start > width:
+                    counts[line] = self._count_narrow(start, end)
+            else:
+                counts[line] = len(self._compute_breaks(line)) + 1
+        self.row_starts = array("l", accumulate(counts, initial=0))
 
     def _count_narrow(self, start: int, end: int) -> int:
         text, width = self.text, self.width
