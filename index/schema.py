@@ -3,14 +3,15 @@
 One index, not two: the last applied change-log seq lives in a meta entry that commits in the
 same whoosh commit as the entries it accounts for, so the index can never claim changes it has
 not applied; one search ranks passages and notes together and pages them with one offset.
-A one-annotation commit on the full corpus index costs about 3 ms (docs/performance.md).
+Measured on the full corpus index (bench/ingest_search.py): one note saved, synced and found
+again in 6-10 ms at p50 (sync, including the searcher's refresh) plus 2 ms (search).
 
 Analysis is whoosh's `StemmingAnalyzer(stoplist=None)` (stop words kept: with the default list
 `"free will"` finds 2,108 passages instead of 90). The query parser runs that analyzer; the
 writer runs `fast_terms`, which yields the very same terms and positions without whoosh's
 per-token generator chain (a hypothesis test checks they agree). With the writer changes in
-index.sync, indexing went from 0.30-0.38 MB/s (10 books; whoosh's analyzer and writer as shipped) to
-about 1.1 MB/s; the analyzer was the largest part.
+index.sync, one process indexes about 1.2 MB/s of text (whoosh's analyzer and writer as
+shipped: 0.30-0.38 MB/s on 10 books), two about 2.1 MB/s.
 
 Stored per entry: only `key`, a small tuple (passage: document id, character span, UTF-8 byte
 span; annotation: its id; meta: seq, schema version, fingerprint). Text stays in SQLite.

@@ -21,6 +21,19 @@ its process, so the lock file is never deleted; a writer is taken with a 10 s ti
 `IndexBusy` says who holds it. A writer our own process abandoned (an exception kept alive
 holds it) is found and released. Every writer is cancelled, and its lock released, on any
 exception.
+
+Bulk work (a batch of at least HELPER_MIN_CHARS) is shared with one helper process started
+with subprocess: it writes half the batch's documents as a segment of its own, without the
+lock, and the lock holder commits that segment with its own in one TOC. The indexing child
+and its helper run at niceness 10. Measured on the corpus on 2 cores: catch-up 27.5 s
+instead of 47.4 s; a third process searching non-stop meanwhile got p50 11.5 ms / p95 47 ms
+(11.8 / 44.6 with no helper; 37 / 145 before the processes were niced).
+MARGIN_INDEX_HELPERS=0 (or HELPERS = 0) turns the helper off.
+
+Writing is whoosh's SegmentWriter with three changes measured on the corpus: terms come from
+`index.schema.fast_terms` (the analyzer's output without its per-token generators), postings
+are pooled per term instead of one tuple each sorted at commit, and field lengths are read
+once per field at flush instead of once per posting. Together about 2.5-3x faster.
 """
 
 from __future__ import annotations
@@ -76,15 +89,19 @@ REBUILD_LOCK = "REBUILD_LOCK"
 LOCK_TIMEOUT = 10.0
 # One writer per batch: at most this many change-log entries...
 BATCH_CHANGES = 5_000
-# ...and about this many characters of document text. A batch's pool then stays in memory
-# (LIMIT_MB) instead of spilling sorted runs to disk, and the lock is free between batches.
+# ...and about this many characters of document text per process. A batch's pool then stays
+# in memory (LIMIT_MB; about 450 MB at its peak) instead of spilling sorted runs to disk, the
+# lock is free between batches, and the corpus ends in 4-5 segments (each segment costs a
+# fuzzy term one more automaton walk: 8 segments made `grey~` 41 ms against 25 for one).
 BATCH_CHARS = 16_000_000
 LIMIT_MB = 1024
 # Bulk work is shared with one helper process (two cores measured; a batch's documents are
 # split by size) once a batch holds at least this many characters of text.
 HELPER_MIN_CHARS = 2_000_000
-HELPERS = 1 if (os.cpu_count() or 1) >= 2 else 0
+HELPERS = int(os.environ.get("MARGIN_INDEX_HELPERS", "1" if (os.cpu_count() or 1) >= 2 else "0"))
 HELPER_TEMP = "helper-"
+# Niceness of the indexing child and its helper, so searches in the app come first.
+BACKGROUND_NICENESS = 10
 # Progress counts thousands of characters of text; an annotation counts as one.
 UNIT_CHARS = 1000
 
@@ -114,14 +131,16 @@ class _Lengths:
         self._count = reader.doc_count_all()  # type: ignore[attr-defined]
         self._cache: dict[str, list[int]] = {}
 
-    def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int:
+    def column(self, fieldname: str) -> list[int]:
+        """Every document's length in this field, by docnum."""
         lengths = self._cache.get(fieldname)
         if lengths is None:
             read = self._reader.doc_field_length  # type: ignore[attr-defined]
-            lengths = self._cache[fieldname] = [
-                read(n, fieldname, default) for n in range(self._count)
-            ]
-        return lengths[docnum]
+            lengths = self._cache[fieldname] = [read(n, fieldname, 0) for n in range(self._count)]
+        return lengths
+
+    def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int:
+        return self.column(fieldname)[docnum]
 
 
 class _Pool(PostingPool):
@@ -149,11 +168,15 @@ class _Pool(PostingPool):
         if self.currentsize > self.limit:
             self._spill()
 
-    def _sorted(self) -> Iterable[tuple]:
+    def by_term(self) -> Iterable[tuple[tuple[str, bytes], list]]:
+        """((field, term), [(docnum, weight, value), ...]) in field and term order."""
         terms = self._terms
         for key in sorted(terms):
-            fieldname, btext = key
-            for docnum, weight, value in terms[key]:
+            yield key, terms[key]
+
+    def _sorted(self) -> Iterable[tuple]:
+        for (fieldname, btext), postings in self.by_term():
+            for docnum, weight, value in postings:
                 yield fieldname, btext, docnum, weight, value
 
     def _spill(self) -> None:
@@ -210,9 +233,31 @@ class _Writer(SegmentWriter):
     def _flush_segment(self) -> None:
         self.perdocwriter.close()
         reader = self.per_document_reader() if self.codec.length_stats else None
-        self.fieldwriter.add_postings(
-            self.schema, _Lengths(reader) if reader else None, self.pool.iter_postings()
-        )
+        lengths = _Lengths(reader) if reader else None
+        pool = self.pool
+        if isinstance(pool, _Pool) and not pool.runs and lengths is not None:
+            # Term by term from the pool's lists: the same calls whoosh's add_postings makes,
+            # without building and re-comparing a tuple per posting.
+            writer = self.fieldwriter
+            schema = self.schema
+            field = None
+            for key, postings in pool.by_term():
+                fieldname, btext = key
+                if fieldname != field:
+                    if field is not None:
+                        writer.finish_field()
+                    writer.start_field(fieldname, schema[fieldname])
+                    field = fieldname
+                    length_of = lengths.column(fieldname)
+                writer.start_term(btext)
+                add = writer.add
+                for docnum, weight, value in postings:
+                    add(docnum, weight, value or b"", length_of[docnum])
+                writer.finish_term()
+            if field is not None:
+                writer.finish_field()
+        else:
+            self.fieldwriter.add_postings(self.schema, lengths, pool.iter_postings())
         self.fieldwriter.close()
         if reader:
             reader.close()
@@ -484,6 +529,11 @@ def _add_annotation(writer: SegmentWriter, a: _Annotation) -> None:
     writer.add_document(**fields)
 
 
+def _length_row(db: object, doc_id: str) -> tuple | None:
+    sql = "SELECT length FROM documents WHERE id = ?"
+    return db.execute(sql, [doc_id]).fetchone()  # type: ignore[attr-defined]
+
+
 def _add_stored(writer: SegmentWriter, db: object, doc_id: str) -> int:
     """Add a stored document's passages; returns its length in characters (0 when gone)."""
     row = db.execute(  # type: ignore[attr-defined]
@@ -529,7 +579,7 @@ def _helped(helpers: list, theirs: set[str], ix: object, db: object) -> Callable
 def _length_of(db: object, doc_ids: Iterable[str]) -> int:
     total = 0
     for doc_id in doc_ids:
-        row = db.execute("SELECT length FROM documents WHERE id = ?", [doc_id]).fetchone()  # type: ignore[attr-defined]
+        row = _length_row(db, doc_id)
         total += row[0] if row else 0
     return total
 
@@ -578,6 +628,7 @@ def _helper_main() -> None:
     answers are pickles over stdin and stdout; nothing else is written to either."""
     from store.library import Library
 
+    _background()
     jobs, answers = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # stray prints must not corrupt the answers
     with Library(sys.argv[1]) as lib:
@@ -607,6 +658,14 @@ def _helper_main() -> None:
                 answer = ("error", f"{type(error).__name__}: {error}")
             pickle.dump(answer, answers, protocol=pickle.HIGHEST_PROTOCOL)
             answers.flush()
+
+
+def _background() -> None:
+    """Lower this process's CPU priority: bulk indexing yields to the app it works for."""
+    try:
+        os.nice(max(0, BACKGROUND_NICENESS - os.nice(0)))
+    except (AttributeError, OSError):  # pragma: no cover - no nice() here
+        pass
 
 
 class _Helper:
@@ -660,7 +719,7 @@ def _split(db: object, doc_ids: list[str]) -> tuple[list[str], list[str]]:
     """Two groups of about equal text, largest documents first: (ours, the helper's)."""
     lengths = []
     for doc_id in doc_ids:
-        row = db.execute("SELECT length FROM documents WHERE id = ?", [doc_id]).fetchone()  # type: ignore[attr-defined]
+        row = _length_row(db, doc_id)
         if row is not None:
             lengths.append((row[0], doc_id))
     ours: list[str] = []
@@ -1221,6 +1280,7 @@ def _child_sync(library_path: str, index_dir: str, conn: object) -> None:
         pass
     from store.library import Library
 
+    _background()
     last = [0.0]
 
     def report(done: int, total: int) -> None:

@@ -468,3 +468,30 @@ def test_a_sync_killed_midway_leaves_an_index_the_next_sync_completes(
     assert index.index_state(library) == (store_seq, store_seq)
     assert [index.search(library, f"marker{n}").total for n in range(6)] == [1] * 6
     assert index.verify(library) == []
+
+
+@pytest.mark.parametrize("helpers", [0, 1])
+def test_bulk_work_shared_with_a_helper_process_gives_the_same_index(
+    library: Library, index: SearchIndex, monkeypatch: pytest.MonkeyPatch, helpers: int
+) -> None:
+    monkeypatch.setattr(sync_module, "HELPERS", helpers)
+    monkeypatch.setattr(sync_module, "HELPER_MIN_CHARS", 1)
+    monkeypatch.setattr(sync_module, "BATCH_CHARS", 20_000)
+    for n in range(6):
+        text = f"Chapter {n} of the voyage. " + "The whale surfaced near the ship. " * 400
+        library.add_document(NewDoc(text, title=f"Voyage {n}"))
+    index.sync(library)  # a catch-up, split between this process and the helper
+    assert index.search(library, "whale").total == sum(
+        len(split_passages(library.document(d).text)) for d in library.document_ids()
+    )
+    assert {h.title for h in index.search(library, "chapter", limit=50).hits} == {
+        f"Voyage {n}" for n in range(6)
+    }
+    assert index.verify(library) == []
+    folder = index_dir_for(library.path)
+    index.rebuild(library)  # a rebuild, split the same way
+    assert index.search(library, "whale").total == sum(
+        len(split_passages(library.document(d).text)) for d in library.document_ids()
+    )
+    assert not list((folder / "ix").glob("*.tmp"))  # no scratch folder left behind
+    assert index.verify(library) == []
