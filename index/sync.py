@@ -513,7 +513,8 @@ def _add_annotation(writer: SegmentWriter, a: _Annotation) -> None:
         "uid": a.id,
         "doc_id": a.document_id,
         "key": ("a", a.id),
-        "text": f"{a.exact}\n{a.note}",
+        # Tag names are words of the note too: typing "governance" finds what carries it.
+        "text": f"{a.exact}\n{a.note}\n{' '.join(a.tags)}",
         "doc": f"{a.title} {a.document_id}",
         "author": f"{a.author_name} {a.author_id}",
         "is": ",".join(flags),

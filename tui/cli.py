@@ -15,7 +15,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from index import QueryError
 from store.errors import MarginError
 from store.library import parse_colour
 from store.schema import VERDICTS
@@ -126,7 +125,8 @@ def _index_with_progress(service: Service, *, quiet: bool) -> None:
         service.sync_index()
         return
     with Progress(
-        TextColumn("indexing"), BarColumn(), MofNCompleteColumn(), console=err, transient=True
+        TextColumn("indexing"), BarColumn(), MofNCompleteColumn(), TextColumn("k chars"),
+        console=err, transient=True,
     ) as bar:
         task = bar.add_task("", total=None)
 
@@ -168,7 +168,7 @@ def search(obj: Context, query: str, limit: int, as_json: bool) -> None:
     """
     try:
         result = obj.service.search(query, limit=limit)
-    except QueryError as error:
+    except MarginError as error:  # a refused query, or the index busy elsewhere
         say(f"margin: {error}", style="red", console=err)
         sys.exit(2)
     if as_json:
@@ -206,7 +206,7 @@ def reindex(obj: Context) -> None:
     """Rebuild the search index from the library."""
     service = obj.service
     with Progress(
-        TextColumn("reindexing"), BarColumn(), MofNCompleteColumn(), console=err,
+        TextColumn("reindexing"), BarColumn(), MofNCompleteColumn(), TextColumn("k chars"), console=err,
         transient=True, disable=not err.is_terminal,
     ) as bar:
         task = bar.add_task("", total=None)

@@ -16,7 +16,8 @@ from textual.widgets import Footer, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from index import QueryError, SearchResult
+from index import SearchResult
+from store.errors import MarginError
 from store.sanitize import terminal_safe
 
 SYNTAX = (
@@ -101,7 +102,7 @@ class SearchScreen(Screen[None]):
             return
         try:
             result = self.app.service.search(query, limit=50)
-        except QueryError as error:
+        except MarginError as error:  # a refused query, or the index busy being rebuilt
             if not worker.is_cancelled:
                 self.post_message(SearchDone(query, None, str(error)))
             return
