@@ -22,15 +22,19 @@ CONTEXT = 240
 RELATION_MARK = {"supports": "+ supports", "contradicts": "\u2212 contradicts", "context": "~ context"}
 
 
+def _unwrap(text: str) -> str:
+    # Hard-wrapped sources (PDF lines, plain text) read better joined; one character for one.
+    return text.replace("\n\n", "\0\0").replace("\n", " ").replace("\0\0", "\n\n")
+
+
 def in_context(text: str, start: int, end: int, *, width: int = CONTEXT) -> Text:
     """The passage with some text each side, the passage itself marked."""
-    before = text[max(0, start - width) : start]
-    after = text[end : end + width]
-    shown = Text("\u2026" if start > width else "")
-    shown.append(terminal_safe(before))
-    shown.append(terminal_safe(text[start:end]), style="bold underline")
-    shown.append(terminal_safe(after))
-    shown.append("\u2026" if end + width < len(text) else "")
+    lo, hi = max(0, start - width), min(len(text), end + width)
+    shown = Text("\u2026" if lo > 0 else "")
+    shown.append(terminal_safe(_unwrap(text[lo:start])))
+    shown.append(terminal_safe(_unwrap(text[start:end])), style="bold underline")
+    shown.append(terminal_safe(_unwrap(text[end:hi])))
+    shown.append("\u2026" if hi < len(text) else "")
     return shown
 
 
@@ -74,7 +78,7 @@ class ClaimScreen(Screen[None]):
         head = Text(f"Claim \u00b7 {terminal_safe(citation(document, self.claim.start))}\n", style="bold")
         if self.claim.anchor_state != "ok":
             head.append(f"anchor {self.claim.anchor_state}\n", style="bold red")
-        body = Text.assemble(head, in_context(document.text, self.claim.start, self.claim.end, width=600))
+        body = Text.assemble(head, in_context(document.text, self.claim.start, self.claim.end, width=320))
         if self.claim.note:
             body.append("\n\nnote: ", style="bold")
             body.append(terminal_safe(self.claim.note))
