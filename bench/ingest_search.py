@@ -43,27 +43,64 @@ BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
 # (kind, query). Single words from very common to rare, ANDs, phrases (stop words kept),
 # prefixes, wildcards, fuzzy, booleans, fields. `un*` is there to show the expansion guard.
 QUERIES = [
-    ("single", "said"), ("single", "man"), ("single", "time"), ("single", "night"),
-    ("single", "heart"), ("single", "money"), ("single", "honour"), ("single", "whale"),
-    ("single", "revolution"), ("single", "gunpowder"), ("single", "hypothesis"),
+    ("single", "said"),
+    ("single", "man"),
+    ("single", "time"),
+    ("single", "night"),
+    ("single", "heart"),
+    ("single", "money"),
+    ("single", "honour"),
+    ("single", "whale"),
+    ("single", "revolution"),
+    ("single", "gunpowder"),
+    ("single", "hypothesis"),
     ("single", "quixotic"),
-    ("and2", "war peace"), ("and2", "love money"), ("and2", "king church"), ("and2", "ship sea"),
-    ("and2", "god soul"), ("and2", "father daughter"), ("and2", "gold silver"),
-    ("and2", "law liberty"), ("and2", "night moon"), ("and2", "horse sword"),
-    ("phrase", '"white whale"'), ("phrase", '"human nature"'), ("phrase", '"young lady"'),
-    ("phrase", '"old man"'), ("phrase", '"free will"'), ("phrase", '"good morning"'),
-    ("phrase", '"public opinion"'), ("phrase", '"new york"'), ("phrase", '"thousand pounds"'),
-    ("phrase", '"french revolution"'), ("phrase", '"to be or not to be"'),
-    ("prefix", "philosoph*"), ("prefix", "revol*"), ("prefix", "gentl*"), ("prefix", "electr*"),
-    ("prefix", "happi*"), ("prefix", "marri*"), ("prefix", "tele*"), ("prefix", "un*"),
-    ("wildcard", "wom?n"), ("wildcard", "col*r"),
-    ("fuzzy", "whale~"), ("fuzzy", "honor~1"), ("fuzzy", "colour~"), ("fuzzy", "grey~"),
+    ("and2", "war peace"),
+    ("and2", "love money"),
+    ("and2", "king church"),
+    ("and2", "ship sea"),
+    ("and2", "god soul"),
+    ("and2", "father daughter"),
+    ("and2", "gold silver"),
+    ("and2", "law liberty"),
+    ("and2", "night moon"),
+    ("and2", "horse sword"),
+    ("phrase", '"white whale"'),
+    ("phrase", '"human nature"'),
+    ("phrase", '"young lady"'),
+    ("phrase", '"old man"'),
+    ("phrase", '"free will"'),
+    ("phrase", '"good morning"'),
+    ("phrase", '"public opinion"'),
+    ("phrase", '"new york"'),
+    ("phrase", '"thousand pounds"'),
+    ("phrase", '"french revolution"'),
+    ("phrase", '"to be or not to be"'),
+    ("prefix", "philosoph*"),
+    ("prefix", "revol*"),
+    ("prefix", "gentl*"),
+    ("prefix", "electr*"),
+    ("prefix", "happi*"),
+    ("prefix", "marri*"),
+    ("prefix", "tele*"),
+    ("prefix", "un*"),
+    ("wildcard", "wom?n"),
+    ("wildcard", "col*r"),
+    ("fuzzy", "whale~"),
+    ("fuzzy", "honor~1"),
+    ("fuzzy", "colour~"),
+    ("fuzzy", "grey~"),
     ("fuzzy", "sword~"),
-    ("boolean", "napoleon OR wellington"), ("boolean", "whale NOT ship"),
+    ("boolean", "napoleon OR wellington"),
+    ("boolean", "whale NOT ship"),
     ("boolean", "(king OR queen) AND church"),
-    ("field", "doc:emma"), ("field", 'doc:"pride and prejudice" letter'),
-    ("field", "author:austen money"), ("field", "author:dickens fog"),
-    ("field", "tag:econ"), ("field", "is:claim"), ("field", "no:evidence"),
+    ("field", "doc:emma"),
+    ("field", 'doc:"pride and prejudice" letter'),
+    ("field", "author:austen money"),
+    ("field", "author:dickens fog"),
+    ("field", "tag:econ"),
+    ("field", "is:claim"),
+    ("field", "no:evidence"),
 ]
 
 
@@ -90,7 +127,6 @@ def import_books(lib: Library, books: list[Path]) -> tuple[float, int, int]:
             extracted = extract(path)
         else:  # pragma: no cover
             from store.sanitize import ingest_clean
-
             from tests.conftest import NewDoc
 
             extracted = NewDoc(text=ingest_clean(path.read_text(encoding="utf-8"))[0])
@@ -105,8 +141,10 @@ def import_books(lib: Library, books: list[Path]) -> tuple[float, int, int]:
 def annotate(lib: Library, count: int, seed: int = 7) -> None:
     """Some notes, so note fields are searched too: highlights and claims, tagged, a few linked."""
     rnd = random.Random(seed)
-    people = [Author(f"00000000-0000-4000-8000-00000000000{n}", name) for n, name in
-              enumerate(["Alice Analyst", "Bob Reviewer", "Chen Reader"])]
+    people = [
+        Author(f"00000000-0000-4000-8000-00000000000{n}", name)
+        for n, name in enumerate(["Alice Analyst", "Bob Reviewer", "Chen Reader"])
+    ]
     tags = ["econ/trade", "econ/labour", "politics", "religion", "war", "love/marriage"]
     claims = []
     ids = lib.document_ids()
@@ -117,10 +155,24 @@ def annotate(lib: Library, count: int, seed: int = 7) -> None:
             length = lib.db.execute(sql, [doc]).fetchone()[0]
             start = rnd.randrange(max(1, length - 300))
             role = "claim" if n % 3 == 0 else "highlight"
-            note = rnd.choice(["", "see the trade figures", "contradicts chapter one",
-                               "a good example of irony", "check the source"])
-            a = lib.annotate(doc, start, start + rnd.randint(20, 200), author=rnd.choice(people),
-                             role=role, note=note, tags=rnd.sample(tags, rnd.randint(0, 2)))
+            note = rnd.choice(
+                [
+                    "",
+                    "see the trade figures",
+                    "contradicts chapter one",
+                    "a good example of irony",
+                    "check the source",
+                ]
+            )
+            a = lib.annotate(
+                doc,
+                start,
+                start + rnd.randint(20, 200),
+                author=rnd.choice(people),
+                role=role,
+                note=note,
+                tags=rnd.sample(tags, rnd.randint(0, 2)),
+            )
             if role == "claim":
                 claims.append(a)
             elif claims and n % 5 == 0:
@@ -168,8 +220,10 @@ class Fts5:
                 db.executemany(
                     "INSERT INTO passages (doc_id, start, end, text, title, author) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
-                    [(doc_id, p.start, p.end, text[p.start:p.end], title, author or "")
-                     for p in split_passages(text)],
+                    [
+                        (doc_id, p.start, p.end, text[p.start : p.end], title, author or "")
+                        for p in split_passages(text)
+                    ],
                 )
             n = db.execute("SELECT count(*) FROM passages").fetchone()[0]
             db.execute(
@@ -292,8 +346,10 @@ def main() -> None:
         for r in lib.db.execute("SELECT text FROM documents").fetchall()
     )
     mb = size / 1e6
-    print(f"\nstore import     {store_s:7.1f} s  {mb / store_s:6.2f} MB/s  "
-          f"({mb:.1f} MB, {chars / 1e6:.1f} M chars; documents readable: {readable})")
+    print(
+        f"\nstore import     {store_s:7.1f} s  {mb / store_s:6.2f} MB/s  "
+        f"({mb:.1f} MB, {chars / 1e6:.1f} M chars; documents readable: {readable})"
+    )
 
     progress_marks: list[tuple[float, int, int]] = []
     began = time.perf_counter()
@@ -304,17 +360,28 @@ def main() -> None:
     passages = sum(
         len(split_passages(r[0])) for r in lib.db.execute("SELECT text FROM documents").fetchall()
     )
-    print(f"index catch-up   {index_s:7.1f} s  {passages / index_s:8,.0f} passages/s  "
-          f"{mb / index_s:5.2f} MB/s  ({passages:,} passages, {applied:,} changes, "
-          f"child process, {len(progress_marks)} progress reports)")
+    print(
+        f"index catch-up   {index_s:7.1f} s  {passages / index_s:8,.0f} passages/s  "
+        f"{mb / index_s:5.2f} MB/s  ({passages:,} passages, {applied:,} changes, "
+        f"child process, {len(progress_marks)} progress reports)"
+    )
     total_s = store_s + index_s
-    print(f"end to end       {total_s:7.1f} s  {passages / total_s:8,.0f} passages/s  "
-          f"{mb / total_s:5.2f} MB/s  ({paragraphs / total_s:,.0f} blank-line paragraphs/s: "
-          f"{paragraphs:,} paragraphs)")
+    print(
+        f"end to end       {total_s:7.1f} s  {passages / total_s:8,.0f} passages/s  "
+        f"{mb / total_s:5.2f} MB/s  ({paragraphs / total_s:,.0f} blank-line paragraphs/s: "
+        f"{paragraphs:,} paragraphs)"
+    )
     index_bytes = dir_size(index_dir)
     print(f"index size       {index_bytes / 1e6:7.1f} MB  ({index_bytes / size:.2f}x the text)")
-    figures.update(store_s=store_s, mb=mb, chars=chars, index_s=index_s, passages=passages,
-                   paragraphs=paragraphs, index_mb=index_bytes / 1e6)
+    figures.update(
+        store_s=store_s,
+        mb=mb,
+        chars=chars,
+        index_s=index_s,
+        passages=passages,
+        paragraphs=paragraphs,
+        index_mb=index_bytes / 1e6,
+    )
 
     began = time.perf_counter()
     search_index = SearchIndex(index_dir)
@@ -335,8 +402,10 @@ def main() -> None:
 
     fts = Fts5(work / "fts5.db")
     fts_build_s, fts_rows = fts.build(lib)
-    print(f"\nFTS5 build       {fts_build_s:7.1f} s  {fts_rows / fts_build_s:8,.0f} passages/s  "
-          f"size {fts.size() / 1e6:.1f} MB")
+    print(
+        f"\nFTS5 build       {fts_build_s:7.1f} s  {fts_rows / fts_build_s:8,.0f} passages/s  "
+        f"size {fts.size() / 1e6:.1f} MB"
+    )
     translated = {q: fts.translate(q) for q in queries}
     fts.vocab()  # loaded once, as an app would, before timing
     fts_queries = [m for m in translated.values() if m]
@@ -368,17 +437,26 @@ def main() -> None:
         print(f"{kind:8} {q[:34]:34} {w:9.2f} {fs} {rs}  {hits}")
 
     fts_all = [fts_ms_by_match[m] for m in fts_queries]
-    print(f"\nwhoosh ({len(accepted)} queries run, {len(refused)} refused by the guard, "
-          f"{len(timed_out)} stopped at 2 s): p50 {percentile(accepted, .5):.1f} ms  "
-          f"p95 {percentile(accepted, .95):.1f} ms  max {max(accepted):.1f} ms")
-    print(f"FTS5   ({len(fts_all)} queries):  p50 {percentile(fts_all, .5):.1f} ms  "
-          f"p95 {percentile(fts_all, .95):.1f} ms  max {max(fts_all):.1f} ms")
+    print(
+        f"\nwhoosh ({len(accepted)} queries run, {len(refused)} refused by the guard, "
+        f"{len(timed_out)} stopped at 2 s): p50 {percentile(accepted, 0.5):.1f} ms  "
+        f"p95 {percentile(accepted, 0.95):.1f} ms  max {max(accepted):.1f} ms"
+    )
+    print(
+        f"FTS5   ({len(fts_all)} queries):  p50 {percentile(fts_all, 0.5):.1f} ms  "
+        f"p95 {percentile(fts_all, 0.95):.1f} ms  max {max(fts_all):.1f} ms"
+    )
     print(f"whoosh / FTS5, median of per-query ratios: {statistics.median(ratios):.1f}x")
     figures.update(
-        whoosh_p50=percentile(accepted, .5), whoosh_p95=percentile(accepted, .95),
-        whoosh_max=max(accepted), fts_p50=percentile(fts_all, .5),
-        fts_p95=percentile(fts_all, .95), ratio_median=statistics.median(ratios),
-        refused=refused, timed_out=timed_out, first_ms=first_ms,
+        whoosh_p50=percentile(accepted, 0.5),
+        whoosh_p95=percentile(accepted, 0.95),
+        whoosh_max=max(accepted),
+        fts_p50=percentile(fts_all, 0.5),
+        fts_p95=percentile(fts_all, 0.95),
+        ratio_median=statistics.median(ratios),
+        refused=refused,
+        timed_out=timed_out,
+        first_ms=first_ms,
         queries={q: whoosh_ms[q] for q in queries},
     )
     # A note saved, then found: the commit of one annotation and the searcher's refresh.
@@ -394,8 +472,10 @@ def main() -> None:
         sync_ms.append((middle - began) * 1000)
         find_ms.append((time.perf_counter() - middle) * 1000)
         assert found == 1
-    print(f"\na note saved -> searchable: sync p50 {statistics.median(sync_ms):.1f} ms "
-          f"(max {max(sync_ms):.1f}), then found in {statistics.median(find_ms):.1f} ms")
+    print(
+        f"\na note saved -> searchable: sync p50 {statistics.median(sync_ms):.1f} ms "
+        f"(max {max(sync_ms):.1f}), then found in {statistics.median(find_ms):.1f} ms"
+    )
     figures.update(note_sync_ms=statistics.median(sync_ms), note_find_ms=statistics.median(find_ms))
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1))

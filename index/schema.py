@@ -106,7 +106,10 @@ class PassageText(fields.TEXT):
             if len(positions) == 1:
                 deltas: tuple[int, ...] = (positions[0],)
             else:
-                deltas = (positions[0], *(b - a for a, b in zip(positions, positions[1:])))
+                deltas = (
+                    positions[0],
+                    *(b - a for a, b in zip(positions, positions[1:], strict=False)),
+                )
             # whoosh.formats.Positions' encoding, so whoosh reads it back.
             count = len(positions)
             yield term.encode("utf-8"), count, count * boost, _encode_positions(deltas)

@@ -677,9 +677,16 @@ class _Helper:
     def __init__(self, library_path: Path) -> None:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
         self._process = subprocess.Popen(
-            [sys.executable, "-c", "from index.sync import _helper_main; _helper_main()",
-             str(library_path)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+            [
+                sys.executable,
+                "-c",
+                "from index.sync import _helper_main; _helper_main()",
+                str(library_path),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
         )
 
     def start(self, folder: Path, doc_ids: list[str]) -> bool:
@@ -839,8 +846,7 @@ class SearchIndex:
             return "the index has no record of what it holds"
         if meta.version != SCHEMA_VERSION:
             return (
-                f"the index has schema version {meta.version}, "
-                f"this margin writes {SCHEMA_VERSION}"
+                f"the index has schema version {meta.version}, this margin writes {SCHEMA_VERSION}"
             )
         store_seq = lib.max_seq()  # type: ignore[attr-defined]
         if meta.seq > store_seq:
@@ -1254,9 +1260,7 @@ class SearchIndex:
             problems.append(f"index: document {doc_id[:8]} has no passages in the index")
         for doc_id in sorted(indexed - stored):
             problems.append(f"index: passages of a deleted document {doc_id[:8]} remain")
-        live = {
-            r[0] for r in db.execute("SELECT id FROM annotations WHERE NOT deleted").fetchall()
-        }
+        live = {r[0] for r in db.execute("SELECT id FROM annotations WHERE NOT deleted").fetchall()}
         in_index = set()
         for docnum in searcher.docs_for_query(wq.Term("kind", KIND_ANNOTATION)):
             key = searcher.stored_fields(docnum).get("key")

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from store import db as dbmod
 from store.errors import InvalidInput, LibraryError, NotFound
 from store.migrations import migrate
+from store.quotes import fold
 from store.records import (
     Annotation,
     Author,
@@ -32,7 +33,6 @@ from store.records import (
     new_id,
     now,
 )
-from store.quotes import fold
 from store.sanitize import clean_field, ingest_clean
 from store.schema import RELATIONS, ROLES, VERDICTS
 
@@ -312,9 +312,7 @@ class Library:
         with self._tx():
             text = self._text(document_id)
             if not (0 <= start < end <= len(text)):
-                raise InvalidInput(
-                    f"span {start}-{end} is not inside the document (0-{len(text)})"
-                )
+                raise InvalidInput(f"span {start}-{end} is not inside the document (0-{len(text)})")
             stamp = now()
             annotation_id = new_id()
             self.db["annotations"].insert(
@@ -377,7 +375,7 @@ class Library:
         sql, params = _select(
             "annotations", {"document_id": document_id, "role": role}, include_deleted
         )
-        rows = self._rows(sql + " ORDER BY document_id, start, \"end\", created", params)
+        rows = self._rows(sql + ' ORDER BY document_id, start, "end", created', params)
         tags = self._tags_of([r["id"] for r in rows]) if rows else {}
         return [_annotation(r, tags.get(r["id"], ())) for r in rows]
 
@@ -484,9 +482,7 @@ class Library:
             raise NotFound(f"no tag named {name!r}")
         return Tag(**rows[0])
 
-    def ensure_tag(
-        self, name: str, colour: str | None = None, description: str = ""
-    ) -> Tag:
+    def ensure_tag(self, name: str, colour: str | None = None, description: str = "") -> Tag:
         """The tag with this name, created (with the next palette colour) when missing."""
         name = tag_name(name)
         rows = self._rows("SELECT *, 0 AS count FROM tags WHERE name = ?", [name])
@@ -501,9 +497,7 @@ class Library:
                 description=clean_field(description, 2000),
                 created=now(),
             )
-            self.db["tags"].insert(
-                {k: v for k, v in tag.__dict__.items() if k != "count"}
-            )
+            self.db["tags"].insert({k: v for k, v in tag.__dict__.items() if k != "count"})
             self._log("tag", tag.id, "insert")
         return tag
 
@@ -624,7 +618,10 @@ class Library:
         return _link(rows[0])
 
     def links(
-        self, *, claim_id: str | None = None, evidence_id: str | None = None,
+        self,
+        *,
+        claim_id: str | None = None,
+        evidence_id: str | None = None,
         include_deleted: bool = False,
     ) -> list[Link]:
         """Links of a claim, or to a piece of evidence, oldest first."""
@@ -643,9 +640,7 @@ class Library:
 
     # -- reviews --------------------------------------------------------------------------
 
-    def review(
-        self, claim_id: str, verdict: str, *, reviewer: Author, comment: str = ""
-    ) -> Review:
+    def review(self, claim_id: str, verdict: str, *, reviewer: Author, comment: str = "") -> Review:
         """Record a verdict on a claim (appended; earlier verdicts stay in the history)."""
         if verdict not in VERDICTS:
             raise InvalidInput(f"verdict must be one of {', '.join(VERDICTS)}, not {verdict!r}")
@@ -774,9 +769,7 @@ class Library:
     def integrity_problems(self) -> list[str]:
         """What SQLite's own checks find wrong with the file (empty when sound)."""
         problems = [
-            row[0]
-            for row in self.db.execute("PRAGMA integrity_check").fetchall()
-            if row[0] != "ok"
+            row[0] for row in self.db.execute("PRAGMA integrity_check").fetchall() if row[0] != "ok"
         ]
         problems += [
             f"foreign key: {row[0]} row {row[1]} points at a missing {row[2]}"

@@ -38,7 +38,9 @@ class UpdateReport:
         for label, group in (("orphaned", self.orphaned), ("moved", self.moved)):
             for annotation in sorted(group, key=lambda a: (a.role != "claim", a.start)):
                 quote = " ".join(annotation.exact.split())[:70]
-                found.append(f"  {label:8} {annotation.role:9} {annotation.id[:8]} \u201c{quote}\u201d")
+                found.append(
+                    f"  {label:8} {annotation.role:9} {annotation.id[:8]} \u201c{quote}\u201d"
+                )
         return found
 
 

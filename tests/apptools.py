@@ -37,7 +37,10 @@ def document_id(service: Service, title_part: str) -> str:
 
 def screen_lines(app: App) -> list[str]:
     """The screen as a person sees it, one string per row (the compositor's own strips)."""
-    return ["".join(segment.text for segment in strip) for strip in app.screen._compositor.render_strips()]
+    return [
+        "".join(segment.text for segment in strip)
+        for strip in app.screen._compositor.render_strips()
+    ]
 
 
 def screen_text(app: App) -> str:

@@ -17,8 +17,12 @@ BEN = Author(id="44444444-4444-4444-8444-444444444444", name="Ben")
 
 async def test_export_a_bundle_then_merge_it_in_another_library(tmp_path: Path) -> None:
     ana = sample_service(tmp_path / "ana", author=ANA)
-    claim = ana.annotate_quote("Xi's Pitch", "the construction of a $79-million data center in Senegal",
-                               role="claim", note="check the loan terms")
+    claim = ana.annotate_quote(
+        "Xi's Pitch",
+        "the construction of a $79-million data center in Senegal",
+        role="claim",
+        note="check the loan terms",
+    )
     out = tmp_path / "ana.margin.jsonld"
     app = make_app(ana)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -46,11 +50,16 @@ async def test_export_a_bundle_then_merge_it_in_another_library(tmp_path: Path) 
         assert "1 added" in notices(app) or "added" in notices(app)
 
 
-async def test_a_note_edited_on_both_sides_is_a_conflict_resolved_with_a_key(tmp_path: Path) -> None:
+async def test_a_note_edited_on_both_sides_is_a_conflict_resolved_with_a_key(
+    tmp_path: Path,
+) -> None:
     ana = sample_service(tmp_path / "ana", author=ANA)
     ben = sample_service(tmp_path / "ben", author=BEN)
-    note = ana.annotate_quote("Federalist", "The latent causes of faction are thus sown in the nature of man",
-                              note="first")
+    note = ana.annotate_quote(
+        "Federalist",
+        "The latent causes of faction are thus sown in the nature of man",
+        note="first",
+    )
     first = tmp_path / "first.margin.jsonld"
     ana.export_notes("bundle", first)
     ben.import_notes(first)

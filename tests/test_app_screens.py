@@ -109,18 +109,26 @@ def _claim_with_two_documents(service):  # noqa: ANN001, ANN202
     xi = lib.resolve_document("Xi's Pitch")
     fed = lib.resolve_document("Federalist")
     paine = lib.resolve_document("Common Sense")
-    claim = service.annotate_quote(xi.id, "democracies must better compete with the PRC", role="claim")
-    first = service.annotate_quote(fed.id, "The latent causes of faction are thus sown in the nature of man")
+    claim = service.annotate_quote(
+        xi.id, "democracies must better compete with the PRC", role="claim"
+    )
+    first = service.annotate_quote(
+        fed.id, "The latent causes of faction are thus sown in the nature of man"
+    )
     second = service.annotate_quote(paine.id, "Society in every state is a blessing")
     service.link(claim.id, first.id, relation="supports", note="Madison on faction")
     service.link(claim.id, second.id, relation="contradicts")
     return claim, first, second
 
 
-async def test_claim_opens_beside_evidence_from_two_documents_and_takes_a_verdict(tmp_path: Path) -> None:
+async def test_claim_opens_beside_evidence_from_two_documents_and_takes_a_verdict(
+    tmp_path: Path,
+) -> None:
     service = sample_service(tmp_path)
     claim, _, _ = _claim_with_two_documents(service)
-    lonely = service.annotate_quote("Modest Proposal", "a young healthy child well nursed", role="claim")
+    lonely = service.annotate_quote(
+        "Modest Proposal", "a young healthy child well nursed", role="claim"
+    )
     app = make_app(service)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
@@ -142,14 +150,19 @@ async def test_claim_opens_beside_evidence_from_two_documents_and_takes_a_verdic
         await settle(pilot)
         [review] = service.library.reviews(claim.id)
         assert (review.verdict, review.comment, review.reviewer_id) == (
-            "partly-supported", "one source only", REVIEWER.id)
+            "partly-supported",
+            "one source only",
+            REVIEWER.id,
+        )
         assert "partly supported" in screen_text(app) and "one source only" in screen_text(app)
         await pilot.press("escape")
         await pilot.pause()
         assert "partly supported" in screen_text(app)
 
 
-async def test_codebook_rename_and_merge_change_every_annotation_and_nothing_else(tmp_path: Path) -> None:
+async def test_codebook_rename_and_merge_change_every_annotation_and_nothing_else(
+    tmp_path: Path,
+) -> None:
     service = sample_service(tmp_path)
     doc = document_id(service, "Federalist")
     a = service.annotate(doc, 0, 10, tags=["trade"])

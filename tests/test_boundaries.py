@@ -21,9 +21,7 @@ def _modules_after_import(modules: list[str]) -> set[str]:
 
 
 def test_store_and_index_import_neither_textual_nor_tui() -> None:
-    loaded = _modules_after_import(
-        ["store.library", "store.ingest", "store.anchoring", "index"]
-    )
+    loaded = _modules_after_import(["store.library", "store.ingest", "store.anchoring", "index"])
     assert not {m for m in loaded if m == "textual" or m.startswith("textual.")}
     assert not {m for m in loaded if m == "tui" or m.startswith("tui.")}
 

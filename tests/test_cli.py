@@ -64,10 +64,14 @@ def test_importing_the_same_file_again_changes_nothing(lib_path: Path) -> None:
     lib.close()
 
 
-def test_a_folder_with_bad_files_imports_the_good_one_and_exits_1(lib_path: Path, tmp_path: Path) -> None:
+def test_a_folder_with_bad_files_imports_the_good_one_and_exits_1(
+    lib_path: Path, tmp_path: Path
+) -> None:
     folder = tmp_path / "inbox"
     folder.mkdir()
-    (folder / "broken.pdf").write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >>\nthis is not a pdf")
+    (folder / "broken.pdf").write_bytes(
+        b"%PDF-1.4\n1 0 obj << /Type /Catalog >>\nthis is not a pdf"
+    )
     (folder / "program.txt").write_bytes(Path(sys.executable).read_bytes()[:50_000])
     shutil.copy(SEED, folder / "article.txt")
     code, output = run(lib_path, "import", str(folder))
@@ -116,13 +120,29 @@ def test_list_and_check_and_backup(lib_path: Path, tmp_path: Path) -> None:
 
 def test_scripted_annotation_link_review_and_claims(lib_path: Path) -> None:
     run(lib_path, "import", str(SAMPLES))
-    code, output = run(lib_path, "annotate", "Xi's Pitch", "--quote",
-                       "democracies must better compete with the PRC's model", "--claim",
-                       "--tag", "governance", "--json")
+    code, output = run(
+        lib_path,
+        "annotate",
+        "Xi's Pitch",
+        "--quote",
+        "democracies must better compete with the PRC's model",
+        "--claim",
+        "--tag",
+        "governance",
+        "--json",
+    )
     assert code == 0, output
     claim = json.loads(output)
-    code, output = run(lib_path, "annotate", "Federalist", "--quote",
-                       "The latent causes of faction are thus sown in the nature of man", "--tag", "faction", "--json")
+    code, output = run(
+        lib_path,
+        "annotate",
+        "Federalist",
+        "--quote",
+        "The latent causes of faction are thus sown in the nature of man",
+        "--tag",
+        "faction",
+        "--json",
+    )
     assert code == 0, output
     evidence = json.loads(output)
     code, output = run(lib_path, "annotate", "Federalist", "--quote", "faction")
@@ -143,7 +163,10 @@ def test_scripted_annotation_link_review_and_claims(lib_path: Path) -> None:
     code, _ = run(lib_path, "tag", "rename", "faction", "politics/faction")
     assert code == 0
     code, output = run(lib_path, "tags", "--json")
-    assert {t["name"]: t["count"] for t in json.loads(output)} == {"governance": 1, "politics/faction": 1}
+    assert {t["name"]: t["count"] for t in json.loads(output)} == {
+        "governance": 1,
+        "politics/faction": 1,
+    }
     code, output = run(lib_path, "search", "tag:politics", "--json")
     assert [h["annotation_id"] for h in json.loads(output)["hits"]] == [evidence["id"]]
 
@@ -154,8 +177,13 @@ def test_a_killed_import_leaves_a_sound_library(tmp_path: Path) -> None:
     env = {**os.environ, "MARGIN_LIBRARY": str(library)}
     margin = [sys.executable, "-m", "tui.cli"]
     books = sorted(CORPUS.glob("*.txt"))
-    started = subprocess.Popen([*margin, "import", *map(str, books)], cwd=REPO, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    started = subprocess.Popen(
+        [*margin, "import", *map(str, books)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
     # Wait until some documents are in, then kill it in the middle of the batch.
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -182,8 +210,13 @@ def test_a_killed_import_leaves_a_sound_library(tmp_path: Path) -> None:
     words = probe.text[len(probe.text) // 2 :].split()
     run_start = next(i for i in range(len(words)) if all(w.isalpha() for w in words[i : i + 5]))
     words = words[run_start : run_start + 5]
-    found = subprocess.run([*margin, "search", f'"{" ".join(words)}"', "--json"], cwd=REPO,
-                           env=env, capture_output=True, text=True)
+    found = subprocess.run(
+        [*margin, "search", f'"{" ".join(words)}"', "--json"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert probe.id in {h["document_id"] for h in json.loads(found.stdout)["hits"]}
 
 

@@ -119,8 +119,18 @@ def test_phrase_and_word_find_the_data_center_passage(library: Library, index: S
     assert "\n" not in hit.snippet and len(hit.snippet) <= 240
     assert hit.to_json()["offset"] == hit.offset
     assert set(hit.to_json()) == {
-        "kind", "document_id", "title", "offset", "length", "page", "snippet", "marks",
-        "score", "annotation_id", "role", "note",
+        "kind",
+        "document_id",
+        "title",
+        "offset",
+        "length",
+        "page",
+        "snippet",
+        "marks",
+        "score",
+        "annotation_id",
+        "role",
+        "note",
     }
 
 
@@ -145,8 +155,13 @@ def test_annotations_are_found_by_note_tag_role_author_and_evidence(
     text = doc.text
     start = text.index("Huawei is funding")
     claim = library.annotate(
-        doc.id, start, start + len("Huawei is funding"), author=alice, role="claim",
-        note="state loans behind the bid", tags=["econ/trade"],
+        doc.id,
+        start,
+        start + len("Huawei is funding"),
+        author=alice,
+        role="claim",
+        note="state loans behind the bid",
+        tags=["econ/trade"],
     )
     s2 = text.index("digital sovereignty")
     evidence = library.annotate(doc.id, s2, s2 + 19, author=BOB, tags=["politics"])
@@ -240,7 +255,8 @@ def test_small_batches_give_the_same_index(
     assert progress[-1][0] == progress[-1][1] and len(progress) > 6
     assert index.search(library, "whale").total == sum(
         len(split_passages(library.document(d).text))
-        for d in library.document_ids() if "whale" in library.document(d).text
+        for d in library.document_ids()
+        if "whale" in library.document(d).text
     )
     assert index.verify(library) == []
 
@@ -384,8 +400,11 @@ def test_a_writer_held_by_another_process_makes_sync_busy_then_succeed(
     index.sync(library)
     folder = index_dir_for(library.path) / "ix"
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(folder)], stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE, text=True, cwd=REPO,
+        [sys.executable, "-c", HOLDER, str(folder)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
     )
     try:
         assert holder.stdout.readline().strip() == "HOLDING"
@@ -454,9 +473,16 @@ def test_a_sync_killed_midway_leaves_an_index_the_next_sync_completes(
     # Small batches, so the child commits several times before it is killed.
     env = dict(os.environ, PYTHONPATH=str(REPO))
     child = subprocess.Popen(
-        [sys.executable, "-c", "import index.sync as s; s.BATCH_CHARS = 600_000\n" + KILLED_SYNC,
-         str(library.path)],
-        stdout=subprocess.PIPE, text=True, cwd=REPO, env=env,
+        [
+            sys.executable,
+            "-c",
+            "import index.sync as s; s.BATCH_CHARS = 600_000\n" + KILLED_SYNC,
+            str(library.path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env=env,
     )
     assert child.stdout.readline().strip() == "SYNCING"
     time.sleep(1.0)

@@ -644,6 +644,11 @@ def test_plain_text_title_and_author_from_byline_and_gutenberg_header(tmp_path: 
     from store.ingest.text import plain_text_metadata
 
     assert plain_text_metadata("Close\nNews\n\nA Short Title\n\nBy Jane Q. Doe\n\nBody text.") == (
-        "A Short Title", "Jane Q. Doe")
-    assert plain_text_metadata("Title: Emma\nAuthor: Jane Austen\n\nChapter 1") == ("Emma", "Jane Austen")
+        "A Short Title",
+        "Jane Q. Doe",
+    )
+    assert plain_text_metadata("Title: Emma\nAuthor: Jane Austen\n\nChapter 1") == (
+        "Emma",
+        "Jane Austen",
+    )
     assert plain_text_metadata("Just prose. By the way, nothing here.") == (None, None)

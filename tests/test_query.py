@@ -161,8 +161,14 @@ def test_refused_queries_say_why_in_one_line(corpus, query: str, reason: str) ->
 
 def test_accepted_syntax_passes_the_check() -> None:
     for query in [
-        'doc:"pride and prejudice" letter', "tag:(econ OR politics)", '"free will"~2',
-        "colour~2/3", "10:30 train", "is:claim has:evidence", "no:evidence", "e-mail",
+        'doc:"pride and prejudice" letter',
+        "tag:(econ OR politics)",
+        '"free will"~2',
+        "colour~2/3",
+        "10:30 train",
+        "is:claim has:evidence",
+        "no:evidence",
+        "e-mail",
     ]:
         check_query(query)
 
@@ -197,8 +203,14 @@ def test_phrases_are_marked_as_one_span_and_only_where_they_occur() -> None:
 
 @pytest.mark.parametrize(
     ("query", "total"),
-    [("apple OR banana", 3), ("ripen OR question OR salad", 4), ("col*r", 2), ("colour~", 2),
-     ('"not to be" OR apple', 4), ("the", 6)],
+    [
+        ("apple OR banana", 3),
+        ("ripen OR question OR salad", 4),
+        ("col*r", 2),
+        ("colour~", 2),
+        ('"not to be" OR apple', 4),
+        ("the", 6),
+    ],
 )
 def test_totals_count_every_match_even_when_one_hit_is_asked_for(corpus, query, total) -> None:
     lib, search_index, _ = corpus

@@ -63,7 +63,9 @@ async def test_sentence_claim_tag_note_and_quick_tag(service: Service) -> None:
         await settle(pilot)
         [claim] = rows(service)
         assert claim["role"] == "claim"
-        assert claim["exact"].startswith("If democratic collaboration") and claim["exact"].endswith("vision.")
+        assert claim["exact"].startswith("If democratic collaboration") and claim["exact"].endswith(
+            "vision."
+        )
         await pilot.press("t", *"governance/digital", "enter")
         await settle(pilot)
         await pilot.press("n", *"asserted, not argued", "ctrl+s")
@@ -79,13 +81,17 @@ async def test_sentence_claim_tag_note_and_quick_tag(service: Service) -> None:
         await pilot.press("s", "1")
         await settle(pilot)
         second = service.library.annotations(role="highlight")[0]
-        assert second.exact.startswith("At the most recent meeting") and second.tags == ("governance/digital",)
+        assert second.exact.startswith("At the most recent meeting") and second.tags == (
+            "governance/digital",
+        )
         assert "asserted, not argued" in screen_text(app)
 
 
 async def test_link_evidence_with_relation(service: Service) -> None:
     xi = service.library.resolve_document("Xi's Pitch")
-    claim = service.annotate_quote(xi.id, "the construction of a $79-million data center in Senegal", role="claim")
+    claim = service.annotate_quote(
+        xi.id, "the construction of a $79-million data center in Senegal", role="claim"
+    )
     app = make_app(service)
     async with app.run_test(size=(120, 40)) as pilot:
         reader = await open_reader(pilot, service, "Xi's Pitch", EVIDENCE)
@@ -126,7 +132,10 @@ async def test_copy_with_citation(service: Service, monkeypatch: pytest.MonkeyPa
         await pilot.press("v", *["right"] * len("a young healthy child"), "y")
         await settle(pilot)
         # The line break inside the quote becomes a space in the citation.
-        assert app.last_copied == "\u201ca young healthy child\u201d (A Modest Proposal, Jonathan Swift, 1729-01-01, p. 2)"
+        assert (
+            app.last_copied
+            == "\u201ca young healthy child\u201d (A Modest Proposal, Jonathan Swift, 1729-01-01, p. 2)"
+        )
         assert app.clipboard == app.last_copied  # the OSC 52 route: no display here
         assert "OSC 52" in notices(app)
 
@@ -168,9 +177,7 @@ async def test_keys_need_a_selection_and_say_so(service: Service) -> None:
 
 WEIRD = (
     "Wide: \u65e5\u672c\u8a9e\u306e\u30c6\u30ad\u30b9\u30c8 and emoji \U0001f600\U0001f30d here.\n"
-    "Tab\there and a very long line "
-    + "x" * 300
-    + " end.\n\nSecond paragraph starts here.\n"
+    "Tab\there and a very long line " + "x" * 300 + " end.\n\nSecond paragraph starts here.\n"
 )
 
 
@@ -251,7 +258,9 @@ async def test_hostile_text_renders_inert(tmp_path: Path) -> None:
         shown = screen_text(app)
         assert "[bold]not bold[/bold]" in shown and "[@click=app.quit]click[/]" in shown
         for line in screen_lines(app):
-            assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", line), line
+            assert not re.search(
+                r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", line
+            ), line
         # Clicking the would-be action does nothing; the app is still here.
         await pilot.click(ReaderView, offset=(60, 0))
         await pilot.pause()

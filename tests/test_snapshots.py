@@ -26,11 +26,17 @@ def _annotated(tmp_path: Path):  # noqa: ANN202
     service = sample_service(tmp_path)
     xi = service.library.resolve_document("Xi's Pitch")
     claim = service.annotate_quote(
-        xi.id, "democracies must better compete with the PRC\u2019s model", role="claim",
-        tags=["governance"], note="Is this argued or asserted?")
+        xi.id,
+        "democracies must better compete with the PRC\u2019s model",
+        role="claim",
+        tags=["governance"],
+        note="Is this argued or asserted?",
+    )
     service.annotate_quote(xi.id, "a $79-million data center in Senegal", tags=["infrastructure"])
     service.annotate_quote(xi.id, "Global Development Initiative (GDI)", tags=["governance"])
-    evidence = service.annotate_quote("Federalist", "The latent causes of faction are thus sown in the nature of man")
+    evidence = service.annotate_quote(
+        "Federalist", "The latent causes of faction are thus sown in the nature of man"
+    )
     contra = service.annotate_quote("Common Sense", "Society in every state is a blessing")
     service.link(claim.id, evidence.id, relation="supports", note="Madison: competing interests")
     service.link(claim.id, contra.id, relation="contradicts")
@@ -78,7 +84,9 @@ def test_claim_beside_its_evidence(snap_compare, tmp_path: Path, fixed_clock: No
     assert snap_compare(make_app(service), terminal_size=(120, 40), run_before=claim)
 
 
-def test_reader_with_claims_tags_and_side_panel(snap_compare, tmp_path: Path, fixed_clock: None) -> None:
+def test_reader_with_claims_tags_and_side_panel(
+    snap_compare, tmp_path: Path, fixed_clock: None
+) -> None:
     service, claim = _annotated(tmp_path)
     xi = service.library.resolve_document("Xi's Pitch")
     # Overlapping annotations: a highlight inside the claim and one straddling its start.

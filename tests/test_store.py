@@ -22,8 +22,16 @@ def test_new_library_is_wal_with_foreign_keys_and_current_schema(library: Librar
     assert library.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert library.db.execute("PRAGMA busy_timeout").fetchone()[0] == 10_000
     assert version(library.db) == SCHEMA_VERSION
-    assert {"documents", "annotations", "tags", "annotation_tags", "links", "reviews",
-            "changes", "document_versions"} <= set(library.db.table_names())
+    assert {
+        "documents",
+        "annotations",
+        "tags",
+        "annotation_tags",
+        "links",
+        "reviews",
+        "changes",
+        "document_versions",
+    } <= set(library.db.table_names())
 
 
 def test_same_text_twice_adds_nothing(library: Library) -> None:
@@ -158,8 +166,16 @@ def test_migrations_from_every_old_version(tmp_path: Path) -> None:
         assert version(db) == start
         if start >= 1:
             db["documents"].insert(
-                {"id": "d1", "title": "Old", "format": "txt", "sha256": "ab", "text": "old text",
-                 "length": 8, "metadata": "{}", "imported_at": "2026-01-01T00:00:00.000Z"}
+                {
+                    "id": "d1",
+                    "title": "Old",
+                    "format": "txt",
+                    "sha256": "ab",
+                    "text": "old text",
+                    "length": 8,
+                    "metadata": "{}",
+                    "imported_at": "2026-01-01T00:00:00.000Z",
+                }
             )
         db.conn.close()
         lib = Library(path)
@@ -209,9 +225,13 @@ def test_find_quote_exact_folded_missing_and_ambiguous(seed_text: str) -> None:
 
     start, end = find_quote(seed_text, "data center in Senegal")
     assert seed_text[start:end] == "data center in Senegal"
-    typed = 'Xi pledged that the People\'s Republic of China (PRC) would "better tell China\'s story"'
+    typed = (
+        "Xi pledged that the People's Republic of China (PRC) would \"better tell China's story\""
+    )
     start, end = find_quote(seed_text, typed)
-    assert seed_text[start:end].startswith("Xi pledged") and seed_text[start:end].endswith("story\u201d")
+    assert seed_text[start:end].startswith("Xi pledged") and seed_text[start:end].endswith(
+        "story\u201d"
+    )
     with pytest.raises(InvalidInput, match="not in the document"):
         find_quote(seed_text, "a sentence nobody wrote")
     with pytest.raises(InvalidInput, match="places"):

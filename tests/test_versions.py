@@ -26,12 +26,16 @@ def test_update_reanchors_and_keeps_every_note(tmp_path: Path) -> None:
     text = source.read_text(encoding="utf-8")
     doc_id = first.document_id
     start = text.index(CLAIM)
-    claim = service.annotate(doc_id, start, start + len(CLAIM), role="claim", note="check loan terms")
+    claim = service.annotate(
+        doc_id, start, start + len(CLAIM), role="claim", note="check loan terms"
+    )
     start = text.index(GONE)
     doomed = service.annotate(doc_id, start, start + len(GONE), tags=["speech"])
     old_sha = service.library.document(doc_id).sha256
 
-    edited = "Editor's note: this article was corrected.\n\n" + text.replace(GONE, "Xi said nothing")
+    edited = "Editor's note: this article was corrected.\n\n" + text.replace(
+        GONE, "Xi said nothing"
+    )
     source.write_text(edited, encoding="utf-8")
     [again] = list(service.import_files([source], update=True))
     assert again.status == "updated" and again.document_id == doc_id
@@ -72,7 +76,9 @@ def test_same_text_again_is_a_duplicate_not_a_version(tmp_path: Path) -> None:
     service.close()
 
 
-async def test_a_new_version_in_the_app_keeps_notes_and_orphans_can_be_reattached(tmp_path: Path) -> None:
+async def test_a_new_version_in_the_app_keeps_notes_and_orphans_can_be_reattached(
+    tmp_path: Path,
+) -> None:
     from tests.apptools import settle
     from tui.app import make_app
     from tui.screens.reader import ReaderScreen

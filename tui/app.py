@@ -19,9 +19,15 @@ class MarginApp(App[None]):
     COMMANDS = App.COMMANDS | {MarginCommands}
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="quit", tooltip="Leave margin", priority=True),
-        Binding("question_mark,f1", "help", "Help", id="help", tooltip="Show every key of this screen"),
-        Binding("f2", "library", "Library", show=False, id="go-library", tooltip="Back to the library"),
-        Binding("f3", "search", "Search", show=False, id="go-search", tooltip="Search the whole library"),
+        Binding(
+            "question_mark,f1", "help", "Help", id="help", tooltip="Show every key of this screen"
+        ),
+        Binding(
+            "f2", "library", "Library", show=False, id="go-library", tooltip="Back to the library"
+        ),
+        Binding(
+            "f3", "search", "Search", show=False, id="go-search", tooltip="Search the whole library"
+        ),
         Binding("f4", "claims", "Claims", show=False, id="go-claims", tooltip="The claims board"),
         Binding("f5", "tags", "Tags", show=False, id="go-tags", tooltip="The codebook"),
     ]

@@ -17,8 +17,8 @@ from rich.text import Text
 
 from store.errors import MarginError
 from store.library import parse_colour
-from store.schema import VERDICTS
 from store.sanitize import terminal_safe
+from store.schema import VERDICTS
 from tui import paths
 from tui.service import EXPORT_FORMATS, Service
 
@@ -74,7 +74,11 @@ def cli(ctx: click.Context, library: Path | None) -> None:
 
 @cli.command("import")
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--update", is_flag=True, help="A file imported before from the same path becomes a new version of its document; notes are re-anchored.")
+@click.option(
+    "--update",
+    is_flag=True,
+    help="A file imported before from the same path becomes a new version of its document; notes are re-anchored.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file.")
 @pass_context
 def import_(obj: Context, sources: tuple[Path, ...], update: bool, as_json: bool) -> None:
@@ -125,8 +129,12 @@ def _index_with_progress(service: Service, *, quiet: bool) -> None:
         service.sync_index()
         return
     with Progress(
-        TextColumn("indexing"), BarColumn(), MofNCompleteColumn(), TextColumn("k chars"),
-        console=err, transient=True,
+        TextColumn("indexing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("k chars"),
+        console=err,
+        transient=True,
     ) as bar:
         task = bar.add_task("", total=None)
 
@@ -206,8 +214,13 @@ def reindex(obj: Context) -> None:
     """Rebuild the search index from the library."""
     service = obj.service
     with Progress(
-        TextColumn("reindexing"), BarColumn(), MofNCompleteColumn(), TextColumn("k chars"), console=err,
-        transient=True, disable=not err.is_terminal,
+        TextColumn("reindexing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("k chars"),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
     ) as bar:
         task = bar.add_task("", total=None)
         service.index.rebuild(
@@ -273,13 +286,25 @@ def _annotation_json(annotation) -> dict:  # noqa: ANN001
 
 @cli.command()
 @click.argument("document")
-@click.option("--quote", required=True, help="The passage, as it stands in the text (whitespace and quote marks may differ).")
+@click.option(
+    "--quote",
+    required=True,
+    help="The passage, as it stands in the text (whitespace and quote marks may differ).",
+)
 @click.option("--claim", is_flag=True, help="Mark it as a claim rather than a highlight.")
 @click.option("--tag", "tags", multiple=True, help="A tag (repeatable); new names create tags.")
 @click.option("--note", default="", help="A note on the passage.")
 @click.option("--json", "as_json", is_flag=True, help="Print the annotation as JSON.")
 @pass_context
-def annotate(obj: Context, document: str, quote: str, claim: bool, tags: tuple[str, ...], note: str, as_json: bool) -> None:
+def annotate(
+    obj: Context,
+    document: str,
+    quote: str,
+    claim: bool,
+    tags: tuple[str, ...],
+    note: str,
+    as_json: bool,
+) -> None:
     """Highlight (or mark as a claim) a quote of DOCUMENT (an id, id prefix or part of the title)."""
     try:
         annotation = obj.service.annotate_quote(
@@ -296,7 +321,12 @@ def annotate(obj: Context, document: str, quote: str, claim: bool, tags: tuple[s
 @cli.command()
 @click.argument("claim")
 @click.argument("evidence")
-@click.option("--relation", type=click.Choice(["supports", "contradicts", "context"]), default="supports", show_default=True)
+@click.option(
+    "--relation",
+    type=click.Choice(["supports", "contradicts", "context"]),
+    default="supports",
+    show_default=True,
+)
 @click.option("--note", default="", help="Why this evidence bears on the claim.")
 @pass_context
 def link(obj: Context, claim: str, evidence: str, relation: str, note: str) -> None:
@@ -304,8 +334,10 @@ def link(obj: Context, claim: str, evidence: str, relation: str, note: str) -> N
     lib = obj.service.library
     try:
         made = obj.service.link(
-            lib.resolve_annotation(claim).id, lib.resolve_annotation(evidence).id,
-            relation=relation, note=note,
+            lib.resolve_annotation(claim).id,
+            lib.resolve_annotation(evidence).id,
+            relation=relation,
+            note=note,
         )
     except MarginError as error:
         _fail(error)
@@ -316,28 +348,53 @@ def link(obj: Context, claim: str, evidence: str, relation: str, note: str) -> N
 @click.option("--doc", "document", help="Only the claims of this document.")
 @click.option("--no-evidence", is_flag=True, help="Only claims without evidence.")
 @click.option("--unreviewed", is_flag=True, help="Only claims without a verdict.")
-@click.option("--verdict", type=click.Choice(list(VERDICTS)), help="Only claims whose latest verdict is this.")
+@click.option(
+    "--verdict", type=click.Choice(list(VERDICTS)), help="Only claims whose latest verdict is this."
+)
 @click.option("--tag", help="Only claims with this tag (or a child of it).")
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")
 @pass_context
-def claims(obj: Context, document: str | None, no_evidence: bool, unreviewed: bool, verdict: str | None, tag: str | None, as_json: bool) -> None:
+def claims(
+    obj: Context,
+    document: str | None,
+    no_evidence: bool,
+    unreviewed: bool,
+    verdict: str | None,
+    tag: str | None,
+    as_json: bool,
+) -> None:
     """List claims with their evidence counts and latest verdict."""
     lib = obj.service.library
     try:
         document_id = lib.resolve_document(document).id if document else None
     except MarginError as error:
         _fail(error)
-    found = lib.claims(document_id=document_id, no_evidence=no_evidence, unreviewed=unreviewed, verdict=verdict, tag=tag)
+    found = lib.claims(
+        document_id=document_id,
+        no_evidence=no_evidence,
+        unreviewed=unreviewed,
+        verdict=verdict,
+        tag=tag,
+    )
     if as_json:
-        out.print_json(json.dumps([
-            {
-                "claim": _annotation_json(s.claim), "document_title": s.document_title,
-                "supports": s.supports, "contradicts": s.contradicts, "context": s.context,
-                "evidence_not_ok": s.evidence_not_ok, "verdict": s.verdict,
-                "reviewer_name": s.reviewer_name, "reviewed_at": s.reviewed_at,
-            }
-            for s in found
-        ]))
+        out.print_json(
+            json.dumps(
+                [
+                    {
+                        "claim": _annotation_json(s.claim),
+                        "document_title": s.document_title,
+                        "supports": s.supports,
+                        "contradicts": s.contradicts,
+                        "context": s.context,
+                        "evidence_not_ok": s.evidence_not_ok,
+                        "verdict": s.verdict,
+                        "reviewer_name": s.reviewer_name,
+                        "reviewed_at": s.reviewed_at,
+                    }
+                    for s in found
+                ]
+            )
+        )
         return
     if not found:
         say("no claims match")
@@ -358,7 +415,9 @@ def claims(obj: Context, document: str | None, no_evidence: bool, unreviewed: bo
 def review(obj: Context, claim: str, verdict: str, comment: str) -> None:
     """Record a VERDICT on CLAIM (kept in its history)."""
     try:
-        made = obj.service.review(obj.service.library.resolve_annotation(claim).id, verdict, comment)
+        made = obj.service.review(
+            obj.service.library.resolve_annotation(claim).id, verdict, comment
+        )
     except MarginError as error:
         _fail(error)
     say(f"{made.verdict} recorded on claim {made.claim_id[:8]} by {made.reviewer_name}")
@@ -405,7 +464,11 @@ def tag_merge(obj: Context, source: str, target: str) -> None:
         made = obj.service.merge_tags(source, target)
     except MarginError as error:
         _fail(error)
-    say(f"merged {source} into {made.name} ({made.count} annotations)" if made.count else f"merged {source} into {made.name}")
+    say(
+        f"merged {source} into {made.name} ({made.count} annotations)"
+        if made.count
+        else f"merged {source} into {made.name}"
+    )
 
 
 @tag.command("recolour")
@@ -434,19 +497,45 @@ def tag_delete(obj: Context, name: str) -> None:
 
 
 @cli.command()
-@click.option("--format", "fmt", type=click.Choice(list(EXPORT_FORMATS)), default="bundle", show_default=True,
-              help="bundle: W3C Web Annotation JSON-LD; folder: one file per note, for git; markdown, csv, claimreview (schema.org), qdpx (REFI-QDA).")
-@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path), help="The file (or folder) to write.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(list(EXPORT_FORMATS)),
+    default="bundle",
+    show_default=True,
+    help="bundle: W3C Web Annotation JSON-LD; folder: one file per note, for git; markdown, csv, claimreview (schema.org), qdpx (REFI-QDA).",
+)
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The file (or folder) to write.",
+)
 @click.option("--doc", "document", help="Only this document's notes.")
 @click.option("--tag", help="Only notes with this tag (or a child of it).")
 @click.option("--claims-only", is_flag=True, help="Only claims (and the evidence they link to).")
-@click.option("--with-sources", is_flag=True, help="Embed the document texts, so the receiver needs nothing else.")
+@click.option(
+    "--with-sources",
+    is_flag=True,
+    help="Embed the document texts, so the receiver needs nothing else.",
+)
 @pass_context
-def export(obj: Context, fmt: str, out: Path, document: str | None, tag: str | None, claims_only: bool, with_sources: bool) -> None:
+def export(
+    obj: Context,
+    fmt: str,
+    out: Path,
+    document: str | None,
+    tag: str | None,
+    claims_only: bool,
+    with_sources: bool,
+) -> None:
     """Export notes for a colleague (bundle, folder), for people (markdown, csv) or other tools."""
     try:
-        lines = obj.service.export_notes(fmt, out, document=document, tag=tag,
-                                         claims_only=claims_only, with_sources=with_sources)
+        lines = obj.service.export_notes(
+            fmt, out, document=document, tag=tag, claims_only=claims_only, with_sources=with_sources
+        )
     except MarginError as error:
         _fail(error)
     for line in lines:

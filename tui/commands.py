@@ -28,8 +28,16 @@ class MarginCommands(Provider):
             ("claims: the board", app.action_claims, "Every claim with its evidence and verdict"),
             ("tags: the codebook", app.action_tags, "Create, rename, merge, recolour tags"),
             ("library: the documents", app.action_library, "Back to the list of documents"),
-            ("export: notes, reports, REFI-QDA", app.action_export, "Bundle, folder, Markdown report, CSV, ClaimReview, .qdpx"),
-            ("merge: a colleague's notes", app.action_merge, "A bundle file, a folder bundle or a .qdpx"),
+            (
+                "export: notes, reports, REFI-QDA",
+                app.action_export,
+                "Bundle, folder, Markdown report, CSV, ClaimReview, .qdpx",
+            ),
+            (
+                "merge: a colleague's notes",
+                app.action_merge,
+                "A bundle file, a folder bundle or a .qdpx",
+            ),
             ("conflicts: from merges", app.action_conflicts, "Keep mine or take theirs"),
             ("help: keys of this screen", app.action_help, "Every key of the screen you are on"),
         ]

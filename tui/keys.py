@@ -8,8 +8,13 @@ from textual.binding import Binding
 from textual.dom import DOMNode
 
 _KEY_NAMES = {
-    "slash": "/", "question_mark": "?", "greater_than_sign": ">", "less_than_sign": "<",
-    "right_square_bracket": "]", "left_square_bracket": "[", "space": "space",
+    "slash": "/",
+    "question_mark": "?",
+    "greater_than_sign": ">",
+    "less_than_sign": "<",
+    "right_square_bracket": "]",
+    "left_square_bracket": "[",
+    "space": "space",
 }
 
 
@@ -40,28 +45,41 @@ def bindings_of(screen: DOMNode, app: DOMNode) -> Iterator[tuple[str, Binding]]:
 def binding_owners() -> list[type]:
     """Every class of the app that declares bindings, in the order the docs list them."""
     from tui.app import MarginApp
+    from tui.dialogs.ask import AskDialog
     from tui.dialogs.confirm import ConfirmDialog
     from tui.dialogs.export import ExportDialog
     from tui.dialogs.import_path import ImportDialog
     from tui.dialogs.link import LinkDialog
     from tui.dialogs.note import NoteDialog
     from tui.dialogs.verdict import VerdictDialog
-    from tui.dialogs.ask import AskDialog
     from tui.screens.help import HelpScreen
     from tui.screens.library import LibraryScreen
     from tui.screens.reader import ReaderScreen
     from tui.widgets.reader_view import ReaderView
 
     owners: list[type] = [MarginApp, LibraryScreen, ReaderScreen, ReaderView]
-    for name in ("tui.screens.search:SearchScreen", "tui.screens.claims:ClaimsScreen",
-                 "tui.screens.claim:ClaimScreen", "tui.screens.tags:TagsScreen",
-                 "tui.screens.conflicts:ConflictsScreen"):
+    for name in (
+        "tui.screens.search:SearchScreen",
+        "tui.screens.claims:ClaimsScreen",
+        "tui.screens.claim:ClaimScreen",
+        "tui.screens.tags:TagsScreen",
+        "tui.screens.conflicts:ConflictsScreen",
+    ):
         module, _, cls = name.partition(":")
         try:
             owners.append(getattr(__import__(module, fromlist=[cls]), cls))
         except (ImportError, AttributeError):
             continue
-    return owners + [HelpScreen, ConfirmDialog, ImportDialog, ExportDialog, AskDialog, NoteDialog, LinkDialog, VerdictDialog]
+    return owners + [
+        HelpScreen,
+        ConfirmDialog,
+        ImportDialog,
+        ExportDialog,
+        AskDialog,
+        NoteDialog,
+        LinkDialog,
+        VerdictDialog,
+    ]
 
 
 def keybindings_markdown() -> str:

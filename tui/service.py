@@ -19,8 +19,8 @@ from store.ingest import Extracted, Limits, extract, iter_source_files
 from store.library import Library, text_sha256
 from store.profile import load_profile, rename_profile
 from store.quotes import find_quote
-from store.versions import UpdateReport, update_document
 from store.records import Annotation, Author, Document, Link, Review, Tag
+from store.versions import UpdateReport, update_document
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,9 @@ class ImportResult:
             extra = f" ({'; '.join(self.warnings)})" if self.warnings else ""
             return f"imported  {self.path}: {self.title}{extra}"
         if self.status == "updated" and self.report is not None:
-            return "updated   " + "\n".join([f"{self.path}: " + self.report.lines()[0], *self.warnings])
+            return "updated   " + "\n".join(
+                [f"{self.path}: " + self.report.lines()[0], *self.warnings]
+            )
         if self.status == "duplicate":
             return f"duplicate {self.path}: same text as {self.title!r}, nothing added"
         return f"failed    {self.path}: {self.reason}"
@@ -176,8 +178,12 @@ class Service:
                 if previous is not None and previous.sha256 != text_sha256(extracted.text):
                     report = update_document(lib, previous.id, extracted)
                     yield ImportResult(
-                        path, "updated", title=previous.title, document_id=previous.id,
-                        warnings=tuple(report.lines()[1:]), report=report,
+                        path,
+                        "updated",
+                        title=previous.title,
+                        document_id=previous.id,
+                        warnings=tuple(report.lines()[1:]),
+                        report=report,
                     )
                     continue
                 document, added = lib.add_document(extracted)
@@ -289,11 +295,18 @@ class Service:
 
     def _restore_anchor(self, before: Annotation) -> None:
         with self.library.write():
-            self.library.db["annotations"].update(before.id, {
-                "start": before.start, "end": before.end, "exact": before.exact,
-                "prefix": before.prefix, "suffix": before.suffix,
-                "anchor_state": before.anchor_state, "anchor_step": before.anchor_step,
-            })
+            self.library.db["annotations"].update(
+                before.id,
+                {
+                    "start": before.start,
+                    "end": before.end,
+                    "exact": before.exact,
+                    "prefix": before.prefix,
+                    "suffix": before.suffix,
+                    "anchor_state": before.anchor_state,
+                    "anchor_step": before.anchor_step,
+                },
+            )
             self.library._log("annotation", before.id, "update")
 
     def delete_annotation(self, annotation_id: str) -> Annotation:
@@ -357,7 +370,9 @@ class Service:
         self._after_write()
         return tag
 
-    def update_tag(self, name: str, *, colour: str | None = None, description: str | None = None) -> Tag:
+    def update_tag(
+        self, name: str, *, colour: str | None = None, description: str | None = None
+    ) -> Tag:
         """Recolour a tag or change its description."""
         tag = self.library.update_tag(name, colour=colour, description=description)
         self._after_write()

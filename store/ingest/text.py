@@ -40,7 +40,9 @@ def markdown_title(text: str) -> str | None:
     return None
 
 
-_BYLINE = re.compile(r"^\s*by\s+([A-Z][\w.\u2019'-]*(?:\s+[A-Z][\w.\u2019'-]*){0,4})\s*$", re.IGNORECASE)
+_BYLINE = re.compile(
+    r"^\s*by\s+([A-Z][\w.\u2019'-]*(?:\s+[A-Z][\w.\u2019'-]*){0,4})\s*$", re.IGNORECASE
+)
 _FIELD = re.compile(r"^\s*(Title|Author):\s*(.+?)\s*$")
 
 

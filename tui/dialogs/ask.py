@@ -14,10 +14,20 @@ from textual.widgets import Input, Static
 class AskDialog(ModalScreen[str | None]):
     """The line typed (stripped), or None when cancelled or left empty."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="ask-cancel", tooltip="Close without changing anything")]
+    BINDINGS = [
+        Binding(
+            "escape", "cancel", "Cancel", id="ask-cancel", tooltip="Close without changing anything"
+        )
+    ]
 
-    def __init__(self, question: str, *, value: str = "", placeholder: str = "",
-                 suggestions: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        question: str,
+        *,
+        value: str = "",
+        placeholder: str = "",
+        suggestions: list[str] | None = None,
+    ) -> None:
         super().__init__()
         self.question = question
         self.value = value
@@ -30,7 +40,9 @@ class AskDialog(ModalScreen[str | None]):
             yield Input(
                 value=self.value,
                 placeholder=self.placeholder,
-                suggester=SuggestFromList(self.suggestions, case_sensitive=False) if self.suggestions else None,
+                suggester=SuggestFromList(self.suggestions, case_sensitive=False)
+                if self.suggestions
+                else None,
                 id="answer",
             )
 

@@ -35,7 +35,9 @@ class ExportChoice:
 class ExportDialog(ModalScreen[ExportChoice | None]):
     """Pick a format (enter), then a path (enter writes); escape cancels."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="export-cancel", tooltip="Close without exporting")]
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="export-cancel", tooltip="Close without exporting")
+    ]
 
     def __init__(self, folder: Path) -> None:
         super().__init__()
@@ -45,7 +47,9 @@ class ExportDialog(ModalScreen[ExportChoice | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static(Text("Export the library's notes as\u2026"), id="export-prompt")
-            yield OptionList(*[Option(Text(label), id=fmt) for fmt, (label, _) in FORMATS.items()], id="formats")
+            yield OptionList(
+                *[Option(Text(label), id=fmt) for fmt, (label, _) in FORMATS.items()], id="formats"
+            )
             yield Input(suggester=PathSuggester(), id="export-path")
 
     def on_mount(self) -> None:

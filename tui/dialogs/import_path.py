@@ -42,7 +42,9 @@ class PathSuggester(Suggester):
 class ImportDialog(ModalScreen[Path | None]):
     """A path to import (file or folder), or None when cancelled."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="import-cancel", tooltip="Close without importing")]
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="import-cancel", tooltip="Close without importing")
+    ]
 
     def __init__(self, question: str = "Import a file or a folder (.txt .md .html .pdf).") -> None:
         super().__init__()
@@ -51,7 +53,9 @@ class ImportDialog(ModalScreen[Path | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static(Text(f"{self.question} Right arrow completes."))
-            yield Input(placeholder="~/Downloads/report.pdf", suggester=PathSuggester(), id="import-path")
+            yield Input(
+                placeholder="~/Downloads/report.pdf", suggester=PathSuggester(), id="import-path"
+            )
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         value = event.value.strip()

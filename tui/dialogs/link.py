@@ -27,7 +27,9 @@ class LinkChoice:
 class LinkDialog(ModalScreen[LinkChoice | None]):
     """Search every claim of the library by its text, pick one, then pick the relation."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="link-cancel", tooltip="Close without linking")]
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="link-cancel", tooltip="Close without linking")
+    ]
 
     def __init__(self, claims: list[ClaimSummary], exclude: str | None = None) -> None:
         super().__init__()
@@ -36,7 +38,9 @@ class LinkDialog(ModalScreen[LinkChoice | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Static(Text("Evidence for which claim? Type to search, enter to choose."), id="link-prompt")
+            yield Static(
+                Text("Evidence for which claim? Type to search, enter to choose."), id="link-prompt"
+            )
             yield Input(placeholder="words of the claim", id="claim-filter")
             yield OptionList(id="claim-list")
 
@@ -53,7 +57,9 @@ class LinkDialog(ModalScreen[LinkChoice | None]):
             if needle and needle not in haystack.casefold():
                 continue
             label = Text(terminal_safe(" ".join(summary.claim.exact.split())[:90]))
-            label.append(Text(f"  \u2014 {terminal_safe(summary.document_title)[:40]}", style="dim"))
+            label.append(
+                Text(f"  \u2014 {terminal_safe(summary.document_title)[:40]}", style="dim")
+            )
             options.add_option(Option(label, id=summary.claim.id))
         if options.option_count:
             options.highlighted = 0
@@ -81,7 +87,9 @@ class LinkDialog(ModalScreen[LinkChoice | None]):
             return
         self.claim_id = claim_id
         self.query_one("#claim-filter", Input).display = False
-        self.query_one("#link-prompt", Static).update(Text("How does this passage bear on the claim?"))
+        self.query_one("#link-prompt", Static).update(
+            Text("How does this passage bear on the claim?")
+        )
         options = self.query_one("#claim-list", OptionList)
         options.clear_options()
         options.add_options([Option(Text(r), id=r) for r in RELATIONS])

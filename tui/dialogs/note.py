@@ -25,7 +25,9 @@ class NoteDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Static(Text(f"Note on \u201c{self.quote[:120]}\u201d  (ctrl+s saves, escape cancels)"))
+            yield Static(
+                Text(f"Note on \u201c{self.quote[:120]}\u201d  (ctrl+s saves, escape cancels)")
+            )
             yield TextArea(self.note, id="note-text", soft_wrap=True, show_line_numbers=False)
 
     def on_mount(self) -> None:

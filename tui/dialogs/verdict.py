@@ -25,7 +25,11 @@ class VerdictChoice:
 class VerdictDialog(ModalScreen[VerdictChoice | None]):
     """Pick a verdict (enter), write a comment (enter records); escape cancels."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="verdict-cancel", tooltip="Close without a verdict")]
+    BINDINGS = [
+        Binding(
+            "escape", "cancel", "Cancel", id="verdict-cancel", tooltip="Close without a verdict"
+        )
+    ]
 
     def __init__(self, quote: str) -> None:
         super().__init__()
@@ -35,7 +39,9 @@ class VerdictDialog(ModalScreen[VerdictChoice | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static(Text(f"Verdict on \u201c{' '.join(self.quote.split())[:100]}\u201d"))
-            yield OptionList(*[Option(Text(v.replace("-", " ")), id=v) for v in VERDICTS], id="verdicts")
+            yield OptionList(
+                *[Option(Text(v.replace("-", " ")), id=v) for v in VERDICTS], id="verdicts"
+            )
             yield Input(placeholder="comment (optional); enter records the verdict", id="comment")
 
     def on_mount(self) -> None:

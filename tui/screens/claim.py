@@ -19,7 +19,11 @@ from tui.dialogs.confirm import ConfirmDialog
 from tui.dialogs.verdict import VerdictChoice, VerdictDialog
 
 CONTEXT = 240
-RELATION_MARK = {"supports": "+ supports", "contradicts": "\u2212 contradicts", "context": "~ context"}
+RELATION_MARK = {
+    "supports": "+ supports",
+    "contradicts": "\u2212 contradicts",
+    "context": "~ context",
+}
 
 
 def _unwrap(text: str) -> str:
@@ -42,10 +46,34 @@ class ClaimScreen(Screen[None]):
     """Review one claim: its context on the left, its evidence on the right."""
 
     BINDINGS = [
-        Binding("r", "record_verdict", "Verdict", id="record-verdict", tooltip="Record a verdict with a comment"),
-        Binding("o", "open_evidence", "Open evidence", id="open-evidence", tooltip="Open the selected evidence in the reader"),
-        Binding("c", "open_claim_in_reader", "Open claim", id="open-claim-reader", tooltip="Open the claim in the reader"),
-        Binding("x", "unlink", "Unlink", id="unlink-evidence", tooltip="Remove the selected evidence link"),
+        Binding(
+            "r",
+            "record_verdict",
+            "Verdict",
+            id="record-verdict",
+            tooltip="Record a verdict with a comment",
+        ),
+        Binding(
+            "o",
+            "open_evidence",
+            "Open evidence",
+            id="open-evidence",
+            tooltip="Open the selected evidence in the reader",
+        ),
+        Binding(
+            "c",
+            "open_claim_in_reader",
+            "Open claim",
+            id="open-claim-reader",
+            tooltip="Open the claim in the reader",
+        ),
+        Binding(
+            "x",
+            "unlink",
+            "Unlink",
+            id="unlink-evidence",
+            tooltip="Remove the selected evidence link",
+        ),
         Binding("escape", "back", "Back", id="claim-back", tooltip="Back to the claims board"),
     ]
 
@@ -75,10 +103,14 @@ class ClaimScreen(Screen[None]):
         document = lib.document(self.claim.document_id)
         self.title = "Claim"
         self.sub_title = terminal_safe(document.title)
-        head = Text(f"Claim \u00b7 {terminal_safe(citation(document, self.claim.start))}\n", style="bold")
+        head = Text(
+            f"Claim \u00b7 {terminal_safe(citation(document, self.claim.start))}\n", style="bold"
+        )
         if self.claim.anchor_state != "ok":
             head.append(f"anchor {self.claim.anchor_state}\n", style="bold red")
-        body = Text.assemble(head, in_context(document.text, self.claim.start, self.claim.end, width=320))
+        body = Text.assemble(
+            head, in_context(document.text, self.claim.start, self.claim.end, width=320)
+        )
         if self.claim.note:
             body.append("\n\nnote: ", style="bold")
             body.append(terminal_safe(self.claim.note))
@@ -123,9 +155,15 @@ class ClaimScreen(Screen[None]):
             label.append("\n")
             evidence.add_option(Option(label, id=link.id))
         if not evidence.option_count:
-            evidence.add_option(Option(Text(
-                "No evidence yet. In the reader, select a passage and press e to link it here.",
-                style="dim"), disabled=True))
+            evidence.add_option(
+                Option(
+                    Text(
+                        "No evidence yet. In the reader, select a passage and press e to link it here.",
+                        style="dim",
+                    ),
+                    disabled=True,
+                )
+            )
         elif keep is not None:
             evidence.highlighted = min(keep, evidence.option_count - 1)
         elif evidence.option_count:
@@ -150,7 +188,9 @@ class ClaimScreen(Screen[None]):
         self.app.open_document(passage.document_id, passage.start, passage.end - passage.start)
 
     def action_open_claim_in_reader(self) -> None:
-        self.app.open_document(self.claim.document_id, self.claim.start, self.claim.end - self.claim.start)
+        self.app.open_document(
+            self.claim.document_id, self.claim.start, self.claim.end - self.claim.start
+        )
 
     def action_unlink(self) -> None:
         link = self._selected_link()

@@ -31,13 +31,49 @@ class ClaimsScreen(Screen[None]):
     """Claims of the library (or of one document) for a reviewer to walk."""
 
     BINDINGS = [
-        Binding("enter", "open_claim", "Open", id="open-claim", tooltip="Open the claim beside its evidence"),
+        Binding(
+            "enter",
+            "open_claim",
+            "Open",
+            id="open-claim",
+            tooltip="Open the claim beside its evidence",
+        ),
         Binding("a", "filter('all')", "All", id="claims-all", tooltip="Show every claim"),
-        Binding("n", "filter('no evidence')", "No evidence", id="claims-no-evidence", tooltip="Only claims without evidence"),
-        Binding("u", "filter('unreviewed')", "Unreviewed", id="claims-unreviewed", tooltip="Only claims without a verdict"),
-        Binding("v", "cycle_verdict", "Verdict", id="claims-verdict", tooltip="Filter by the latest verdict (cycles)"),
-        Binding("t", "filter_tag", "Tag", id="claims-tag", tooltip="Only claims with a tag (or its children)"),
-        Binding("o", "toggle_order", "Order", id="claims-order", tooltip="Sort by document order or by date"),
+        Binding(
+            "n",
+            "filter('no evidence')",
+            "No evidence",
+            id="claims-no-evidence",
+            tooltip="Only claims without evidence",
+        ),
+        Binding(
+            "u",
+            "filter('unreviewed')",
+            "Unreviewed",
+            id="claims-unreviewed",
+            tooltip="Only claims without a verdict",
+        ),
+        Binding(
+            "v",
+            "cycle_verdict",
+            "Verdict",
+            id="claims-verdict",
+            tooltip="Filter by the latest verdict (cycles)",
+        ),
+        Binding(
+            "t",
+            "filter_tag",
+            "Tag",
+            id="claims-tag",
+            tooltip="Only claims with a tag (or its children)",
+        ),
+        Binding(
+            "o",
+            "toggle_order",
+            "Order",
+            id="claims-order",
+            tooltip="Sort by document order or by date",
+        ),
         Binding("escape", "back", "Back", id="claims-back", tooltip="Back to the previous screen"),
     ]
 
@@ -81,7 +117,10 @@ class ClaimsScreen(Screen[None]):
         table.clear()
         for s in self.claims:
             table.add_row(
-                Text(terminal_safe(" ".join(s.claim.exact.split()))[:54], style="bold" if not s.evidence else ""),
+                Text(
+                    terminal_safe(" ".join(s.claim.exact.split()))[:54],
+                    style="bold" if not s.evidence else "",
+                ),
                 Text(terminal_safe(s.document_title)[:22]),
                 Text(str(s.supports)),
                 Text(str(s.contradicts)),
@@ -123,7 +162,9 @@ class ClaimsScreen(Screen[None]):
             self.tag = name
             self.refresh_claims()
 
-        self.app.push_screen(AskDialog("Only claims with tag (empty: any tag)", suggestions=names), chosen)
+        self.app.push_screen(
+            AskDialog("Only claims with tag (empty: any tag)", suggestions=names), chosen
+        )
 
     def action_toggle_order(self) -> None:
         self.order = "date" if self.order == "document" else "document"

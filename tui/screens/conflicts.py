@@ -36,9 +36,23 @@ class ConflictsScreen(Screen[None]):
     """Conflicts left by merges: keep mine or take theirs."""
 
     BINDINGS = [
-        Binding("m", "resolve('mine')", "Keep mine", id="conflict-mine", tooltip="Keep your version of the note"),
-        Binding("t", "resolve('theirs')", "Take theirs", id="conflict-theirs", tooltip="Take the colleague's version"),
-        Binding("escape", "back", "Back", id="conflicts-back", tooltip="Back to the previous screen"),
+        Binding(
+            "m",
+            "resolve('mine')",
+            "Keep mine",
+            id="conflict-mine",
+            tooltip="Keep your version of the note",
+        ),
+        Binding(
+            "t",
+            "resolve('theirs')",
+            "Take theirs",
+            id="conflict-theirs",
+            tooltip="Take the colleague's version",
+        ),
+        Binding(
+            "escape", "back", "Back", id="conflicts-back", tooltip="Back to the previous screen"
+        ),
     ]
 
     def compose(self) -> ComposeResult:
@@ -61,7 +75,12 @@ class ConflictsScreen(Screen[None]):
         for conflict in self.conflicts:
             options.add_option(Option(Text(terminal_safe(conflict.line())), id=conflict.id))
         if not self.conflicts:
-            options.add_option(Option(Text("No conflicts: every merge so far went cleanly.", style="dim"), disabled=True))
+            options.add_option(
+                Option(
+                    Text("No conflicts: every merge so far went cleanly.", style="dim"),
+                    disabled=True,
+                )
+            )
             self.query_one("#mine", Static).update("")
             self.query_one("#theirs", Static).update("")
         else:
@@ -79,9 +98,15 @@ class ConflictsScreen(Screen[None]):
         mine, theirs = conflict.mine, conflict.theirs
         if isinstance(mine, str):
             mine, theirs = json.loads(mine), json.loads(theirs)
-        self.query_one("#mine", Static).update(Text.assemble(Text("Mine\n", style="bold underline"), describe(mine)))
+        self.query_one("#mine", Static).update(
+            Text.assemble(Text("Mine\n", style="bold underline"), describe(mine))
+        )
         self.query_one("#theirs", Static).update(
-            Text.assemble(Text(f"Theirs ({terminal_safe(conflict.source)})\n", style="bold underline"), describe(theirs)))
+            Text.assemble(
+                Text(f"Theirs ({terminal_safe(conflict.source)})\n", style="bold underline"),
+                describe(theirs),
+            )
+        )
 
     def action_resolve(self, keep: str) -> None:
         options = self.query_one("#conflict-list", OptionList)

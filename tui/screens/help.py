@@ -16,7 +16,15 @@ from tui.keys import bindings_of, key_label
 class HelpScreen(ModalScreen[None]):
     """Keys of the screen it was opened over, and the app's own."""
 
-    BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close", id="help-close", tooltip="Close the help")]
+    BINDINGS = [
+        Binding(
+            "escape,q,question_mark,f1",
+            "dismiss",
+            "Close",
+            id="help-close",
+            tooltip="Close the help",
+        )
+    ]
 
     def __init__(self, over: Screen) -> None:
         super().__init__()
@@ -32,8 +40,14 @@ class HelpScreen(ModalScreen[None]):
             if binding.id in seen:
                 continue
             seen.add(binding.id or binding.action)
-            table.add_row(Text(key_label(binding)), Text(binding.tooltip or binding.description), Text(where))
+            table.add_row(
+                Text(key_label(binding)), Text(binding.tooltip or binding.description), Text(where)
+            )
         with VerticalScroll(id="dialog"):
-            yield Static(Text(f"Keys: {type(self.over).__name__.removesuffix('Screen').lower()}", style="bold"))
+            yield Static(
+                Text(
+                    f"Keys: {type(self.over).__name__.removesuffix('Screen').lower()}", style="bold"
+                )
+            )
             yield Static(table)
             yield Static(Text("Escape closes. ctrl+p opens the command palette.", style="dim"))

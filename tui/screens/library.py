@@ -36,14 +36,53 @@ class LibraryScreen(Screen[None]):
     BINDINGS = [
         Binding("enter", "open_document", "Open", id="open-document", tooltip="Read the document"),
         Binding("i", "import_files", "Import", id="import", tooltip="Import a file or a folder"),
-        Binding("f", "focus_filter", "Filter", id="library-filter", tooltip="Filter documents by title or author"),
-        Binding("delete", "delete_document", "Delete", id="delete-document", tooltip="Delete the document and its notes"),
-        Binding("slash", "app.search", "Search", id="library-search", tooltip="Search the whole library"),
-        Binding("c", "app.claims", "Claims", id="library-claims", tooltip="Walk the claims of the library"),
+        Binding(
+            "f",
+            "focus_filter",
+            "Filter",
+            id="library-filter",
+            tooltip="Filter documents by title or author",
+        ),
+        Binding(
+            "delete",
+            "delete_document",
+            "Delete",
+            id="delete-document",
+            tooltip="Delete the document and its notes",
+        ),
+        Binding(
+            "slash", "app.search", "Search", id="library-search", tooltip="Search the whole library"
+        ),
+        Binding(
+            "c",
+            "app.claims",
+            "Claims",
+            id="library-claims",
+            tooltip="Walk the claims of the library",
+        ),
         Binding("t", "app.tags", "Tags", id="library-tags", tooltip="The codebook"),
-        Binding("x", "export_notes", "Export", id="export", tooltip="Export notes: bundle, folder, Markdown, CSV, ClaimReview, REFI-QDA"),
-        Binding("m", "merge_notes", "Merge", id="merge", tooltip="Merge a colleague's notes (bundle, folder or .qdpx)"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="clear-filter", tooltip="Clear the filter"),
+        Binding(
+            "x",
+            "export_notes",
+            "Export",
+            id="export",
+            tooltip="Export notes: bundle, folder, Markdown, CSV, ClaimReview, REFI-QDA",
+        ),
+        Binding(
+            "m",
+            "merge_notes",
+            "Merge",
+            id="merge",
+            tooltip="Merge a colleague's notes (bundle, folder or .qdpx)",
+        ),
+        Binding(
+            "escape",
+            "clear_filter",
+            "Clear filter",
+            show=False,
+            id="clear-filter",
+            tooltip="Clear the filter",
+        ),
     ]
 
     def compose(self) -> ComposeResult:
@@ -59,9 +98,16 @@ class LibraryScreen(Screen[None]):
         table = self.query_one("#documents", DataTable)
         table.add_column("Title", key="title")
         table.add_column("Author", key="author")
-        for label, key in (("Fmt", "format"), ("Size", "size"), ("Hl", "highlights"),
-                           ("Claims", "claims"), ("No ev.", "open"), ("Rev.", "reviewed"),
-                           ("Anchors", "anchors"), ("Imported", "imported")):
+        for label, key in (
+            ("Fmt", "format"),
+            ("Size", "size"),
+            ("Hl", "highlights"),
+            ("Claims", "claims"),
+            ("No ev.", "open"),
+            ("Rev.", "reviewed"),
+            ("Anchors", "anchors"),
+            ("Imported", "imported"),
+        ):
             table.add_column(label, key=key)
         self.query_one("#import-progress").display = False
         self.query_one("#import-status").display = False
@@ -166,7 +212,9 @@ class LibraryScreen(Screen[None]):
         if document_id is not None:
             self.open_document(document_id)
 
-    def open_document(self, document_id: str | None, offset: int | None = None, length: int = 0) -> None:
+    def open_document(
+        self, document_id: str | None, offset: int | None = None, length: int = 0
+    ) -> None:
         if document_id is None:
             return
         from tui.screens.reader import ReaderScreen
@@ -186,7 +234,9 @@ class LibraryScreen(Screen[None]):
         def answer(yes: bool | None) -> None:
             if yes:
                 removed = self.app.service.delete_document(document_id)
-                self.notify(f"Deleted {terminal_safe(summary.title)} and {removed} notes.", markup=False)
+                self.notify(
+                    f"Deleted {terminal_safe(summary.title)} and {removed} notes.", markup=False
+                )
                 self.refresh_documents()
 
         self.app.push_screen(
@@ -220,7 +270,10 @@ class LibraryScreen(Screen[None]):
             if path is not None:
                 self.exchange_notes("merge", path)
 
-        self.app.push_screen(ImportDialog("Merge a colleague's notes: a bundle file, a folder bundle or a .qdpx."), chosen)
+        self.app.push_screen(
+            ImportDialog("Merge a colleague's notes: a bundle file, a folder bundle or a .qdpx."),
+            chosen,
+        )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="exchange")
     def exchange_notes(self, what: str, path: Path, fmt: str = "bundle") -> None:
@@ -241,7 +294,9 @@ class LibraryScreen(Screen[None]):
         self.query_one("#import-status").display = False
         self.query_one("#import-progress").display = False
         self.refresh_documents()
-        shown = lines[:12] + ([f"\u2026 and {len(lines) - 12} more lines"] if len(lines) > 12 else [])
+        shown = lines[:12] + (
+            [f"\u2026 and {len(lines) - 12} more lines"] if len(lines) > 12 else []
+        )
         conflicts = any("conflict " in line for line in lines[1:])
         if conflicts:
             shown.append("Open the conflicts with ctrl+p \u2192 conflicts.")
@@ -259,7 +314,8 @@ class LibraryScreen(Screen[None]):
         updates = []
         # A file imported before from the same path is a new version: its notes are re-anchored.
         for done, result in enumerate(
-            service.import_files(paths, update=True, should_stop=lambda: worker.is_cancelled), start=1
+            service.import_files(paths, update=True, should_stop=lambda: worker.is_cancelled),
+            start=1,
         ):
             if result.status == "imported":
                 imported += 1
@@ -308,27 +364,38 @@ class LibraryScreen(Screen[None]):
         for failure in message.failures[:8]:
             text += f"\n{failure.path.name}: {failure.reason}"
         if len(message.failures) > 8:
-            text += f"\n\u2026 and {len(message.failures) - 8} more (`margin import` lists them all)"
-        self.notify(terminal_safe(text), severity="warning" if message.failures else "information",
-                    markup=False, timeout=10)
+            text += (
+                f"\n\u2026 and {len(message.failures) - 8} more (`margin import` lists them all)"
+            )
+        self.notify(
+            terminal_safe(text),
+            severity="warning" if message.failures else "information",
+            markup=False,
+            timeout=10,
+        )
 
     def on_index_progress(self, message: IndexProgress) -> None:
-        self._show_progress("indexing for search (documents are readable now)", message.done,
-                            message.total or None)
+        self._show_progress(
+            "indexing for search (documents are readable now)", message.done, message.total or None
+        )
 
     def on_index_finished(self, message: IndexFinished) -> None:
         self.query_one("#import-status").display = False
         self.query_one("#import-progress").display = False
         if message.error:
-            self.notify(f"Indexing stopped: {message.error}. Searching will catch up.",
-                        severity="warning", markup=False)
+            self.notify(
+                f"Indexing stopped: {message.error}. Searching will catch up.",
+                severity="warning",
+                markup=False,
+            )
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
             self.notify(
                 f"Import failed: {event.worker.error}. Nothing half-written was kept; try again.",
-                severity="error", markup=False,
+                severity="error",
+                markup=False,
             )
             self.query_one("#import-progress").display = False
             self.query_one("#import-status").display = False

@@ -28,7 +28,11 @@ from tui.widgets.reader_view import ReaderView, Span
 
 def _tag_binding(n: int) -> Binding:
     return Binding(
-        str(n), f"quick_tag({n})", f"tag {n}", show=False, id=f"quick-tag-{n}",
+        str(n),
+        f"quick_tag({n})",
+        f"tag {n}",
+        show=False,
+        id=f"quick-tag-{n}",
         tooltip=f"Apply the codebook's tag number {n}",
     )
 
@@ -38,19 +42,78 @@ class ReaderScreen(Screen[None]):
 
     BINDINGS = [
         Binding("h", "highlight", "Highlight", id="highlight", tooltip="Highlight the selection"),
-        Binding("c", "mark_claim", "Claim", id="mark-claim", tooltip="Mark the selection as a claim, or toggle claim on the annotation here"),
+        Binding(
+            "c",
+            "mark_claim",
+            "Claim",
+            id="mark-claim",
+            tooltip="Mark the selection as a claim, or toggle claim on the annotation here",
+        ),
         Binding("t", "tag", "Tag", id="tag", tooltip="Tag the selection or the annotation here"),
-        Binding("n", "note", "Note", id="note", tooltip="Write or edit the note of the annotation here"),
-        Binding("e", "link_evidence", "Evidence", id="link-evidence", tooltip="Link the selection or annotation here as evidence for a claim"),
-        Binding("y", "copy_citation", "Copy", id="copy-citation", tooltip="Copy the quote with its citation"),
-        Binding("x", "delete_annotation", "Delete", id="delete-annotation", tooltip="Delete the annotation here (undo with u)"),
+        Binding(
+            "n", "note", "Note", id="note", tooltip="Write or edit the note of the annotation here"
+        ),
+        Binding(
+            "e",
+            "link_evidence",
+            "Evidence",
+            id="link-evidence",
+            tooltip="Link the selection or annotation here as evidence for a claim",
+        ),
+        Binding(
+            "y",
+            "copy_citation",
+            "Copy",
+            id="copy-citation",
+            tooltip="Copy the quote with its citation",
+        ),
+        Binding(
+            "x",
+            "delete_annotation",
+            "Delete",
+            id="delete-annotation",
+            tooltip="Delete the annotation here (undo with u)",
+        ),
         Binding("u", "undo", "Undo", id="undo", tooltip="Undo the last change"),
         Binding("slash", "find", "Find", id="find", tooltip="Find in the document"),
-        Binding("greater_than_sign", "find_next", "Next match", show=False, id="find-next", tooltip="Go to the next match of the find"),
-        Binding("less_than_sign", "find_previous", "Previous match", show=False, id="find-previous", tooltip="Go to the previous match of the find"),
-        Binding("tab", "switch_focus", "Panel", id="focus-panel", tooltip="Move between the document and the annotations panel"),
-        Binding("backslash", "toggle_panel", "Hide panel", show=False, id="toggle-panel", tooltip="Show or hide the annotations panel"),
-        Binding("escape", "back", "Back", id="reader-back", tooltip="Clear the selection, or go back to the library"),
+        Binding(
+            "greater_than_sign",
+            "find_next",
+            "Next match",
+            show=False,
+            id="find-next",
+            tooltip="Go to the next match of the find",
+        ),
+        Binding(
+            "less_than_sign",
+            "find_previous",
+            "Previous match",
+            show=False,
+            id="find-previous",
+            tooltip="Go to the previous match of the find",
+        ),
+        Binding(
+            "tab",
+            "switch_focus",
+            "Panel",
+            id="focus-panel",
+            tooltip="Move between the document and the annotations panel",
+        ),
+        Binding(
+            "backslash",
+            "toggle_panel",
+            "Hide panel",
+            show=False,
+            id="toggle-panel",
+            tooltip="Show or hide the annotations panel",
+        ),
+        Binding(
+            "escape",
+            "back",
+            "Back",
+            id="reader-back",
+            tooltip="Clear the selection, or go back to the library",
+        ),
         *[_tag_binding(n) for n in range(1, 10)],
     ]
 
@@ -71,7 +134,9 @@ class ReaderScreen(Screen[None]):
         with Horizontal(id="reader-body"):
             yield ReaderView(id="reader")
             yield AnnotationList(id="annotations")
-        yield Input(placeholder="find in document (enter keeps the place, escape cancels)", id="find")
+        yield Input(
+            placeholder="find in document (enter keeps the place, escape cancels)", id="find"
+        )
         yield Static(id="status")
         yield Footer()
 
@@ -135,8 +200,11 @@ class ReaderScreen(Screen[None]):
             return annotation
         found = self._annotation_here()
         if found is None:
-            self.notify("Select some text first (v, shift+arrows, s or p), or move onto a note.",
-                        severity="warning", markup=False)
+            self.notify(
+                "Select some text first (v, shift+arrows, s or p), or move onto a note.",
+                severity="warning",
+                markup=False,
+            )
         return found
 
     def _update_status(self) -> None:
@@ -152,7 +220,9 @@ class ReaderScreen(Screen[None]):
             if here.tags:
                 status.append("  #" + " #".join(terminal_safe(t) for t in here.tags))
             if here.note:
-                status.append("  \u270e " + terminal_safe(" ".join(here.note.split())[:60]), style="italic")
+                status.append(
+                    "  \u270e " + terminal_safe(" ".join(here.note.split())[:60]), style="italic"
+                )
         self.query_one("#status", Static).update(status)
 
     @on(ReaderView.SelectionChanged)
@@ -169,15 +239,19 @@ class ReaderScreen(Screen[None]):
         if annotation.anchor_state == "orphaned":
             start, end = self.reader.selection
             if end > start:
-                self._run(lambda: self.service.reattach(annotation.id, start, end),
-                          "Re-attached to the selection (u undoes)")
+                self._run(
+                    lambda: self.service.reattach(annotation.id, start, end),
+                    "Re-attached to the selection (u undoes)",
+                )
                 self.reader.place_cursor(start)
                 self.reader.focus()
                 return
             self.notify(
                 f"Orphaned: \u201c{annotation.exact[:80]}\u201d is no longer in this text. "
                 "Select its new place in the document, then press enter on it here to re-attach it.",
-                severity="warning", markup=False, timeout=8,
+                severity="warning",
+                markup=False,
+                timeout=8,
             )
             return
         self.reader.go_to(annotation.start, annotation.end - annotation.start)
@@ -198,7 +272,11 @@ class ReaderScreen(Screen[None]):
     def action_highlight(self) -> None:
         start, end = self.reader.selection
         if end <= start:
-            self.notify("Select some text first (v, shift+arrows, s or p).", severity="warning", markup=False)
+            self.notify(
+                "Select some text first (v, shift+arrows, s or p).",
+                severity="warning",
+                markup=False,
+            )
             return
         self._run(lambda: self._target(create="highlight"), "Highlighted")
 
@@ -229,8 +307,11 @@ class ReaderScreen(Screen[None]):
     def action_quick_tag(self, number: int) -> None:
         tags = self.service.library.tags()
         if number > len(tags):
-            self.notify(f"The codebook has {len(tags)} tags; there is no tag {number}.",
-                        severity="warning", markup=False)
+            self.notify(
+                f"The codebook has {len(tags)} tags; there is no tag {number}.",
+                severity="warning",
+                markup=False,
+            )
             return
         target = self._target(create="highlight")
         if target is not None:
@@ -254,8 +335,11 @@ class ReaderScreen(Screen[None]):
             return
         claims = self.service.library.claims()
         if not [c for c in claims if c.claim.id != target.id]:
-            self.notify("There are no claims yet: select a passage and press c to mark one.",
-                        severity="warning", markup=False)
+            self.notify(
+                "There are no claims yet: select a passage and press c to mark one.",
+                severity="warning",
+                markup=False,
+            )
             return
 
         def link(choice: LinkChoice | None) -> None:
@@ -274,7 +358,11 @@ class ReaderScreen(Screen[None]):
         else:
             here = self._annotation_here()
             if here is None:
-                self.notify("Select some text, or move onto a note, to copy it.", severity="warning", markup=False)
+                self.notify(
+                    "Select some text, or move onto a note, to copy it.",
+                    severity="warning",
+                    markup=False,
+                )
                 return
             text = annotation_citation(self.document, here)
         route = clipboard.copy(text, self.app.copy_to_clipboard)

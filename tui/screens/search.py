@@ -55,8 +55,21 @@ class SearchScreen(Screen[None]):
     """A query input, ranked hits with snippets, and a preview of the selected hit."""
 
     BINDINGS = [
-        Binding("escape", "back", "Back", id="search-back", tooltip="Back to the query, or to the previous screen"),
-        Binding("down", "to_results", "Results", show=False, id="search-results", tooltip="Move into the results"),
+        Binding(
+            "escape",
+            "back",
+            "Back",
+            id="search-back",
+            tooltip="Back to the query, or to the previous screen",
+        ),
+        Binding(
+            "down",
+            "to_results",
+            "Results",
+            show=False,
+            id="search-results",
+            tooltip="Move into the results",
+        ),
     ]
 
     def __init__(self, query: str = "") -> None:
@@ -131,11 +144,17 @@ class SearchScreen(Screen[None]):
                 hits.add_option(None)  # a rule between hits
             hits.add_option(Option(hit_label(hit), id=str(number)))
         if not message.result.hits:
-            hits.add_option(Option(Text(f"No hits for {terminal_safe(message.query)}", style="dim"), disabled=True))
+            hits.add_option(
+                Option(
+                    Text(f"No hits for {terminal_safe(message.query)}", style="dim"), disabled=True
+                )
+            )
         else:
             hits.highlighted = 0
             self._preview(0)
-        self.sub_title = f"{message.result.total} hits" + (" (stopped after 2 s)" if message.result.timed_out else "")
+        self.sub_title = f"{message.result.total} hits" + (
+            " (stopped after 2 s)" if message.result.timed_out else ""
+        )
 
     @on(OptionList.OptionHighlighted, "#hits")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -149,14 +168,17 @@ class SearchScreen(Screen[None]):
         lib = self.app.service.library
         start = max(0, hit.offset - 400)
         row = lib.db.execute(
-            "SELECT substr(text, ?, ?) FROM documents WHERE id = ?", [start + 1, 1000, hit.document_id]
+            "SELECT substr(text, ?, ?) FROM documents WHERE id = ?",
+            [start + 1, 1000, hit.document_id],
         ).fetchone()
         if row is None:
             return
         context = Text(terminal_safe(row[0]))
         context.stylize("bold reverse", hit.offset - start, hit.offset - start + max(1, hit.length))
         if hit.note:
-            context = Text.assemble(Text("note: ", style="bold"), Text(terminal_safe(hit.note)), "\n\n", context)
+            context = Text.assemble(
+                Text("note: ", style="bold"), Text(terminal_safe(hit.note)), "\n\n", context
+            )
         self.query_one("#preview", Static).update(context)
 
     @on(OptionList.OptionSelected, "#hits")

@@ -24,9 +24,27 @@ class TagsScreen(Screen[None]):
         Binding("a", "create_tag", "New", id="tag-create", tooltip="Add a tag to the codebook"),
         Binding("r", "rename_tag", "Rename", id="tag-rename", tooltip="Rename the tag everywhere"),
         Binding("m", "merge_tag", "Merge", id="tag-merge", tooltip="Merge the tag into another"),
-        Binding("c", "recolour_tag", "Colour", id="tag-recolour", tooltip="Give the tag the next colour of the palette"),
-        Binding("d", "describe_tag", "Describe", id="tag-describe", tooltip="Write the tag's description"),
-        Binding("delete", "delete_tag", "Delete", id="tag-delete", tooltip="Delete the tag from the codebook"),
+        Binding(
+            "c",
+            "recolour_tag",
+            "Colour",
+            id="tag-recolour",
+            tooltip="Give the tag the next colour of the palette",
+        ),
+        Binding(
+            "d",
+            "describe_tag",
+            "Describe",
+            id="tag-describe",
+            tooltip="Write the tag's description",
+        ),
+        Binding(
+            "delete",
+            "delete_tag",
+            "Delete",
+            id="tag-delete",
+            tooltip="Delete the tag from the codebook",
+        ),
         Binding("escape", "back", "Back", id="tags-back", tooltip="Back to the previous screen"),
     ]
 
@@ -77,7 +95,9 @@ class TagsScreen(Screen[None]):
         tag = self._current()
         preview = self.query_one("#tag-preview", Static)
         if tag is None:
-            preview.update(Text("No tags yet: press a to add one, or t in the reader.", style="dim"))
+            preview.update(
+                Text("No tags yet: press a to add one, or t in the reader.", style="dim")
+            )
             return
         lib = self.app.service.library
         rows = lib.db.execute(
@@ -120,7 +140,9 @@ class TagsScreen(Screen[None]):
 
         def rename(name: str | None) -> None:
             if name and name != tag.name:
-                self._do(lambda: self.app.service.rename_tag(tag.name, name), f"Renamed to #{name}", name)
+                self._do(
+                    lambda: self.app.service.rename_tag(tag.name, name), f"Renamed to #{name}", name
+                )
 
         self.app.push_screen(AskDialog(f"Rename #{tag.name} to", value=tag.name), rename)
 
@@ -132,18 +154,31 @@ class TagsScreen(Screen[None]):
 
         def merge(target: str | None) -> None:
             if target:
-                self._do(lambda: self.app.service.merge_tags(tag.name, target),
-                         f"Merged #{tag.name} into #{target}", target)
+                self._do(
+                    lambda: self.app.service.merge_tags(tag.name, target),
+                    f"Merged #{tag.name} into #{target}",
+                    target,
+                )
 
-        self.app.push_screen(AskDialog(f"Merge #{tag.name} ({tag.count} uses) into", suggestions=others), merge)
+        self.app.push_screen(
+            AskDialog(f"Merge #{tag.name} ({tag.count} uses) into", suggestions=others), merge
+        )
 
     def action_recolour_tag(self) -> None:
         tag = self._current()
         if tag is None:
             return
         palette = list(TAG_PALETTE)
-        colour = palette[(palette.index(tag.colour) + 1) % len(palette)] if tag.colour in palette else palette[0]
-        self._do(lambda: self.app.service.update_tag(tag.name, colour=colour), f"#{tag.name} is now {colour}", tag.name)
+        colour = (
+            palette[(palette.index(tag.colour) + 1) % len(palette)]
+            if tag.colour in palette
+            else palette[0]
+        )
+        self._do(
+            lambda: self.app.service.update_tag(tag.name, colour=colour),
+            f"#{tag.name} is now {colour}",
+            tag.name,
+        )
 
     def action_describe_tag(self) -> None:
         tag = self._current()
@@ -152,7 +187,11 @@ class TagsScreen(Screen[None]):
 
         def describe(text: str | None) -> None:
             if text is not None:
-                self._do(lambda: self.app.service.update_tag(tag.name, description=text), "Description saved", tag.name)
+                self._do(
+                    lambda: self.app.service.update_tag(tag.name, description=text),
+                    "Description saved",
+                    tag.name,
+                )
 
         self.app.push_screen(AskDialog(f"What #{tag.name} means", value=tag.description), describe)
 
@@ -166,7 +205,9 @@ class TagsScreen(Screen[None]):
                 self._do(lambda: self.app.service.delete_tag(tag.name), f"Deleted #{tag.name}")
 
         self.app.push_screen(
-            ConfirmDialog(f"Delete #{tag.name}? It comes off {tag.count} annotation{'s' if tag.count != 1 else ''}."),
+            ConfirmDialog(
+                f"Delete #{tag.name}? It comes off {tag.count} annotation{'s' if tag.count != 1 else ''}."
+            ),
             answer,
         )
 

@@ -23,7 +23,9 @@ def annotation_label(annotation: Annotation, colour: str | None) -> Text:
     if annotation.tags:
         label.append("  #" + " #".join(terminal_safe(t) for t in annotation.tags), style="dim")
     if annotation.note:
-        label.append("\n  " + terminal_safe(" ".join(annotation.note.split())[:70]), style="italic dim")
+        label.append(
+            "\n  " + terminal_safe(" ".join(annotation.note.split())[:70]), style="italic dim"
+        )
     return label
 
 
@@ -46,7 +48,9 @@ class AnnotationList(OptionList):
             colour = next((colours[t] for t in annotation.tags if t in colours), None)
             self.add_option(Option(annotation_label(annotation, colour), id=annotation.id))
         if not annotations:
-            self.add_option(Option(Text("No notes yet: select text and press h", style="dim"), disabled=True))
+            self.add_option(
+                Option(Text("No notes yet: select text and press h", style="dim"), disabled=True)
+            )
         elif keep is not None:
             self.highlighted = min(keep, self.option_count - 1)
 
