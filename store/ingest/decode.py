@@ -143,6 +143,19 @@ def _utf16_without_bom(head: bytes) -> str | None:
     return None
 
 
+def _utf8(data: bytes) -> Decoded | None:
+    """The bytes as UTF-8, or as mostly UTF-8 with the few bad sequences replaced; else None."""
+    try:
+        return Decoded(data.decode("utf-8"), "utf-8")
+    except UnicodeDecodeError:
+        pass
+    mostly = _mostly_utf8(data)
+    if mostly is None:
+        return None
+    text, damaged = mostly
+    return Decoded(text, "utf-8", [f"{damaged} invalid UTF-8 sequence(s) replaced with U+FFFD"])
+
+
 def _mostly_utf8(data: bytes) -> tuple[str, int] | None:
     """The text and the number of damaged places when `data` is UTF-8 with a few bad bytes."""
     text = data.decode("utf-8", errors="replace")
@@ -232,14 +245,9 @@ def decode_text(data: bytes) -> Decoded:
     if controls > 0.05 * len(head):
         share = 100 * controls // len(head)
         raise NotText(f"binary file, not text ({share}% control bytes in the first 8 KB)")
-    try:
-        return Decoded(data.decode("utf-8"), "utf-8")
-    except UnicodeDecodeError:
-        pass
-    mostly = _mostly_utf8(data)
-    if mostly is not None:
-        text, damaged = mostly
-        return Decoded(text, "utf-8", [f"{damaged} invalid UTF-8 sequence(s) replaced with U+FFFD"])
+    utf8 = _utf8(data)
+    if utf8 is not None:
+        return utf8
     if _cp1252_looks_wrong(data):
         guess = _non_latin_guess(data)
         if guess is not None:
@@ -295,14 +303,9 @@ def decode_html(data: bytes) -> Decoded:
                     codec,
                     [f"bytes invalid in the declared charset {label} replaced with U+FFFD"],
                 )
-    try:
-        return Decoded(data.decode("utf-8"), "utf-8")
-    except UnicodeDecodeError:
-        pass
-    mostly = _mostly_utf8(data)
-    if mostly is not None:
-        text, damaged = mostly
-        return Decoded(text, "utf-8", [f"{damaged} invalid UTF-8 sequence(s) replaced with U+FFFD"])
+    utf8 = _utf8(data)
+    if utf8 is not None:
+        return utf8
     return Decoded(
         data.decode("cp1252", errors="replace"), "cp1252", ["decoded as cp1252 (not UTF-8)"]
     )
