@@ -15,11 +15,11 @@ from pathlib import Path
 from index import IndexBusy, SearchIndex, SearchResult, index_dir_for, sync_in_child
 from store import exchange
 from store.errors import IngestError, InvalidInput, MarginError
-from store.ingest import Extracted, Limits, extract, iter_source_files
+from store.ingest import Limits, extract, iter_source_files
 from store.library import Library, text_sha256
 from store.profile import load_profile, rename_profile
 from store.quotes import find_quote
-from store.records import Annotation, Author, Document, Link, Review, Tag
+from store.records import Annotation, Author, Link, Review, Tag
 from store.versions import UpdateReport, update_document
 
 log = logging.getLogger(__name__)
@@ -204,12 +204,6 @@ class Service:
     def count_sources(self, paths: Iterable[Path]) -> int:
         """How many files an import of `paths` will look at (for a progress total)."""
         return sum(1 for _ in iter_source_files(Path(p) for p in paths))
-
-    def add_extracted(self, extracted: Extracted) -> tuple[Document, bool]:
-        """Store an already extracted document and index it."""
-        result = self.library.add_document(extracted)
-        self._after_write()
-        return result
 
     def delete_document(self, document_id: str) -> int:
         """Remove a document and its notes; returns how many notes went with it."""
