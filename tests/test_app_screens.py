@@ -201,3 +201,39 @@ async def test_a_deleted_index_is_rebuilt_in_the_background_at_start(tmp_path: P
         await settle(pilot)
         assert not service.index_behind()
         assert service.search("faction").total > 0
+
+
+async def test_the_palette_offers_the_screen_keys_and_opens_documents(tmp_path: Path) -> None:
+    service = sample_service(tmp_path)
+    app = make_app(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p", *"federalist")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ReaderScreen)
+        assert app.screen.document.title == "The Federalist No. 10"
+        await pilot.press("ctrl+p", *"reader: paragraph")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await settle(pilot)
+        start, end = app.screen.reader.selection
+        assert end > start  # the palette ran the reader's "select paragraph"
+
+
+async def test_claims_board_filters_by_document(tmp_path: Path) -> None:
+    service = sample_service(tmp_path)
+    _claim_with_two_documents(service)
+    service.annotate_quote("Modest Proposal", "a young healthy child well nursed", role="claim")
+    app = make_app(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        await pilot.pause()
+        await pilot.press("d")
+        await pilot.pause()
+        assert {s.document_title for s in app.screen.claims} == {"A Modest Proposal"}
+        await pilot.press("d")
+        await pilot.pause()
+        assert len(app.screen.claims) == 2

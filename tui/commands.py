@@ -7,6 +7,7 @@ from functools import partial
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from store.sanitize import terminal_safe
+from tui.keys import key_label
 
 
 class MarginCommands(Provider):
@@ -20,9 +21,32 @@ class MarginCommands(Provider):
         # A thread of its own opens its own connection (the service keeps one per thread).
         return [(d.id, d.title) for d in self.app.service.library.documents()]
 
+    def _screen_keys(self) -> list[tuple[str, object, str]]:
+        """Every key of the screen the palette was opened over (and of its focused widget)."""
+        screen = self.screen
+        name = type(screen).__name__.removesuffix("Screen").lower()
+        nodes = []
+        node = screen.focused
+        while node is not None and node is not screen:
+            nodes.append(node)
+            node = node.parent
+        found = []
+        for node in [*nodes, screen]:
+            for binding in getattr(node, "BINDINGS", []):
+                if not getattr(binding, "id", None) or binding.action.startswith("app."):
+                    continue
+                found.append(
+                    (
+                        f"{name}: {binding.description.lower()} ({key_label(binding)})",
+                        partial(self.app.call_later, node.run_action, binding.action),
+                        binding.tooltip or binding.description,
+                    )
+                )
+        return found
+
     def _actions(self) -> list[tuple[str, object, str]]:
         app = self.app
-        return [
+        return self._screen_keys() + [
             ("import: files or a folder", app.action_import, "Import documents into the library"),
             ("search: the whole library", app.action_search, "Words, phrases, tags, claims"),
             ("claims: the board", app.action_claims, "Every claim with its evidence and verdict"),

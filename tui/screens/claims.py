@@ -23,7 +23,7 @@ def flags(summary: ClaimSummary) -> Text:
     if summary.claim.anchor_state != "ok":
         text.append(f"claim {summary.claim.anchor_state} ", style="bold red")
     if summary.evidence_not_ok:
-        text.append(f"{summary.evidence_not_ok} evidence moved/orphaned", style="bold yellow")
+        text.append(f"{summary.evidence_not_ok} evidence off", style="bold yellow")
     return text
 
 
@@ -74,6 +74,13 @@ class ClaimsScreen(Screen[None]):
             id="claims-order",
             tooltip="Sort by document order or by date",
         ),
+        Binding(
+            "d",
+            "toggle_document",
+            "Document",
+            id="claims-document",
+            tooltip="Only the claims of the highlighted claim's document (again: all documents)",
+        ),
         Binding("escape", "back", "Back", id="claims-back", tooltip="Back to the previous screen"),
     ]
 
@@ -94,7 +101,7 @@ class ClaimsScreen(Screen[None]):
     def on_mount(self) -> None:
         self.title = "Claims"
         table = self.query_one("#claims", DataTable)
-        for label in ("Claim", "Document", "Sup", "Con", "Ctx", "Verdict", "Reviewer", "Anchors"):
+        for label in ("Claim", "Document", "Sup", "Con", "Ctx", "Verdict", "By", "Anchors"):
             table.add_column(label, key=label.lower())
         self.refresh_claims()
         table.focus()
@@ -118,15 +125,15 @@ class ClaimsScreen(Screen[None]):
         for s in self.claims:
             table.add_row(
                 Text(
-                    terminal_safe(" ".join(s.claim.exact.split()))[:54],
+                    terminal_safe(" ".join(s.claim.exact.split()))[:40],
                     style="bold" if not s.evidence else "",
                 ),
-                Text(terminal_safe(s.document_title)[:22]),
+                Text(terminal_safe(s.document_title)[:20]),
                 Text(str(s.supports)),
                 Text(str(s.contradicts)),
                 Text(str(s.context)),
                 Text((s.verdict or "\u2014").replace("-", " ")),
-                Text(terminal_safe(s.reviewer_name or "")[:14]),
+                Text(terminal_safe(s.reviewer_name or "")[:12]),
                 flags(s),
                 key=s.claim.id,
             )
@@ -165,6 +172,16 @@ class ClaimsScreen(Screen[None]):
         self.app.push_screen(
             AskDialog("Only claims with tag (empty: any tag)", suggestions=names), chosen
         )
+
+    def action_toggle_document(self) -> None:
+        if self.document_id is not None:
+            self.document_id = None
+        elif self.claims:
+            table = self.query_one("#claims", DataTable)
+            self.document_id = self.claims[
+                min(table.cursor_row, len(self.claims) - 1)
+            ].claim.document_id
+        self.refresh_claims()
 
     def action_toggle_order(self) -> None:
         self.order = "date" if self.order == "document" else "document"
