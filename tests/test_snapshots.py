@@ -5,11 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.widgets import Input
 
 from tests.apptools import sample_service, settle
 from tui.app import make_app
 
 FIXED = "2026-11-20T09:30:00.000Z"
+
+
+async def still(pilot) -> None:  # noqa: ANN001
+    """Settle, and stop every cursor blinking, so a snapshot never catches it half-way."""
+    await settle(pilot)
+    for field in pilot.app.screen.query(Input):
+        field.cursor_blink = False
+    await pilot.pause()
 
 
 @pytest.fixture
@@ -47,7 +56,7 @@ def _annotated(tmp_path: Path):  # noqa: ANN202
 
 def test_library_screen(snap_compare, tmp_path: Path, fixed_clock: None) -> None:
     service, _ = _annotated(tmp_path)
-    assert snap_compare(make_app(service), terminal_size=(120, 40), run_before=settle)
+    assert snap_compare(make_app(service), terminal_size=(120, 40), run_before=still)
 
 
 def test_search_results(snap_compare, tmp_path: Path, fixed_clock: None) -> None:
@@ -57,7 +66,7 @@ def test_search_results(snap_compare, tmp_path: Path, fixed_clock: None) -> None
         await settle(pilot)
         await pilot.press("slash", *"faction OR Senegal")
         await pilot.pause(0.4)
-        await settle(pilot)
+        await still(pilot)
 
     assert snap_compare(make_app(service), terminal_size=(120, 40), run_before=search)
 
