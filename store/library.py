@@ -630,6 +630,17 @@ class Library:
         )
         return [_link(r) for r in self._rows(sql + " ORDER BY created, rowid", params)]
 
+    def evidence_ids(self, document_id: str) -> set[str]:
+        """The annotations of a document that are linked as evidence to some claim."""
+        return {
+            row[0]
+            for row in self.db.execute(
+                "SELECT DISTINCT l.evidence_id FROM links l JOIN annotations a "
+                "ON a.id = l.evidence_id WHERE a.document_id = ? AND NOT l.deleted",
+                [document_id],
+            ).fetchall()
+        }
+
     def set_link_deleted(self, link_id: str, deleted: bool = True) -> Link:
         """Tombstone a link (or bring it back)."""
         with self._tx():

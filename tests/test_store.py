@@ -236,3 +236,16 @@ def test_find_quote_exact_folded_missing_and_ambiguous(seed_text: str) -> None:
         find_quote(seed_text, "a sentence nobody wrote")
     with pytest.raises(InvalidInput, match="places"):
         find_quote(seed_text, "GDI")
+
+
+def test_evidence_ids_of_a_document(library, alice) -> None:
+    doc, _ = library.add_document(NewDoc(TEXT))
+    other, _ = library.add_document(NewDoc("Another text with a claim in it."))
+    claim = library.annotate(other.id, 0, 7, author=alice, role="claim")
+    used = library.annotate(doc.id, 0, 8, author=alice)
+    unused = library.annotate(doc.id, 10, 20, author=alice)
+    link = library.link(claim.id, used.id, author=alice)
+    assert library.evidence_ids(doc.id) == {used.id}
+    library.set_link_deleted(link.id)
+    assert library.evidence_ids(doc.id) == set()
+    assert unused.id not in library.evidence_ids(doc.id)

@@ -164,7 +164,7 @@ class ReaderScreen(Screen[None]):
         lib = self.service.library
         self.annotations: list[Annotation] = lib.annotations(self.document_id)
         self.colours = {t.name: t.colour for t in lib.tags()}
-        evidence_ids = {link.evidence_id for link in lib.links()}
+        evidence_ids = lib.evidence_ids(self.document_id)
         spans = [
             Span(
                 start=a.start,
