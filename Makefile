@@ -38,6 +38,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/ingest_search.py
 	$(BIN)/python bench/reader.py
 	$(BIN)/python bench/anchoring.py
+	$(BIN)/python bench/exchange.py
 
 clean:
 	rm -rf $(SAMPLE_HOME)
