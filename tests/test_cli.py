@@ -207,9 +207,10 @@ def test_a_killed_import_leaves_a_sound_library(tmp_path: Path) -> None:
         if str(book) in stored:
             assert stored[str(book)].text == extract(book).text  # whole, never partial
     probe = next(iter(stored.values()))
-    words = probe.text[len(probe.text) // 2 :].split()
-    run_start = next(i for i in range(len(words)) if all(w.isalpha() for w in words[i : i + 5]))
-    words = words[run_start : run_start + 5]
+    # The opening words of a paragraph from the middle: one passage holds them (passages are
+    # whole paragraphs, or cut at sentence ends), so the phrase must be found.
+    paragraphs = [p.split() for p in probe.text[len(probe.text) // 2 :].split("\n\n")]
+    words = next(p[:5] for p in paragraphs if len(p) >= 8 and all(w.isalpha() for w in p[:5]))
     found = subprocess.run(
         [*margin, "search", f'"{" ".join(words)}"', "--json"],
         cwd=REPO,
