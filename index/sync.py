@@ -827,14 +827,6 @@ class SearchIndex:
         except _Unusable:
             pass
 
-    def rebuild_reason(self, lib: object) -> str | None:
-        """Why the index must be rebuilt before it can serve this library, or None.
-
-        The app can then run the rebuild in a child process (`sync_in_child`) with progress,
-        instead of letting `sync()` or `search()` do it in its own process.
-        """
-        return self._problem(lib)
-
     def _problem(self, lib: object) -> str | None:
         """Why the index cannot serve this library as it is, or None."""
         try:

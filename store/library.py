@@ -452,11 +452,6 @@ class Library:
             self._log("annotation", annotation_id, "update")
         return self.annotation(annotation_id)
 
-    def add_tag(self, annotation_id: str, name: str) -> Annotation:
-        """Add one tag to an annotation (creating the tag when it is new)."""
-        current = self.annotation(annotation_id)
-        return self.set_tags(annotation_id, [*current.tags, name])
-
     def _attach_tag(self, annotation_id: str, name: str) -> None:
         tag = self.ensure_tag(name)
         self.db.execute(

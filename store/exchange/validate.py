@@ -26,6 +26,7 @@ from typing import Any
 
 from store.errors import InvalidInput
 from store.library import parse_colour, tag_name
+from store.records import Review
 from store.sanitize import clean_field, has_surrogates, ingest_clean, terminal_safe
 from store.schema import RELATIONS, ROLES, VERDICTS
 
@@ -138,17 +139,8 @@ class InLink:
     previous: str | None
 
 
-@dataclass(frozen=True)
-class InReview:
-    """A verdict from a bundle (append-only)."""
-
-    id: str
-    claim_id: str
-    verdict: str
-    comment: str
-    reviewer_id: str
-    reviewer_name: str
-    created: str
+# A verdict arrives exactly as margin stores one (reviews are append-only, never merged).
+InReview = Review
 
 
 @dataclass

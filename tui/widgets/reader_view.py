@@ -508,14 +508,6 @@ class ReaderView(ScrollView, can_focus=True, inherit_bindings=False):
         """Drop the selection and `v` mode; the cursor stays."""
         self._apply(self.cursor, None, sticky=False, scroll=False)
 
-    def set_find_match(self, start: int | None, end: int = 0) -> None:
-        """Mark text[start:end] as the find target without moving; None clears the mark."""
-        old = self._overlay_rows()
-        self._hit = (
-            None if start is None or end <= start else (self._clamp(start), self._clamp(end))
-        )
-        self._refresh_rows(old, self._overlay_rows())
-
     def next_span(self) -> bool:
         """Move the cursor to the next annotation's start; False (and a bell) after the last."""
         index = bisect_right(self._span_starts, self.cursor)
