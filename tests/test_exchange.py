@@ -237,7 +237,10 @@ def test_exported_bundle_passes_the_w3c_must_assertions(sample, tmp_path):
 def test_folder_files_pass_the_w3c_must_assertions(sample, tmp_path):
     lib, _ = sample
     export_folder(lib, tmp_path / "notes")
-    files = sorted((tmp_path / "notes").glob("*/*.jsonld"))
+    notes = tmp_path / "notes"
+    files = sorted(
+        p for kind in ("annotations", "links", "reviews") for p in notes.glob(f"{kind}/*")
+    )
     assert len(files) == 12
     for path in files:
         annotation = json.loads(path.read_text(encoding="utf-8"))
@@ -569,6 +572,48 @@ def test_two_peoples_folders_merge_in_git_without_conflict(tmp_path):
     b.close()
 
 
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_two_branches_adding_their_own_tags_and_documents_merge_in_git(tmp_path):
+    # What a team does every day: each person imports a source of their own and makes a tag.
+    seed = SEED.read_text(encoding="utf-8")
+    base = Library(tmp_path / "base.margin")
+    doc, _ = base.add_document(NewDoc(seed, title="Xi", source="https://example.org/xi"))
+    base.annotate(doc.id, *span(seed, "Beijing has identified"), author=ALICE, tags=["geo"])
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    assert _git(repo, "init", "-q").returncode == 0
+    export_folder(base, repo / "notes", with_sources=True)
+    _git(repo, "add", "-A")
+    assert _git(repo, "commit", "-qm", "base").returncode == 0
+    people = {}
+    for person, author, text in (
+        ("alice", ALICE, "Alice's own source, about ports and cables."),
+        ("bob", BOB, "Bob's own source, about satellites and standards."),
+    ):
+        lib = Library(tmp_path / f"{person}.margin")
+        merge(lib, repo / "notes", author=author)
+        _git(repo, "checkout", "-q", "main")
+        _git(repo, "checkout", "-qb", person)
+        own, _ = lib.add_document(NewDoc(text, title=f"{person}'s source"))
+        lib.annotate(own.id, 0, 7, author=author, tags=[f"{person}-tag", "geo"])
+        lib.annotate(doc.id, *span(seed, "discourse power"), author=author, tags=[f"{person}/x"])
+        export_folder(lib, repo / "notes", with_sources=True)
+        _git(repo, "add", "-A")
+        assert _git(repo, "commit", "-qm", person).returncode == 0
+        people[person] = lib
+    merged = _git(repo, "merge", "-q", "--no-edit", "alice")
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    fresh = Library(tmp_path / "fresh.margin")
+    report = merge(fresh, repo / "notes", author=BOB)
+    assert report.rejected == [] and report.skipped == [] and report.conflicts == []
+    titles = {fresh.document(i).title for i in fresh.document_ids()}
+    assert titles == {"Xi", "alice's source", "bob's source"}
+    assert {t.name for t in fresh.tags()} >= {"geo", "alice-tag", "bob-tag", "alice/x", "bob/x"}
+    assert len(fresh.annotations()) == 5
+    for lib in (*people.values(), base, fresh):
+        lib.close()
+
+
 def test_the_w3c_worked_example_merges_and_merges_again_unchanged(tmp_path):
     lib = Library(tmp_path / "lib.margin")
     doc, _ = lib.add_document(NewDoc(SEED.read_text(encoding="utf-8"), title="mine"))
@@ -598,10 +643,10 @@ def test_a_folder_export_keeps_what_others_wrote_there(sample, tmp_path):
     doc, _ = other.add_document(NewDoc("Carol's own document text.", title="Carol's"))
     other.annotate(doc.id, 0, 7, author=BOB, tags=["carol-tag"])
     export_folder(other, folder)  # into the shared folder: Alice's entries stay
-    documents = json.loads((folder / "documents.jsonld").read_text(encoding="utf-8"))
-    names = {d["margin:title"] for d in documents["margin:documents"]}
+    documents = [json.loads(p.read_text("utf-8")) for p in (folder / "documents").iterdir()]
+    names = {d["margin:title"] for d in documents}
     assert {"Carol's", "The Federalist No. 10"} <= names and len(names) == 3
-    tags = json.loads((folder / "tags.jsonld").read_text(encoding="utf-8"))["margin:tags"]
+    tags = [json.loads(p.read_text("utf-8")) for p in (folder / "tags").iterdir()]
     assert {"carol-tag", "unused/tag"} <= {t["margin:name"] for t in tags}
     assert (folder / "annotations" / f"{ids['claim']}.jsonld").exists()
     fresh = Library(tmp_path / "fresh.margin")

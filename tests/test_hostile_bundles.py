@@ -322,6 +322,40 @@ def test_folder_names_symlinks_and_mismatched_ids_are_refused(world, tmp_path):
     assert len(report.rejected) == 5
 
 
+def test_folder_tag_and_document_files_must_match_their_names(world, tmp_path):
+    lib, _, _, _ = world
+    folder = tmp_path / "notes"
+    export_folder(lib, folder)
+    before = snapshot(lib)
+    (tag_file,) = (folder / "tags").iterdir()
+    renamed = json.loads(tag_file.read_text("utf-8")) | {"margin:name": "someone-elses"}
+    tag_file.write_text(json.dumps(renamed))
+    (doc_file,) = (folder / "documents").iterdir()
+    other = json.loads(doc_file.read_text("utf-8")) | {"id": f"urn:uuid:{uuid.uuid4()}"}
+    (folder / "documents" / f"{uuid.uuid4()}.jsonld").write_text(json.dumps(other))
+    (folder / "tags" / f"{uuid.uuid4()}.jsonld").write_text("[1, 2]")
+    report = merge(lib, folder, author=ALICE)
+    lines = "\n".join(report.rejected)
+    assert "its name 'someone-elses' is not its file name" in lines
+    assert "documents/" in lines and "is not its file name" in lines
+    assert "not a JSON object" in lines
+    assert len(report.rejected) == 3
+    assert snapshot(lib) == before
+
+
+def test_a_folder_from_a_newer_margin_is_refused_whole(world, tmp_path):
+    lib, _, _, _ = world
+    folder = tmp_path / "notes"
+    export_folder(lib, folder)
+    (doc_file,) = (folder / "documents").iterdir()
+    newer = json.loads(doc_file.read_text("utf-8")) | {"margin:formatVersion": 99}
+    doc_file.write_text(json.dumps(newer))
+    before = snapshot(lib)
+    with pytest.raises(BundleError, match="made by a newer margin"):
+        merge(lib, folder, author=ALICE)
+    assert snapshot(lib) == before
+
+
 # -- the 39 invalid W3C samples --------------------------------------------------------------------
 
 

@@ -33,8 +33,8 @@ from store.library import Library
 from store.records import Annotation, Document, Link, Review, Tag
 
 from .merge import annotation_version, ensure_tables, export_parent, link_version
-from .validate import BundleError, is_uuid, load_json, normal_time
-from .vocab import CONTEXT, FORMAT_VERSION, derived_id
+from .validate import is_uuid, normal_time
+from .vocab import CONTEXT, FORMAT_VERSION, derived_id, tag_file_id
 
 
 @dataclass
@@ -412,25 +412,6 @@ def export_bundle(
     return summary
 
 
-def _keep_others(path: Path, key: str, ident: str, mine: list[dict]) -> list[dict]:
-    """My entries plus those of an existing shared file that I do not have, sorted.
-
-    A folder bundle is shared (in git): entries other people wrote there stay, so an export
-    never removes a colleague's document or tag from the folder.
-    """
-    merged = {entry[ident]: entry for entry in mine}
-    if path.is_file() and not path.is_symlink():
-        try:
-            existing = load_json(path.read_bytes(), path.name)
-        except BundleError:
-            existing = None
-        entries = existing.get(key) if isinstance(existing, dict) else None
-        for entry in entries if isinstance(entries, list) else []:
-            if isinstance(entry, dict) and isinstance(entry.get(ident), str):
-                merged.setdefault(entry[ident], entry)
-    return [merged[k] for k in sorted(merged)]
-
-
 def export_folder(
     lib: Library,
     out_dir: Path,
@@ -440,33 +421,32 @@ def export_folder(
     tag: str | None = None,
     claims_only: bool = False,
 ) -> ExportSummary:
-    """Write the notes as a folder: one file per annotation, link and verdict, for git."""
+    """Write the notes as a folder for git: one file per document, tag, annotation, link, verdict.
+
+    A folder is shared: files others wrote there stay, so an export never removes a
+    colleague's document or tag.
+    """
     if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
         raise InvalidInput(f"{out_dir}: not a folder; choose a folder for the bundle")
     built = _build(
         lib, with_sources=with_sources, document_ids=document_ids, tag=tag, claims_only=claims_only
     )
     summary = _summary(out_dir, built, with_sources)
-    documents = [{k: v for k, v in d.items() if k != "margin:text"} for d in built.documents]
-    files: dict[Path, bytes] = {
-        out_dir / "documents.jsonld": encode(
-            {
-                "@context": CONTEXT,
-                "margin:documents": _keep_others(
-                    out_dir / "documents.jsonld", "margin:documents", "id", documents
-                ),
-                "margin:formatVersion": FORMAT_VERSION,
-            }
-        ),
-        out_dir / "tags.jsonld": encode(
-            {
-                "@context": CONTEXT,
-                "margin:tags": _keep_others(
-                    out_dir / "tags.jsonld", "margin:tags", "margin:name", built.tags
-                ),
-            }
-        ),
-    }
+    # One file per record, documents and tags included: a shared list would change on the
+    # same lines in two branches whenever two people each import a source or make a tag.
+    files: dict[Path, bytes] = {}
+    for doc in built.documents:
+        record_id = doc["id"].removeprefix("urn:uuid:")
+        if not is_uuid(record_id):
+            raise InvalidInput(f"document id {record_id!r} is not a UUID; cannot name its file")
+        entry = {k: v for k, v in doc.items() if k != "margin:text"}
+        files[out_dir / "documents" / f"{record_id.lower()}.jsonld"] = encode(
+            {"@context": CONTEXT, "margin:formatVersion": FORMAT_VERSION, **entry}
+        )
+    for tag in built.tags:
+        files[out_dir / "tags" / f"{tag_file_id(tag['margin:name'])}.jsonld"] = encode(
+            {"@context": CONTEXT, **tag}
+        )
     for folder, record_id, item in built.items:
         if not is_uuid(record_id):  # file names come only from validated ids
             raise InvalidInput(f"record id {record_id!r} is not a UUID; cannot name its file")

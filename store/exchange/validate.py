@@ -30,7 +30,7 @@ from store.records import Review
 from store.sanitize import clean_field, has_surrogates, ingest_clean, terminal_safe
 from store.schema import RELATIONS, ROLES, VERDICTS
 
-from .vocab import ANNO_CONTEXT, FORMAT_VERSION
+from .vocab import ANNO_CONTEXT, FORMAT_VERSION, tag_file_id
 
 
 class BundleError(InvalidInput):
@@ -919,7 +919,7 @@ def read_bundle_file(path: Path, limits: Limits = DEFAULT_LIMITS) -> Bundle:
     return read_bundle_object(load_json(raw, path.name, limits), path.name, limits)
 
 
-FOLDER_KINDS = ("annotations", "links", "reviews")
+FOLDER_KINDS = ("documents", "tags", "annotations", "links", "reviews")
 
 
 def read_bundle_folder(root: Path, limits: Limits = DEFAULT_LIMITS) -> Bundle:
@@ -946,10 +946,6 @@ def read_bundle_folder(root: Path, limits: Limits = DEFAULT_LIMITS) -> Bundle:
             return False
         return True
 
-    for single in ("documents.jsonld", "tags.jsonld"):
-        path = root / single
-        if os.path.lexists(path) and usable(path, single):
-            wanted.append((single, path))
     for kind in (*FOLDER_KINDS, "sources"):
         folder = root / kind
         if not os.path.lexists(folder):
@@ -980,8 +976,9 @@ def read_bundle_folder(root: Path, limits: Limits = DEFAULT_LIMITS) -> Bundle:
     tags: list = []
     items: list = []
     texts: dict[str, str] = {}
+    version: Any = FORMAT_VERSION
     for kind, path in wanted:
-        label = f"{kind}/{path.name}" if kind in (*FOLDER_KINDS, "sources") else kind
+        label = f"{kind}/{path.name}"
         raw = path.read_bytes()
         if kind == "sources":
             try:
@@ -994,18 +991,27 @@ def read_bundle_folder(root: Path, limits: Limits = DEFAULT_LIMITS) -> Bundle:
         except BundleError as error:
             rejected.append(str(error))
             continue
-        if kind == "documents.jsonld":
-            documents = obj.get("margin:documents", []) if isinstance(obj, dict) else []
-        elif kind == "tags.jsonld":
-            tags = obj.get("margin:tags", []) if isinstance(obj, dict) else []
-        else:
-            ident = obj.get("id") if isinstance(obj, dict) else None
-            if ident != f"urn:uuid:{path.stem}":
-                rejected.append(f"{label}: its id {show(ident)} is not its file name; not read")
+        if not isinstance(obj, dict):
+            rejected.append(f"{label}: not a JSON object; not read")
+            continue
+        if kind == "tags":
+            name = obj.get("margin:name")
+            if not isinstance(name, str) or tag_file_id(name) != path.stem:
+                rejected.append(f"{label}: its name {show(name)} is not its file name; not read")
                 continue
+            tags.append({k: v for k, v in obj.items() if k != "@context"})
+            continue
+        ident = obj.get("id")
+        if ident != f"urn:uuid:{path.stem}":
+            rejected.append(f"{label}: its id {show(ident)} is not its file name; not read")
+            continue
+        if kind == "documents":
+            found = obj.pop("margin:formatVersion", FORMAT_VERSION)
+            if type(version) is int and (type(found) is not int or found > version):
+                version = found  # the collection check below refuses a newer or odd format
+            documents.append({k: v for k, v in obj.items() if k != "@context"})
+        else:
             items.append(obj)
-    if not isinstance(documents, list) or not isinstance(tags, list):
-        raise BundleError(f"{name}: documents.jsonld or tags.jsonld is not a margin list")
     for doc in documents:
         if isinstance(doc, dict) and isinstance(doc.get("id"), str):
             text = texts.get(doc["id"].removeprefix("urn:uuid:"))
@@ -1015,6 +1021,7 @@ def read_bundle_folder(root: Path, limits: Limits = DEFAULT_LIMITS) -> Bundle:
         "@context": [ANNO_CONTEXT],
         "type": "AnnotationCollection",
         "margin:documents": documents,
+        "margin:formatVersion": version,
         "margin:tags": tags,
         "items": items,
     }

@@ -27,3 +27,12 @@ MARGIN_UUID = uuid.uuid5(uuid.NAMESPACE_URL, MARGIN_NS)
 def derived_id(kind: str, *parts: str) -> str:
     """A stable UUID for something margin names but does not store (a code, a coding)."""
     return str(uuid.uuid5(MARGIN_UUID, "/".join((kind, *parts))))
+
+
+def tag_file_id(name: str) -> str:
+    """The file name (a UUID) of a tag in the folder form, the same in every library.
+
+    Derived from the name, so two people who make the same tag write the same file, and two
+    who make different tags never touch the same lines: git merges either without a conflict.
+    """
+    return derived_id("tag", name)
