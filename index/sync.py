@@ -73,6 +73,7 @@ from index.schema import (
     tag_terms,
 )
 from store.errors import MarginError
+from store.processes import start_child
 
 try:
     import fcntl
@@ -1323,7 +1324,7 @@ def sync_in_child(
         name="margin-index-sync",
         daemon=True,
     )
-    child.start()
+    start_child(child)
     sender.close()
     outcome: tuple | None = None
     try:

@@ -20,19 +20,18 @@ import signal
 import sys
 import threading
 import time
-import types
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from store.errors import IngestError
+from store.processes import start_child
 
 DEFAULT_IDLE_TIMEOUT = 30.0
 # The parent retires a worker this much before the worker's own idle exit, so a job is never
 # sent to a worker that is just leaving.
 _IDLE_MARGIN = 2.0
 _MAX_WARNINGS = 20
-_start_lock = threading.Lock()
 _BLOCKED_EVENTS = frozenset(
     {
         "socket.connect",
@@ -207,20 +206,7 @@ class Sandbox:
             name="margin-extract",
             daemon=True,
         )
-        with _start_lock:
-            # The child would otherwise re-run the parent's main script (spawn does that so
-            # pickled functions from it resolve): slow for the CLI, and a script without an
-            # `if __name__ == "__main__"` guard would start extraction again in the child.
-            # Nothing the worker runs lives in __main__.
-            main = sys.modules.get("__main__")
-            sys.modules["__main__"] = types.ModuleType("__main__")
-            try:
-                process.start()
-            finally:
-                if main is not None:
-                    sys.modules["__main__"] = main
-                else:
-                    del sys.modules["__main__"]
+        start_child(process)
         child_end.close()
         self._process, self._conn = process, parent_end
         self._memory_bytes = memory_bytes
