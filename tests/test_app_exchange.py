@@ -7,7 +7,7 @@ from pathlib import Path
 from textual.widgets import Input
 
 from store.records import Author
-from tests.apptools import notices, sample_service, settle
+from tests.apptools import notices, sample_service, screen_text, settle
 from tui.app import make_app
 from tui.screens.conflicts import ConflictsScreen
 
@@ -82,3 +82,28 @@ async def test_a_note_edited_on_both_sides_is_a_conflict_resolved_with_a_key(
         await settle(pilot)
         assert ben.library.annotation(note.id).note == "ana's reading"
         assert ben.conflicts() == []
+
+
+async def test_import_with_the_i_key_and_a_named_encoding(tmp_path: Path) -> None:
+    czech = "Příliš žluťoučký kůň úpěl ďábelské ódy. " * 20
+    source = tmp_path / "czech.txt"
+    source.write_bytes(czech.encode("cp1250"))
+    service = sample_service(tmp_path / "lib")
+    before = service.library.document_ids()
+    app = make_app(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("i")
+        await pilot.pause()
+        app.screen.query_one("#import-path", Input).value = str(source)
+        await pilot.press("tab", *"klingon", "enter")
+        await settle(pilot)
+        assert "Encoding: unknown encoding 'klingon'" in notices(app)
+        assert service.library.document_ids() == before  # the dialog stays; nothing stored
+        await pilot.press(*["backspace"] * 7, *"cp1250", "enter")
+        await settle(pilot)
+        (new,) = set(service.library.document_ids()) - set(before)
+        assert service.library.document(new).text == czech
+        assert "czech" in screen_text(app)
+        found = service.search("žluťoučký")
+        assert [hit.document_id for hit in found.hits] == [new]

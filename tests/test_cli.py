@@ -171,6 +171,26 @@ def test_scripted_annotation_link_review_and_claims(lib_path: Path) -> None:
     assert [h["annotation_id"] for h in json.loads(output)["hits"]] == [evidence["id"]]
 
 
+def test_import_with_a_named_encoding(lib_path: Path, tmp_path: Path) -> None:
+    czech = "Příliš žluťoučký kůň úpěl ďábelské ódy. " * 20
+    source = tmp_path / "czech.txt"
+    source.write_bytes(czech.encode("cp1250"))
+    code, output = run(lib_path, "import", "--encoding", "iso-8859-15", str(source))
+    assert code == 0 and output.startswith("imported")
+    code, output = run(lib_path, "import", "--encoding", "windows-1250", str(source))
+    assert code == 0 and output.startswith("imported")  # another text: a new document
+    code, output = run(lib_path, "search", "žluťoučký", "--json")
+    (hit,) = json.loads(output)["hits"]
+    with Library(lib_path) as lib:
+        assert lib.document(hit["document_id"]).text == czech
+        before = lib.document_ids()
+    code, output = run(lib_path, "import", "--encoding", "klingon", str(source))
+    assert code == 2
+    assert output.strip() == "margin: --encoding: unknown encoding 'klingon'"
+    with Library(lib_path) as lib:
+        assert lib.document_ids() == before
+
+
 @pytest.mark.slow
 def test_a_killed_import_leaves_a_sound_library(tmp_path: Path) -> None:
     library = tmp_path / "killed.margin"

@@ -94,6 +94,43 @@ def test_cp1252_fallback_decodes_legacy_western_text(tmp_path: Path) -> None:
     assert doc.warnings == ["decoded as cp1252 (not UTF-8)"]
 
 
+CZECH = "Příliš žluťoučký kůň úpěl ďábelské ódy, řekl Šťastný. " * 20
+
+
+def test_central_european_text_needs_its_encoding_named(tmp_path: Path) -> None:
+    path = write(tmp_path, "czech.txt", CZECH.encode("cp1250"))
+    guessed = extract(path)
+    assert guessed.text != CZECH and guessed.metadata["encoding"] == "cp1252"
+    named = extract(path, encoding="cp1250")
+    assert named.text == CZECH
+    assert named.metadata["encoding"] == "cp1250 (given)" and named.warnings == []
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding", "text"),
+    [
+        (codecs.BOM_UTF8 + "žluťoučký".encode(), "utf-8", "žluťoučký"),
+        (codecs.BOM_UTF16_BE + "kůň".encode("utf-16-be"), "utf-16", "kůň"),
+        (codecs.BOM_UTF16_LE + "kůň".encode("utf-16-le"), "utf-16-le", "kůň"),
+        ("Съешь же ещё".encode("koi8-r"), "koi8-r", "Съешь же ещё"),
+    ],
+)
+def test_a_named_encoding_drops_its_own_bom(tmp_path, data, encoding, text) -> None:
+    assert extract(write(tmp_path, "t.txt", data), encoding=encoding).text == text
+
+
+def test_a_wrong_named_encoding_warns_and_binary_stays_refused(tmp_path: Path) -> None:
+    damaged = extract(write(tmp_path, "u.txt", b"ok \xff\xfe end"), encoding="utf-8")
+    assert damaged.text == "ok \ufffd\ufffd end"
+    assert damaged.warnings[0].startswith("invalid utf-8 at byte 3")
+    png = write(tmp_path, "image.txt", b"\x89PNG\r\n\x1a\n" + bytes(64))
+    with pytest.raises(IngestError, match=r"binary file \(PNG image\) named .txt"):
+        extract(png, encoding="cp1250")
+    for bad in ("no-such-codec", "rot13"):
+        with pytest.raises(IngestError, match="encoding"):
+            extract(write(tmp_path, "x.txt", b"plain"), encoding=bad)
+
+
 def test_short_latin1_word_is_cp1252_not_a_detector_guess(tmp_path: Path) -> None:
     doc = extract(write(tmp_path, "w.txt", "naïve".encode("latin-1")))
     assert doc.text == "naïve"

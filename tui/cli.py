@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from store.errors import MarginError
+from store.ingest.decode import Refused, known_encoding
 from store.library import parse_colour
 from store.sanitize import terminal_safe
 from store.schema import VERDICTS
@@ -79,21 +80,34 @@ def cli(ctx: click.Context, library: Path | None) -> None:
     is_flag=True,
     help="A file imported before from the same path becomes a new version of its document; notes are re-anchored.",
 )
+@click.option(
+    "--encoding",
+    metavar="NAME",
+    help="The encoding of .txt and .md files (cp1250, latin2, koi8-r...) when detection gets it wrong.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file.")
 @pass_context
-def import_(obj: Context, sources: tuple[Path, ...], update: bool, as_json: bool) -> None:
+def import_(
+    obj: Context, sources: tuple[Path, ...], update: bool, encoding: str | None, as_json: bool
+) -> None:
     """Import files and folders (recursively): .txt, .md, .html, .pdf.
 
     Prints one line per file (imported, duplicate, or failed with the reason) and exits 1 if
     any file failed; the others are imported all the same.
     """
+    if encoding:
+        try:
+            encoding = known_encoding(encoding)
+        except Refused as refused:  # said once, before any file is read
+            say(f"margin: --encoding: {refused.reason}", style="red", console=err)
+            sys.exit(2)
     service = obj.service
     missing = [s for s in sources if not s.exists()]
     for path in missing:
         say(f"failed    {path}: no such file or folder", style="red")
     existing = [s for s in sources if s.exists()]
     failed = bool(missing)
-    for result in _with_progress(service, existing, as_json, update):
+    for result in _with_progress(service, existing, as_json, update, encoding):
         failed |= result.status == "failed"
         if as_json:
             out.print_json(json.dumps(result.to_json()))
@@ -103,10 +117,12 @@ def import_(obj: Context, sources: tuple[Path, ...], update: bool, as_json: bool
     sys.exit(1 if failed else 0)
 
 
-def _with_progress(service: Service, sources: list[Path], quiet: bool, update: bool) -> Iterator:
+def _with_progress(
+    service: Service, sources: list[Path], quiet: bool, update: bool, encoding: str | None
+) -> Iterator:
     # The bar draws on stderr; rich moves lines printed to stdout meanwhile above it.
     if quiet or not err.is_terminal:
-        yield from service.import_files(sources, update=update)
+        yield from service.import_files(sources, update=update, encoding=encoding)
         return
     total = service.count_sources(sources)
     with Progress(
@@ -119,7 +135,7 @@ def _with_progress(service: Service, sources: list[Path], quiet: bool, update: b
         transient=True,
     ) as bar:
         task = bar.add_task("", total=total)
-        for result in service.import_files(sources, update=update):
+        for result in service.import_files(sources, update=update, encoding=encoding):
             bar.update(task, advance=1, description=terminal_safe(result.path.name)[:40])
             yield result
 

@@ -156,6 +156,7 @@ class Service:
         paths: Iterable[Path],
         *,
         update: bool = False,
+        encoding: str | None = None,
         should_stop: Callable[[], bool] = lambda: False,
     ) -> Iterator[ImportResult]:
         """Import files and folders (recursively), yielding one result per file.
@@ -167,13 +168,15 @@ class Service:
         Args:
             update: a file already imported from the same path with another text becomes a
                 new version of that document (its notes re-anchored), not a new document.
+            encoding: the encoding of .txt and .md files, instead of detecting it; check
+                the name first with `store.ingest.decode.known_encoding`.
         """
         lib = self.library
         for path in iter_source_files(Path(p) for p in paths):
             if should_stop():
                 return
             try:
-                extracted = extract(path, self.limits)
+                extracted = extract(path, self.limits, encoding=encoding)
                 previous = lib.document_by_source(extracted.source) if update else None
                 if previous is not None and previous.sha256 != text_sha256(extracted.text):
                     report = update_document(lib, previous.id, extracted)

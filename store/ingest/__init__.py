@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from store.errors import IngestError
-from store.ingest.decode import NotText, length_reason, sniff_binary
+from store.ingest.decode import NotText, Refused, decode_as, length_reason, sniff_binary
 from store.ingest.sandbox import Sandbox, shared_sandbox
 from store.ingest.text import decode, markdown_title, plain_text_metadata
 from store.sanitize import clean_field, ingest_clean
@@ -153,11 +153,19 @@ def _check_file(path: Path, limits: Limits) -> tuple[str, int]:
     return kind, size
 
 
-def extract(path: Path, limits: Limits | None = None, sandbox: Sandbox | None = None) -> Extracted:
+def extract(
+    path: Path,
+    limits: Limits | None = None,
+    sandbox: Sandbox | None = None,
+    *,
+    encoding: str | None = None,
+) -> Extracted:
     """Read one source file into cleaned text and metadata; raises IngestError with the reason.
 
     Args:
         sandbox: the worker for HTML and PDF; by default one shared by the whole process.
+        encoding: the text encoding of a .txt or .md file, instead of detecting it (HTML
+            declares its own, PDF has none).
     """
     limits = limits or Limits()
     path = Path(path)
@@ -171,9 +179,11 @@ def extract(path: Path, limits: Limits | None = None, sandbox: Sandbox | None = 
     if kind in ("txt", "md"):
         data = _read(path, limits.max_file_bytes)
         try:
-            decoded = decode(data)
+            decoded = decode_as(data, encoding) if encoding else decode(data)
         except NotText as refused:
             raise IngestError(path, f"{refused.reason} named {path.suffix}") from None
+        except Refused as refused:  # an encoding that does not exist
+            raise IngestError(path, refused.reason) from None
         del data
         text, removed = ingest_clean(decoded.text)
         metadata["encoding"] = decoded.encoding

@@ -209,6 +209,45 @@ def _non_latin_guess(data: bytes) -> tuple[str, str] | None:
     return None
 
 
+def known_encoding(name: str) -> str:
+    """Python's name for a text encoding the user named ("cp1250", "latin2"); raises Refused."""
+    try:
+        info = codecs.lookup(name)
+    except LookupError:
+        raise Refused(f"unknown encoding {name!r}") from None
+    if not getattr(info, "_is_text_encoding", True):
+        raise Refused(f"{name!r} is not a text encoding")
+    return info.name
+
+
+def decode_as(data: bytes, encoding: str) -> Decoded:
+    """The bytes in the encoding the user named; a BOM of that encoding is dropped.
+
+    Binary data is refused as without a name: naming an encoding does not make a PNG text.
+    """
+    codec = known_encoding(encoding)
+    what = sniff_binary(data[:HEAD])
+    if what is not None:
+        raise NotText(f"binary file ({what})")
+    for bom, bom_codec, _ in _BOMS:
+        if data.startswith(bom) and codecs.lookup(bom_codec).name == codec:
+            data = data[len(bom) :]
+            break
+    label = f"{codec} (given)"
+    try:
+        return Decoded(data.decode(codec), label)
+    except UnicodeDecodeError as error:
+        damaged = data.decode(codec, errors="replace")
+        return Decoded(
+            damaged,
+            label,
+            [
+                f"invalid {codec} at byte {error.start}: damaged characters replaced with "
+                "U+FFFD (is it the right encoding?)"
+            ],
+        )
+
+
 def decode_text(data: bytes) -> Decoded:
     """Decode the bytes of a plain-text file (see the module docstring); raises NotText."""
     for bom, codec, label in _BOMS:

@@ -1,8 +1,13 @@
-"""Ask for a file or folder to import, completing paths as they are typed."""
+"""Ask for a file or folder to import, completing paths as they are typed.
+
+The import form also takes an optional text encoding, for legacy .txt and .md files that
+detection gets wrong (cp1250 reads as cp1252); empty means detect.
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.text import Text
@@ -12,6 +17,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Input, Static
+
+from store.ingest.decode import Refused, known_encoding
 
 
 class PathSuggester(Suggester):
@@ -39,16 +46,30 @@ class PathSuggester(Suggester):
         return value[: len(value) - len(stem)] + found
 
 
-class ImportDialog(ModalScreen[Path | None]):
+@dataclass(frozen=True)
+class ImportChoice:
+    """What to import, and the encoding of its text files (None: detect)."""
+
+    path: Path
+    encoding: str | None = None
+
+
+class ImportDialog(ModalScreen[ImportChoice | None]):
     """A path to import (file or folder), or None when cancelled."""
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="import-cancel", tooltip="Close without importing")
     ]
 
-    def __init__(self, question: str = "Import a file or a folder (.txt .md .html .pdf).") -> None:
+    def __init__(
+        self,
+        question: str = "Import a file or a folder (.txt .md .html .pdf).",
+        *,
+        ask_encoding: bool = False,
+    ) -> None:
         super().__init__()
         self.question = question
+        self.ask_encoding = ask_encoding
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -56,9 +77,14 @@ class ImportDialog(ModalScreen[Path | None]):
             yield Input(
                 placeholder="~/Downloads/report.pdf", suggester=PathSuggester(), id="import-path"
             )
+            if self.ask_encoding:
+                yield Input(
+                    placeholder="encoding of .txt/.md, e.g. cp1250 (empty: detect)",
+                    id="import-encoding",
+                )
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        value = event.value.strip()
+        value = self.query_one("#import-path", Input).value.strip()
         if not value:
             self.dismiss(None)
             return
@@ -66,7 +92,15 @@ class ImportDialog(ModalScreen[Path | None]):
         if not path.exists():
             self.notify(f"No such file or folder: {value}", severity="error", markup=False)
             return
-        self.dismiss(path)
+        encoding = None
+        if self.ask_encoding:
+            named = self.query_one("#import-encoding", Input).value.strip()
+            try:
+                encoding = known_encoding(named) if named else None
+            except Refused as refused:
+                self.notify(f"Encoding: {refused.reason}", severity="error", markup=False)
+                return
+        self.dismiss(ImportChoice(path, encoding))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

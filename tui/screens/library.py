@@ -17,7 +17,7 @@ from store.records import DocumentSummary
 from store.sanitize import terminal_safe
 from tui.dialogs.confirm import ConfirmDialog
 from tui.dialogs.export import ExportChoice, ExportDialog
-from tui.dialogs.import_path import ImportDialog
+from tui.dialogs.import_path import ImportChoice, ImportDialog
 from tui.messages import ImportFinished, ImportProgress, ImportStarted, IndexFinished, IndexProgress
 
 
@@ -250,11 +250,11 @@ class LibraryScreen(Screen[None]):
     # -- import -------------------------------------------------------------------------
 
     def action_import_files(self) -> None:
-        def chosen(path: Path | None) -> None:
-            if path is not None:
-                self.import_paths([path])
+        def chosen(choice: ImportChoice | None) -> None:
+            if choice is not None:
+                self.import_paths([choice.path], encoding=choice.encoding)
 
-        self.app.push_screen(ImportDialog(), chosen)
+        self.app.push_screen(ImportDialog(ask_encoding=True), chosen)
 
     # -- exchange -----------------------------------------------------------------------
 
@@ -266,9 +266,9 @@ class LibraryScreen(Screen[None]):
         self.app.push_screen(ExportDialog(Path.cwd()), chosen)
 
     def action_merge_notes(self) -> None:
-        def chosen(path: Path | None) -> None:
-            if path is not None:
-                self.exchange_notes("merge", path)
+        def chosen(choice: ImportChoice | None) -> None:
+            if choice is not None:
+                self.exchange_notes("merge", choice.path)
 
         self.app.push_screen(
             ImportDialog("Merge a colleague's notes: a bundle file, a folder bundle or a .qdpx."),
@@ -303,8 +303,12 @@ class LibraryScreen(Screen[None]):
         self.notify(terminal_safe("\n".join(shown)), severity=severity, markup=False, timeout=12)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="import")
-    def import_paths(self, paths: list[Path]) -> None:
-        """Import in a thread (the store's work), then index in a child process."""
+    def import_paths(self, paths: list[Path], encoding: str | None = None) -> None:
+        """Import in a thread (the store's work), then index in a child process.
+
+        Args:
+            encoding: of the .txt and .md files, when detection gets it wrong (None: detect).
+        """
         worker = get_current_worker()
         service = self.app.service
         total = service.count_sources(paths)
@@ -314,7 +318,9 @@ class LibraryScreen(Screen[None]):
         updates = []
         # A file imported before from the same path is a new version: its notes are re-anchored.
         for done, result in enumerate(
-            service.import_files(paths, update=True, should_stop=lambda: worker.is_cancelled),
+            service.import_files(
+                paths, update=True, encoding=encoding, should_stop=lambda: worker.is_cancelled
+            ),
             start=1,
         ):
             if result.status == "imported":
