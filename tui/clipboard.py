@@ -2,7 +2,7 @@
 
 pyperclip reports success with xclip installed but no display, and the program's error text
 would draw over the app (Textual draws on fd 2), so on Linux we run the clipboard program
-ourselves, only where a display exists, with its error output captured and its exit code
+ourselves, only where a display exists, with its output sent to /dev/null and its exit code
 checked. Elsewhere pyperclip's own back-ends (pbcopy, Windows) are used. With no working
 program, the terminal's own clipboard (OSC 52) is the route: it works over SSH in terminals
 that allow it, and tmux drops it unless `set-clipboard on`.
@@ -39,8 +39,14 @@ def copy_native(text: str) -> str | None:
         if program is None:
             return None
         try:
+            # Output to /dev/null, not captured: xclip forks a child that keeps serving the
+            # selection and would hold a captured pipe open until the timeout.
             done = subprocess.run(
-                program, input=text.encode("utf-8"), capture_output=True, timeout=2
+                program,
+                input=text.encode("utf-8"),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=2,
             )
         except (OSError, subprocess.SubprocessError):
             return None
