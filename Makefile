@@ -33,6 +33,7 @@ snapshots: $(BIN)/.installed
 lint: $(BIN)/.installed
 	$(BIN)/python -m ruff check tui store index tests bench
 	$(BIN)/python -m ruff format --check tui store index tests bench
+	$(BIN)/python -m mypy store index
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/ingest_search.py

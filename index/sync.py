@@ -52,6 +52,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from whoosh import index as whoosh_index
 from whoosh import query as wq
@@ -387,7 +388,7 @@ def _refreshed(ix: object, searcher: Searcher | None) -> Searcher:
     if searcher is not None and latest == searcher.reader().generation():
         return searcher
     toc = ix._read_toc()  # type: ignore[attr-defined]
-    previous: dict[str, object] = {}
+    previous: dict[str, Any] = {}  # segment id -> whoosh SegmentReader (untyped)
     if searcher is not None:
         for reader, _ in searcher.reader().leaf_readers():
             segment = reader.segment()
@@ -488,7 +489,9 @@ def _annotations(db: object, ids: list[str]) -> dict[str, _Annotation]:
             chunk,
         ).fetchall()
         for row in rows:
-            found[row[0]] = _Annotation(*row[:7], bool(row[7]), row[8], [], [])
+            found[row[0]] = _Annotation(
+                row[0], row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7]), row[8], [], []
+            )
         for annotation_id, name in db.execute(  # type: ignore[attr-defined]
             f"SELECT at.annotation_id, t.name FROM annotation_tags at "
             f"JOIN tags t ON t.id = at.tag_id WHERE at.annotation_id IN ({marks})",
@@ -692,8 +695,10 @@ class _Helper:
 
     def start(self, folder: Path, doc_ids: list[str]) -> bool:
         try:
-            pickle.dump((str(folder), doc_ids), self._process.stdin, protocol=2)
-            self._process.stdin.flush()  # type: ignore[union-attr]
+            stdin = self._process.stdin
+            assert stdin is not None  # opened with stdin=PIPE
+            pickle.dump((str(folder), doc_ids), stdin, protocol=2)
+            stdin.flush()
             return True
         except OSError:
             return False
@@ -711,8 +716,10 @@ class _Helper:
 
     def close(self) -> None:
         try:
-            pickle.dump(None, self._process.stdin, protocol=2)
-            self._process.stdin.close()  # type: ignore[union-attr]
+            stdin = self._process.stdin
+            assert stdin is not None  # opened with stdin=PIPE
+            pickle.dump(None, stdin, protocol=2)
+            stdin.close()
         except OSError:
             pass
         try:
@@ -969,7 +976,8 @@ class SearchIndex:
     def _catch_up_with(self, lib: object, progress: Progress | None, helpers: list) -> int:
         db = lib.db  # type: ignore[attr-defined]
         applied = 0
-        total = done = None
+        total: int | None = None
+        done = 0  # set again, to 0, with total on the first batch
         batch_chars = BATCH_CHARS * (1 + HELPERS)
         while True:
             writer = self._writer()

@@ -192,7 +192,7 @@ class Library:
             if existing:
                 return _document(existing[0]), False
             doc_id = new_id()
-            self.db["documents"].insert(
+            self.db.table("documents").insert(
                 {
                     "id": doc_id,
                     "title": clean_field(new.title or "untitled", 500) or "untitled",
@@ -315,7 +315,7 @@ class Library:
                 raise InvalidInput(f"span {start}-{end} is not inside the document (0-{len(text)})")
             stamp = now()
             annotation_id = new_id()
-            self.db["annotations"].insert(
+            self.db.table("annotations").insert(
                 {
                     "id": annotation_id,
                     "document_id": document_id,
@@ -427,7 +427,7 @@ class Library:
                     anchor_state="ok",
                     anchor_step="position",
                 )
-            self.db["annotations"].update(annotation_id, values)
+            self.db.table("annotations").update(annotation_id, values)
             self._log("annotation", annotation_id, "update")
         return self.annotation(annotation_id)
 
@@ -435,7 +435,7 @@ class Library:
         """Tombstone an annotation (or bring it back); its links go quiet with it."""
         with self._tx():
             self.annotation(annotation_id)
-            self.db["annotations"].update(
+            self.db.table("annotations").update(
                 annotation_id, {"deleted": int(deleted), "modified": now()}
             )
             self._log("annotation", annotation_id, "update")
@@ -448,7 +448,7 @@ class Library:
             self.db.execute("DELETE FROM annotation_tags WHERE annotation_id = ?", [annotation_id])
             for name in names:
                 self._attach_tag(annotation_id, name)
-            self.db["annotations"].update(annotation_id, {"modified": now()})
+            self.db.table("annotations").update(annotation_id, {"modified": now()})
             self._log("annotation", annotation_id, "update")
         return self.annotation(annotation_id)
 
@@ -492,7 +492,7 @@ class Library:
                 description=clean_field(description, 2000),
                 created=now(),
             )
-            self.db["tags"].insert({k: v for k, v in tag.__dict__.items() if k != "count"})
+            self.db.table("tags").insert({k: v for k, v in tag.__dict__.items() if k != "count"})
             self._log("tag", tag.id, "insert")
         return tag
 
@@ -511,7 +511,7 @@ class Library:
             tag = self.tag(old)
             if new != old and self._rows("SELECT id FROM tags WHERE name = ?", [new]):
                 raise InvalidInput(f"a tag named {new!r} exists; merge instead")
-            self.db["tags"].update(tag.id, {"name": new})
+            self.db.table("tags").update(tag.id, {"name": new})
             self._log("tag", tag.id, "update")
             for annotation_id in self._annotations_tagged(tag.id):
                 self._log("annotation", annotation_id, "update")
@@ -548,7 +548,7 @@ class Library:
             if description is not None:
                 values["description"] = clean_field(description, 2000)
             if values:
-                self.db["tags"].update(tag.id, values)
+                self.db.table("tags").update(tag.id, values)
                 self._log("tag", tag.id, "update")
         return self.tag(name)
 
@@ -588,7 +588,7 @@ class Library:
                 raise InvalidInput("cannot link a deleted annotation")
             stamp = now()
             link_id = new_id()
-            self.db["links"].insert(
+            self.db.table("links").insert(
                 {
                     "id": link_id,
                     "claim_id": claim.id,
@@ -640,7 +640,7 @@ class Library:
         """Tombstone a link (or bring it back)."""
         with self._tx():
             self.get_link(link_id)
-            self.db["links"].update(link_id, {"deleted": int(deleted), "modified": now()})
+            self.db.table("links").update(link_id, {"deleted": int(deleted), "modified": now()})
             self._log("link", link_id, "update")
         return self.get_link(link_id)
 
@@ -663,7 +663,7 @@ class Library:
                 reviewer_name=reviewer.name,
                 created=now(),
             )
-            self.db["reviews"].insert(review.__dict__)
+            self.db.table("reviews").insert(review.__dict__)
             self._log("review", review.id, "insert")
         return review
 
@@ -729,10 +729,9 @@ class Library:
         by_id = {a.id: a for a in self._annotations_by_id([r["claim_id"] for r in rows])}
         found = []
         for row in rows:
-            summary = ClaimSummary(
-                claim=by_id[row.pop("claim_id")],
-                **{k: (v or 0) if k in _COUNTS else v for k, v in row.items()},
-            )
+            claim = by_id[row.pop("claim_id")]
+            fields: dict[str, Any] = {k: (v or 0) if k in _COUNTS else v for k, v in row.items()}
+            summary = ClaimSummary(claim=claim, **fields)
             if no_evidence and summary.evidence:
                 continue
             if unreviewed and summary.verdict is not None:

@@ -61,7 +61,7 @@ def update_document(lib: Library, document_id: str, new: NewDocument) -> UpdateR
             [document_id, current.sha256, len(current.text), now()],
         )
         metadata = dict(new.metadata or {})
-        lib.db["documents"].update(
+        lib.db.table("documents").update(
             document_id,
             {
                 "text": new.text,
@@ -90,7 +90,7 @@ def update_document(lib: Library, document_id: str, new: NewDocument) -> UpdateR
                     prefix=new.text[max(0, found.start - CONTEXT) : found.start],
                     suffix=new.text[found.end : found.end + CONTEXT],
                 )
-            lib.db["annotations"].update(annotation.id, values)
+            lib.db.table("annotations").update(annotation.id, values)
             lib._log("annotation", annotation.id, "update")
             if annotation.deleted:
                 continue

@@ -20,6 +20,7 @@ from referencing.jsonschema import DRAFT4
 
 from store.exchange import export_bundle, export_folder, merge
 from store.exchange.bundle import bundle_bytes
+from store.exchange.validate import read_bundle
 from store.library import Library
 from store.records import Author
 from store.sanitize import ingest_clean
@@ -633,6 +634,13 @@ def test_the_w3c_worked_example_merges_and_merges_again_unchanged(tmp_path):
     assert (again.added, again.updated, again.conflicts) == (0, 0, [])
     assert snapshot(lib) == before
     lib.close()
+
+
+def test_a_folder_bundle_is_named_after_its_folder_not_its_last_tag(sample, tmp_path):
+    lib, _ = sample
+    export_folder(lib, tmp_path / "team-notes")
+    assert list((tmp_path / "team-notes" / "tags").iterdir())
+    assert read_bundle(tmp_path / "team-notes").name == "team-notes"
 
 
 def test_a_folder_export_keeps_what_others_wrote_there(sample, tmp_path):

@@ -443,9 +443,9 @@ def export_folder(
         files[out_dir / "documents" / f"{record_id.lower()}.jsonld"] = encode(
             {"@context": CONTEXT, "margin:formatVersion": FORMAT_VERSION, **entry}
         )
-    for tag in built.tags:
-        files[out_dir / "tags" / f"{tag_file_id(tag['margin:name'])}.jsonld"] = encode(
-            {"@context": CONTEXT, **tag}
+    for tag_entry in built.tags:
+        files[out_dir / "tags" / f"{tag_file_id(tag_entry['margin:name'])}.jsonld"] = encode(
+            {"@context": CONTEXT, **tag_entry}
         )
     for folder, record_id, item in built.items:
         if not is_uuid(record_id):  # file names come only from validated ids
@@ -454,9 +454,11 @@ def export_folder(
             {"@context": CONTEXT, **item}
         )
     if with_sources:
-        for doc in built.selection.documents.values():
-            if is_uuid(doc.id):
-                files[out_dir / "sources" / f"{doc.id.lower()}.txt"] = doc.text.encode("utf-8")
+        for source in built.selection.documents.values():
+            if is_uuid(source.id):
+                files[out_dir / "sources" / f"{source.id.lower()}.txt"] = source.text.encode(
+                    "utf-8"
+                )
     for path, data in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.is_symlink():

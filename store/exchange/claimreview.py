@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 from store.library import Library
 
@@ -44,7 +45,7 @@ def claimreview_json(lib: Library) -> dict:
         rating: dict = {"@type": "Rating", "alternateName": WORDS[review.verdict]}
         if review.verdict in RATINGS:
             rating.update(ratingValue=RATINGS[review.verdict], bestRating=5, worstRating=1)
-        item = {
+        item: dict[str, Any] = {
             "@id": urn(review.id),
             "@type": "ClaimReview",
             "author": {

@@ -293,7 +293,7 @@ class _Merger:
                 f"document {doc.id}: its text held control characters; they were removed and "
                 "its annotations re-anchored"
             )
-        self.lib.db["documents"].insert(
+        self.lib.db.table("documents").insert(
             {
                 "id": doc.id,
                 "title": doc.title,
@@ -455,7 +455,7 @@ class _Merger:
         return _annotation_row(rows[0], tags)
 
     def annotations(self, incoming: list[InAnnotation]) -> None:
-        plans = []
+        plans: list[tuple[InAnnotation, Document, Annotation | None, str, str]] = []
         for inc in incoming:
             doc = self.document_for(inc.document_id)
             if doc is None:
@@ -537,13 +537,13 @@ class _Merger:
             if placed["anchor_state"] == "orphaned":
                 self._orphan_line(inc, doc)
         if local is None:
-            self.lib.db["annotations"].insert(
+            self.lib.db.table("annotations").insert(
                 {"id": inc.id, "document_id": doc.id, **values, **placed}
             )
             self.lib._log("annotation", inc.id, "insert")
         else:
             self._history("annotation", local.id, asdict(local))
-            self.lib.db["annotations"].update(inc.id, {**values, **placed})
+            self.lib.db.table("annotations").update(inc.id, {**values, **placed})
             self.lib._log("annotation", inc.id, "update")
         self._set_tags(inc.id, inc.tags)
 
@@ -719,11 +719,11 @@ class _Merger:
             "deleted": int(inc.deleted),
         }
         if local is None:
-            self.lib.db["links"].insert({"id": inc.id, **values})
+            self.lib.db.table("links").insert({"id": inc.id, **values})
             self.lib._log("link", inc.id, "insert")
         else:
             self._history("link", local.id, asdict(local))
-            self.lib.db["links"].update(inc.id, values)
+            self.lib.db.table("links").update(inc.id, values)
             self.lib._log("link", inc.id, "update")
 
     # reviews ----------------------------------------------------------------------------------
@@ -734,7 +734,7 @@ class _Merger:
                 continue
             rows = self.lib._rows("SELECT * FROM reviews WHERE id = ?", [inc.id])
             if not rows:
-                self.lib.db["reviews"].insert(asdict(inc))
+                self.lib.db.table("reviews").insert(asdict(inc))
                 self.lib._log("review", inc.id, "insert")
                 self.report.count("review", "added")
                 continue
@@ -797,7 +797,7 @@ def merge_bundle(
         merger.reviews(bundle.reviews)
         merger.missing_lines()
         if report.changed or report.conflicts:
-            lib.db["exchange_imports"].insert(
+            lib.db.table("exchange_imports").insert(
                 {
                     "id": import_id,
                     "source": bundle.name,
@@ -866,6 +866,8 @@ def resolve_conflict(lib: Library, conflict_id: str, keep: Literal["mine", "thei
                 # takes ours as a newer version instead of seeing the conflict again.
                 _remember(lib, entity, record_id, current, version, base=True)
         else:
+            inc: InAnnotation | InLink
+            local: Annotation | Link | None
             if entity == "annotation":
                 theirs["tags"] = tuple(theirs["tags"])
                 inc = InAnnotation(**theirs)

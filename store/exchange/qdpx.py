@@ -25,6 +25,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from lxml import etree
@@ -95,7 +96,9 @@ def _xml_time(stamp: str) -> str:
     return normal_time(stamp)
 
 
-def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
+def _sub(
+    parent: etree._Element, tag: str, text: str | None = None, **attrs: str | None
+) -> etree._Element:
     element = etree.SubElement(
         parent, _Q + tag, {k: _x(v) for k, v in attrs.items() if v is not None}
     )
@@ -449,7 +452,7 @@ class _Importer:
         self.codebook: list[str] = []  # codable codes, imported as tags even when unused
         self.notes: dict[str, tuple[str, str | None, str | None]] = {}
         self.selections: dict[str, str] = {}  # REFI guid -> local annotation id
-        self._anchoring = None
+        self._anchoring: ModuleType | None = None  # store.anchoring, imported on first use
         self.pre: dict[tuple[int, int], Any] = {}
 
     def who(self, guid: str | None) -> Author:
@@ -596,7 +599,7 @@ class _Importer:
             and not self.lib._rows("SELECT 1 AS x FROM documents WHERE id = ?", [guid])
             else derived_id("refi-document", sha)
         )
-        self.lib.db["documents"].insert(
+        self.lib.db.table("documents").insert(
             {
                 "id": doc_id,
                 "title": clean_field(source.get("name") or "untitled", 500) or "untitled",
@@ -701,7 +704,7 @@ class _Importer:
                 values: dict = {"modified": now()}
                 if role == "claim":
                     values["role"] = "claim"
-                self.lib.db["annotations"].update(existing, values)
+                self.lib.db.table("annotations").update(existing, values)
                 for name in missing:
                     self.lib.db.execute(
                         "INSERT OR IGNORE INTO annotation_tags (annotation_id, tag_id) "
@@ -722,7 +725,7 @@ class _Importer:
                 if is_uuid(guid) and not taken
                 else derived_id("refi-selection", doc.sha256, str(start), str(end), guid)
             )
-            self.lib.db["annotations"].insert(
+            self.lib.db.table("annotations").insert(
                 {
                     "id": annotation_id,
                     "document_id": doc.id,
@@ -757,7 +760,7 @@ class _Importer:
                 self.report.counts["verdicts unchanged"] += 1
                 continue
             reviewer = self.who(user)
-            self.lib.db["reviews"].insert(
+            self.lib.db.table("reviews").insert(
                 {
                     "id": review_id,
                     "claim_id": annotation_id,
@@ -807,7 +810,7 @@ class _Importer:
                 continue
             creator = self.who(user)
             stamp = _time(when)
-            self.lib.db["links"].insert(
+            self.lib.db.table("links").insert(
                 {
                     "id": link_id,
                     "claim_id": claim,
@@ -867,7 +870,7 @@ def import_qdpx(
             for path_name in importer.codebook:
                 importer.tag(path_name)
             importer.read_notes(root, zf, members, limits)
-            other = Counter()
+            other: Counter[str] = Counter()
             for source in root.iterfind(f"{_Q}Sources/*"):
                 kind = etree.QName(source).localname
                 if kind != "TextSource":

@@ -995,9 +995,9 @@ def read_bundle_folder(root: Path, limits: Limits = DEFAULT_LIMITS) -> Bundle:
             rejected.append(f"{label}: not a JSON object; not read")
             continue
         if kind == "tags":
-            name = obj.get("margin:name")
-            if not isinstance(name, str) or tag_file_id(name) != path.stem:
-                rejected.append(f"{label}: its name {show(name)} is not its file name; not read")
+            named = obj.get("margin:name")
+            if not isinstance(named, str) or tag_file_id(named) != path.stem:
+                rejected.append(f"{label}: its name {show(named)} is not its file name; not read")
                 continue
             tags.append({k: v for k, v in obj.items() if k != "@context"})
             continue
