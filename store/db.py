@@ -24,7 +24,10 @@ _ERRORS = {
     "database or disk is full": "the disk is full; nothing was written",
     "disk I/O error": "the disk refused the write (full, or a quota); nothing was written",
     "file is not a database": "this file is not a margin library",
-    "database disk image is malformed": "the library file is damaged; run `margin check`",
+    "database disk image is malformed": (
+        "the library file is damaged (SQLite: database disk image is malformed); restore your "
+        "last backup, or salvage what is left: sqlite3 FILE .recover | sqlite3 NEW.margin"
+    ),
     "attempt to write a readonly database": "the library is read-only",
 }
 

@@ -191,6 +191,33 @@ def test_import_with_a_named_encoding(lib_path: Path, tmp_path: Path) -> None:
         assert lib.document_ids() == before
 
 
+def _damage(library: Path) -> None:
+    """Overwrite the second half of the file's pages, past the schema on page 1."""
+    data = bytearray(library.read_bytes())
+    page = 4096
+    start = (len(data) // page // 2) * page
+    data[start:] = bytes((i * 37 + 11) % 256 for i in range(len(data) - start))
+    library.write_bytes(bytes(data))
+
+
+def test_a_damaged_library_is_one_line_everywhere_and_the_app_will_not_open(
+    lib_path: Path,
+) -> None:
+    run(lib_path, "import", str(SAMPLES))
+    _damage(lib_path)
+    code, output = run(lib_path, "check")
+    assert code in (1, 2) and "Traceback" not in output
+    assert "damaged" in output or "malformed" in output, output
+    out = str(lib_path.parent / "out.csv")
+    for command in (["search", "faction"], ["claims"], ["export", "--format", "csv", "-o", out]):
+        code, output = run(lib_path, *command)
+        assert "Traceback" not in output
+        if code != 0:  # some commands never read the broken pages; those that do say so
+            assert code == 2 and output.count("\n") == 1 and "damaged" in output, output
+    code, output = run(lib_path)  # no command: the app
+    assert code == 2 and "damaged" in output and "backup" in output, output
+
+
 @pytest.mark.slow
 def test_a_killed_import_leaves_a_sound_library(tmp_path: Path) -> None:
     library = tmp_path / "killed.margin"

@@ -6,6 +6,7 @@ Textual is imported only when the app opens, so scripted commands start fast.
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from store.db import explain
 from store.errors import MarginError
 from store.ingest.decode import Refused, known_encoding
 from store.library import parse_colour
@@ -51,7 +53,23 @@ class Context:
 pass_context = click.make_pass_decorator(Context)
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+class MarginGroup(click.Group):
+    """Commands that meet a damaged library file say so in one line instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except sqlite3.DatabaseError as error:  # damage met mid-command, past the open
+            where = ctx.obj.library_path if isinstance(ctx.obj, Context) else "the library"
+            say(f"margin: {where}: {explain(error)}", style="red", console=err)
+            sys.exit(2)
+
+
+@click.group(
+    cls=MarginGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.option(
     "--library",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -70,6 +88,10 @@ def cli(ctx: click.Context, library: Path | None) -> None:
         from tui.app import make_app  # Textual only when the app opens
 
         service = ctx.obj.service
+        damage = service.library.quick_problems()
+        if damage:  # refuse before the screen takes over, rather than fail in the middle
+            say(f"margin: {ctx.obj.library_path}: {damage[0]}", style="red", console=err)
+            sys.exit(2)
         make_app(service).run()
 
 
