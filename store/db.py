@@ -57,15 +57,38 @@ def connect(path: Path) -> sqlite_utils.Database:
     return sqlite_utils.Database(conn)
 
 
+def _said(error: sqlite3.DatabaseError) -> bool:
+    # Locked, disk full, I/O, damage: the user's situation. A constraint broken is our bug.
+    return isinstance(error, sqlite3.OperationalError) or type(error) is sqlite3.DatabaseError
+
+
 @contextmanager
 def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
-    """One write transaction: BEGIN IMMEDIATE, commit on success, roll back on any exception."""
+    """One write transaction: BEGIN IMMEDIATE, commit on success, roll back on any exception.
+
+    A locked, full or damaged library raises LibraryError with a line for the user (every
+    screen reports a MarginError and goes on); nothing of the transaction is kept.
+    """
     conn = db.conn
-    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.DatabaseError as error:
+        if _said(error):
+            raise LibraryError(explain(error)) from error
+        raise
     try:
         yield db
-    except BaseException:
-        conn.execute("ROLLBACK")
+    except BaseException as error:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        if isinstance(error, sqlite3.DatabaseError) and _said(error):
+            raise LibraryError(explain(error)) from error
         raise
-    else:
+    try:
         conn.execute("COMMIT")
+    except sqlite3.DatabaseError as error:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        if _said(error):
+            raise LibraryError(explain(error)) from error
+        raise

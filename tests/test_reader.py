@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -317,3 +318,24 @@ async def test_a_big_book_renders_only_what_is_on_screen(tmp_path: Path) -> None
         top = int(reader.scroll_offset.y)
         assert top <= row < top + reader.size.height
         assert reader.cursor == 1_500_000
+
+
+async def test_a_library_locked_by_another_margin_is_a_message_not_a_crash(
+    service: Service,
+) -> None:
+    # Another margin (here, a second connection) holds the write lock longer than we wait.
+    other = sqlite3.connect(service.library.path, isolation_level=None)
+    service.library.db.execute("PRAGMA busy_timeout = 200")  # the real wait is 10 s
+    app = make_app(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_reader(pilot, service, "Xi's Pitch", CLAIM)
+        other.execute("BEGIN IMMEDIATE")
+        await pilot.press("v", *["right"] * len(CLAIM), "h")
+        await settle(pilot)
+        assert "the library is busy (another margin is writing); try again" in notices(app)
+        assert rows(service) == [] and app.is_running
+        other.execute("ROLLBACK")
+        await pilot.press("h")  # the selection is still there: try again
+        await settle(pilot)
+        assert [row["exact"] for row in rows(service)] == [CLAIM]
+    other.close()
