@@ -364,6 +364,15 @@ class Library:
             raise InvalidInput(f"{ref!r} matches {len(rows)} annotations; give more of the id")
         return self.annotation(rows[0]["id"])
 
+    def own_span(self, document_id: str, start: int, end: int, author_id: str) -> Annotation | None:
+        """This author's live annotation on exactly text[start:end], if there is one."""
+        rows = self._rows(
+            'SELECT id FROM annotations WHERE document_id = ? AND start = ? AND "end" = ? '
+            "AND author_id = ? AND deleted = 0 ORDER BY created LIMIT 1",
+            [document_id, start, end, author_id],
+        )
+        return self.annotation(rows[0]["id"]) if rows else None
+
     def annotations(
         self,
         document_id: str | None = None,
@@ -504,36 +513,67 @@ class Library:
             ).fetchall()
         ]
 
+    def _sub_tags(self, name: str) -> list[dict]:
+        """Tags nested under `name` (`econ/trade` under `econ`), shallowest first."""
+        return self._rows(
+            "SELECT id, name FROM tags WHERE substr(name, 1, ?) = ? ORDER BY length(name), name",
+            [len(name) + 1, name + "/"],
+        )
+
+    def _retag(self, tag_id: str, name: str) -> None:
+        self.db.table("tags").update(tag_id, {"name": name})
+        self._log("tag", tag_id, "update")
+        for annotation_id in self._annotations_tagged(tag_id):
+            self._log("annotation", annotation_id, "update")
+
+    def _fold(self, source_id: str, target_id: str) -> None:
+        moved = self._annotations_tagged(source_id)
+        self.db.execute(
+            "INSERT OR IGNORE INTO annotation_tags (annotation_id, tag_id) "
+            "SELECT annotation_id, ? FROM annotation_tags WHERE tag_id = ?",
+            [target_id, source_id],
+        )
+        self.db.execute("DELETE FROM tags WHERE id = ?", [source_id])
+        self._log("tag", source_id, "delete")
+        for annotation_id in moved:
+            self._log("annotation", annotation_id, "update")
+
     def rename_tag(self, old: str, new: str) -> Tag:
-        """Rename a tag everywhere in one transaction."""
+        """Rename a tag and the tags nested under it (`econ` to `economy` takes `econ/trade`
+        to `economy/trade`), everywhere, in one transaction."""
         new = tag_name(new)
         with self._tx():
             tag = self.tag(old)
-            if new != old and self._rows("SELECT id FROM tags WHERE name = ?", [new]):
-                raise InvalidInput(f"a tag named {new!r} exists; merge instead")
-            self.db.table("tags").update(tag.id, {"name": new})
-            self._log("tag", tag.id, "update")
-            for annotation_id in self._annotations_tagged(tag.id):
-                self._log("annotation", annotation_id, "update")
+            if new == tag.name:
+                return tag
+            moves = [(tag.id, new)] + [
+                (sub["id"], new + sub["name"][len(tag.name) :]) for sub in self._sub_tags(tag.name)
+            ]
+            for _, name in moves:
+                if self._rows("SELECT id FROM tags WHERE name = ?", [name]):
+                    raise InvalidInput(f"a tag named {name!r} exists; merge instead")
+            for tag_id, name in moves:
+                self._retag(tag_id, name)
         return self.tag(new)
 
     def merge_tags(self, source: str, target: str) -> Tag:
-        """Move every use of tag `source` onto `target` and remove `source`."""
+        """Move every use of tag `source` onto `target` and remove `source`; tags nested under
+        `source` move under `target`, folding into any of the same name there."""
         with self._tx():
             src = self.tag(source)
             dst = self.ensure_tag(target)
             if src.id == dst.id:
                 raise InvalidInput("a tag cannot be merged into itself")
-            moved = self._annotations_tagged(src.id)
-            self.db.execute(
-                "INSERT OR IGNORE INTO annotation_tags (annotation_id, tag_id) "
-                "SELECT annotation_id, ? FROM annotation_tags WHERE tag_id = ?",
-                [dst.id, src.id],
-            )
-            self.db.execute("DELETE FROM tags WHERE id = ?", [src.id])
-            self._log("tag", src.id, "delete")
-            for annotation_id in moved:
-                self._log("annotation", annotation_id, "update")
+            if dst.name.startswith(src.name + "/"):
+                raise InvalidInput(f"#{dst.name} is inside #{src.name}; rename instead")
+            for sub in self._sub_tags(src.name):
+                name = dst.name + sub["name"][len(src.name) :]
+                there = self._rows("SELECT id FROM tags WHERE name = ?", [name])
+                if there:
+                    self._fold(sub["id"], there[0]["id"])
+                else:
+                    self._retag(sub["id"], name)
+            self._fold(src.id, dst.id)
         return self.tag(dst.name)
 
     def update_tag(
@@ -839,8 +879,11 @@ def _select(table: str, equal: dict[str, Any], include_deleted: bool) -> tuple[s
 
 
 def tag_name(name: str) -> str:
-    """A tag name as stored: cleaned, spaces folded, slashes trimmed; an empty one is refused."""
-    cleaned = "/".join(part.strip() for part in clean_field(name, 200).split("/") if part.strip())
+    """A tag name as stored: cleaned, spaces folded, no leading "#", slashes trimmed; an empty
+    one is refused."""
+    # A leading "#" is how tags are shown, so people type it; it is not part of the name.
+    bare = clean_field(name, 200).strip().lstrip("#")
+    cleaned = "/".join(part.strip() for part in bare.split("/") if part.strip())
     if not cleaned:
         raise InvalidInput(f"{name!r} is not a tag name")
     return cleaned

@@ -6,7 +6,16 @@ from pathlib import Path
 
 from textual.widgets import DataTable, Input, OptionList
 
-from tests.apptools import REVIEWER, document_id, sample_app, sample_service, screen_text, settle
+from tests.apptools import (
+    REVIEWER,
+    document_id,
+    notices,
+    sample_app,
+    sample_service,
+    screen_lines,
+    screen_text,
+    settle,
+)
 from tui.app import make_app
 from tui.screens.claim import ClaimScreen
 from tui.screens.claims import ClaimsScreen
@@ -188,6 +197,28 @@ async def test_codebook_rename_and_merge_change_every_annotation_and_nothing_els
         assert lib.annotation(c.id).tags == ("other",)
         assert [(t.name, t.count) for t in lib.tags()] == [("econ/trade", 2), ("other", 1)]
         assert service.search("tag:econ").total == 2
+
+
+async def test_codebook_takes_sub_tags_along_and_names_tags_as_stored(tmp_path: Path) -> None:
+    service = sample_service(tmp_path)
+    doc = document_id(service, "Federalist")
+    a = service.annotate(doc, 0, 10, tags=["gov", "gov/digital"])
+    app = make_app(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        await pilot.pause()
+        await pilot.press("a", *"#Foo Bar/", "enter")
+        await settle(pilot)
+        assert "Added #Foo Bar" in notices(app) and "#Foo Bar/" not in notices(app)
+        assert [t.name for t in service.library.tags()] == ["Foo Bar", "gov", "gov/digital"]
+        await pilot.press("home", "down", "r", "ctrl+u", *"policy", "enter")
+        await settle(pilot)
+        assert service.library.annotation(a.id).tags == ("policy", "policy/digital")
+        lines = screen_text(app)
+        assert "policy/digital" in lines and "gov" not in lines.replace("governance", "")
+        (row,) = [line for line in screen_lines(app) if "policy/digital" in line]
+        assert "  policy/digital" in row  # indented under its parent
 
 
 async def test_a_deleted_index_is_rebuilt_in_the_background_at_start(tmp_path: Path) -> None:

@@ -147,6 +147,13 @@ def test_scripted_annotation_link_review_and_claims(lib_path: Path) -> None:
     evidence = json.loads(output)
     code, output = run(lib_path, "annotate", "Federalist", "--quote", "faction")
     assert code == 2 and "places" in output
+    # The same quote again by the same person: the one annotation gains the tag.
+    quote = "The latent causes of faction are thus sown in the nature of man"
+    code, output = run(
+        lib_path, "annotate", "Federalist", "--quote", quote, "--tag", "cause", "--json"
+    )
+    again = json.loads(output)
+    assert again["id"] == evidence["id"] and sorted(again["tags"]) == ["cause", "faction"]
     code, _ = run(lib_path, "link", claim["id"][:8], evidence["id"][:8], "--relation", "context")
     assert code == 0
     code, output = run(lib_path, "claims", "--json")
@@ -164,6 +171,7 @@ def test_scripted_annotation_link_review_and_claims(lib_path: Path) -> None:
     assert code == 0
     code, output = run(lib_path, "tags", "--json")
     assert {t["name"]: t["count"] for t in json.loads(output)} == {
+        "cause": 1,
         "governance": 1,
         "politics/faction": 1,
     }

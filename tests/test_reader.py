@@ -339,3 +339,40 @@ async def test_a_library_locked_by_another_margin_is_a_message_not_a_crash(
         await settle(pilot)
         assert [row["exact"] for row in rows(service)] == [CLAIM]
     other.close()
+
+
+async def test_a_cancelled_tag_note_or_link_dialog_leaves_nothing(service: Service) -> None:
+    xi = service.library.resolve_document("Xi's Pitch")
+    service.annotate_quote(xi.id, "the construction of a $79-million data center", role="claim")
+    before = rows(service)
+    app = make_app(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_reader(pilot, service, "Xi's Pitch", EVIDENCE)
+        for key in ("t", "n", "e"):
+            await pilot.press("s", key)
+            await pilot.pause()
+            await pilot.press("escape")
+            await settle(pilot)
+            assert rows(service) == before, key
+        await pilot.press("s", "n", *"ask Dakar", "ctrl+s")  # confirmed: now it is made
+        await settle(pilot)
+        made = [r for r in rows(service) if r not in before]
+        assert [(r["role"], r["note"]) for r in made] == [("highlight", "ask Dakar")]
+
+
+async def test_marking_the_same_words_again_changes_the_one_annotation(service: Service) -> None:
+    app = make_app(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_reader(pilot, service, "Xi's Pitch", EVIDENCE)
+        await pilot.press("s", "h")
+        await settle(pilot)
+        await pilot.press("s", "h")
+        await settle(pilot)
+        assert "Already a highlight here" in notices(app)
+        await pilot.press("s", "c")
+        await settle(pilot)
+        await pilot.press("s", "t", *"infrastructure", "enter")
+        await settle(pilot)
+        (only,) = rows(service)
+        assert only["role"] == "claim" and EVIDENCE in only["exact"]
+        assert service.library.annotation(only["id"]).tags == ("infrastructure",)

@@ -10,7 +10,7 @@ import sqlite_utils
 
 from store.db import connect
 from store.errors import InvalidInput, LibraryError, NotFound
-from store.library import Library
+from store.library import Library, tag_name
 from store.migrations import MIGRATIONS, SCHEMA_VERSION, migrate, version
 from tests.conftest import NewDoc
 
@@ -129,6 +129,38 @@ def test_rename_and_merge_tags_touch_every_annotation_and_nothing_else(library, 
         library.rename_tag("other", "econ/trade")
     assert library.delete_tag("other") == 1
     assert library.annotation(c.id).tags == ()
+
+
+def test_renaming_or_merging_a_tag_takes_the_tags_nested_under_it(library, alice) -> None:
+    doc, _ = library.add_document(NewDoc(TEXT))
+    a = library.annotate(doc.id, 0, 8, author=alice, tags=["gov", "gov/digital"])
+    b = library.annotate(doc.id, 10, 20, author=alice, tags=["gov/digital/5g", "govt"])
+    library.rename_tag("gov", "policy")
+    assert library.annotation(a.id).tags == ("policy", "policy/digital")
+    assert library.annotation(b.id).tags == ("govt", "policy/digital/5g")  # govt is not under gov
+    library.ensure_tag("state/digital")
+    with pytest.raises(InvalidInput, match="'state/digital' exists; merge instead"):
+        library.rename_tag("policy", "state")
+    assert library.annotation(a.id).tags == ("policy", "policy/digital")  # all or nothing
+    library.merge_tags("policy", "state")
+    assert library.annotation(a.id).tags == ("state", "state/digital")
+    assert library.annotation(b.id).tags == ("govt", "state/digital/5g")
+    assert [t.name for t in library.tags()] == [
+        "govt",
+        "state",
+        "state/digital",
+        "state/digital/5g",
+    ]
+    with pytest.raises(InvalidInput, match="inside"):
+        library.merge_tags("state", "state/digital")
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [("#econ", "econ"), ("##Foo Bar/", "Foo Bar"), (" a//b/ ", "a/b"), ("#econ/#x", "econ/#x")],
+)
+def test_tag_names_lose_the_hash_people_type_and_stray_slashes(typed, stored) -> None:
+    assert tag_name(typed) == stored
 
 
 def test_delete_document_takes_its_notes(library, alice) -> None:

@@ -237,7 +237,23 @@ class Service:
         note: str = "",
         tags: Iterable[str] = (),
     ) -> Annotation:
-        """Highlight (or mark as a claim) text[start:end] of a document."""
+        """Highlight (or mark as a claim) text[start:end] of a document.
+
+        The same words marked again by the same person give one annotation, not two on top of
+        each other: the existing one becomes a claim if asked, takes the note given and gains
+        the tags. A colleague's annotation on the same words stays theirs.
+        """
+        existing = self.library.own_span(document_id, start, end, self.author.id)
+        if existing is not None:
+            result = existing
+            if role == "claim" and existing.role != "claim":
+                result = self.set_role(existing.id, "claim")
+            if note and note != existing.note:
+                result = self.set_note(existing.id, note)
+            added = [name for name in tags if name not in existing.tags]
+            if added:
+                result = self.set_tags(existing.id, [*existing.tags, *added])
+            return result
         annotation = self.library.annotate(
             document_id, start, end, author=self.author, role=role, note=note, tags=tags
         )
@@ -274,6 +290,10 @@ class Service:
         self._push_undo("tags changed", lambda: self.library.set_tags(annotation_id, before.tags))
         self._after_write()
         return after
+
+    def own_annotation_at(self, document_id: str, start: int, end: int) -> Annotation | None:
+        """My live annotation on exactly text[start:end] (what a new mark there would repeat)."""
+        return self.library.own_span(document_id, start, end, self.author.id)
 
     def add_tag(self, annotation_id: str, name: str) -> Annotation:
         """Add one tag to an annotation."""

@@ -16,6 +16,7 @@ from textual.widgets import Footer, Header, Input, Static
 
 from store.citation import annotation_citation, quote_with_citation
 from store.errors import MarginError
+from store.library import tag_name
 from store.records import Annotation, Document
 from store.sanitize import terminal_safe
 from tui import clipboard
@@ -207,6 +208,25 @@ class ReaderScreen(Screen[None]):
             )
         return found
 
+    def _subject(self) -> Annotation | tuple[int, int] | None:
+        """What t, n and e apply to: the note here, mine on exactly the selection, or the
+        selected span itself, which becomes a highlight only when the dialog is confirmed (a
+        cancelled dialog must leave nothing behind)."""
+        start, end = self.reader.selection
+        if end > start:
+            existing = self.service.own_annotation_at(self.document_id, start, end)
+            return existing if existing is not None else (start, end)
+        return self._target()
+
+    def _create(
+        self, span: tuple[int, int], *, tags: tuple[str, ...] | list[str] = (), note: str = ""
+    ) -> Annotation:
+        """A highlight on a pending span, with what its dialog gave (tags, a note)."""
+        start, end = span
+        annotation = self.service.annotate(self.document_id, start, end, tags=tags, note=note)
+        self.reader.place_cursor(start)
+        return annotation
+
     def _update_status(self) -> None:
         reader = self.reader
         where = self.document.position_label(reader.cursor)
@@ -278,6 +298,11 @@ class ReaderScreen(Screen[None]):
                 markup=False,
             )
             return
+        existing = self.service.own_annotation_at(self.document_id, start, end)
+        if existing is not None:
+            self.reader.place_cursor(start)
+            self.notify(f"Already a {existing.role} here", markup=False)
+            return
         self._run(lambda: self._target(create="highlight"), "Highlighted")
 
     def action_mark_claim(self) -> None:
@@ -291,18 +316,28 @@ class ReaderScreen(Screen[None]):
             self._run(lambda: self.service.set_role(here.id, role), f"Now a {role}")
 
     def action_tag(self) -> None:
-        target = self._target(create="highlight")
-        if target is None:
+        subject = self._subject()
+        if subject is None:
             return
         names = [t.name for t in self.service.library.tags()]
+        current = subject.tags if isinstance(subject, Annotation) else ()
 
-        def apply(name: str | None) -> None:
-            if name:
-                self._run(lambda: self.service.add_tag(target.id, name), f"Tagged #{name}")
-            else:
-                self.reload_annotations()
+        def apply(typed: str | None) -> None:
+            if not typed:
+                return
+            try:
+                name = tag_name(typed)  # the message names the tag as stored
+            except MarginError as error:
+                self.notify(str(error), severity="error", markup=False)
+                return
+            self._run(lambda: self._add_tag(subject, name), f"Tagged #{name}")
 
-        self.app.push_screen(tag_dialog(names, target.tags), apply)
+        self.app.push_screen(tag_dialog(names, current), apply)
+
+    def _add_tag(self, subject: Annotation | tuple[int, int], name: str) -> Annotation:
+        if isinstance(subject, Annotation):
+            return self.service.add_tag(subject.id, name)
+        return self._create(subject, tags=[name])
 
     def action_quick_tag(self, number: int) -> None:
         tags = self.service.library.tags()
@@ -313,28 +348,37 @@ class ReaderScreen(Screen[None]):
                 markup=False,
             )
             return
-        target = self._target(create="highlight")
-        if target is not None:
+        subject = self._subject()
+        if subject is not None:
             name = tags[number - 1].name
-            self._run(lambda: self.service.add_tag(target.id, name), f"Tagged #{name}")
+            self._run(lambda: self._add_tag(subject, name), f"Tagged #{name}")
 
     def action_note(self) -> None:
-        target = self._target(create="highlight")
-        if target is None:
+        subject = self._subject()
+        if subject is None:
             return
+        if isinstance(subject, Annotation):
+            quote, note = subject.exact, subject.note
+        else:
+            quote, note = self.document.text[subject[0] : subject[1]], ""
 
         def save(text: str | None) -> None:
-            if text is not None:
-                self._run(lambda: self.service.set_note(target.id, text), "Note saved")
+            if text is None:
+                return
+            if isinstance(subject, Annotation):
+                self._run(lambda: self.service.set_note(subject.id, text), "Note saved")
+            elif text.strip():  # an empty note on a new span would be a bare highlight
+                self._run(lambda: self._create(subject, note=text), "Note saved")
 
-        self.app.push_screen(NoteDialog(target.exact, target.note), save)
+        self.app.push_screen(NoteDialog(quote, note), save)
 
     def action_link_evidence(self) -> None:
-        target = self._target(create="highlight")
-        if target is None:
+        subject = self._subject()
+        if subject is None:
             return
+        own_id = subject.id if isinstance(subject, Annotation) else None
         claims = self.service.library.claims()
-        if not [c for c in claims if c.claim.id != target.id]:
+        if not [c for c in claims if c.claim.id != own_id]:
             self.notify(
                 "There are no claims yet: select a passage and press c to mark one.",
                 severity="warning",
@@ -343,13 +387,16 @@ class ReaderScreen(Screen[None]):
             return
 
         def link(choice: LinkChoice | None) -> None:
-            if choice is not None:
-                self._run(
-                    lambda: self.service.link(choice.claim_id, target.id, relation=choice.relation),
-                    f"Linked as evidence ({choice.relation})",
-                )
+            if choice is None:
+                return
 
-        self.app.push_screen(LinkDialog(claims, exclude=target.id), link)
+            def run() -> None:
+                evidence = subject if isinstance(subject, Annotation) else self._create(subject)
+                self.service.link(choice.claim_id, evidence.id, relation=choice.relation)
+
+            self._run(run, f"Linked as evidence ({choice.relation})")
+
+        self.app.push_screen(LinkDialog(claims, exclude=own_id), link)
 
     def action_copy_citation(self) -> None:
         start, end = self.reader.selection

@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from store.errors import MarginError
 from store.library import TAG_PALETTE
+from store.records import Tag
 from store.sanitize import terminal_safe
 from tui.dialogs.ask import AskDialog
 from tui.dialogs.confirm import ConfirmDialog
@@ -68,8 +69,11 @@ class TagsScreen(Screen[None]):
         table = self.query_one("#tags", DataTable)
         keep = table.cursor_row
         table.clear()
+        depths: dict[str, int] = {}  # names sort parents first
         for tag in self.tags:
-            depth = tag.name.count("/")
+            # Indented under its parent only when the parent is a tag; else its whole path.
+            parent = tag.name.rpartition("/")[0]
+            depth = depths[tag.name] = depths[parent] + 1 if parent in depths else 0
             table.add_row(
                 Text("\u2588\u2588", style=tag.colour),
                 Text("  " * depth + terminal_safe(tag.name)),
@@ -117,19 +121,23 @@ class TagsScreen(Screen[None]):
             text.append("not used yet", style="dim")
         preview.update(text)
 
-    def _do(self, action, done: str, select: str | None = None) -> None:  # noqa: ANN001
+    def _do(self, action, done, select: str | None = None) -> None:  # noqa: ANN001
+        """Run a codebook change; `done` is the message, or makes it from the Tag returned
+        (so it names the tag as stored: "#Foo" typed is "Foo")."""
         try:
-            action()
+            result = action()
         except MarginError as error:
             self.notify(str(error), severity="error", markup=False)
             return
+        if isinstance(result, Tag):
+            select = result.name
         self.refresh_tags(select)
-        self.notify(done, markup=False)
+        self.notify(done(result) if callable(done) else done, markup=False)
 
     def action_create_tag(self) -> None:
         def create(name: str | None) -> None:
             if name:
-                self._do(lambda: self.app.service.create_tag(name), f"Added #{name}", name)
+                self._do(lambda: self.app.service.create_tag(name), lambda t: f"Added #{t.name}")
 
         self.app.push_screen(AskDialog("New tag (a path like econ/trade nests it)"), create)
 
@@ -141,7 +149,8 @@ class TagsScreen(Screen[None]):
         def rename(name: str | None) -> None:
             if name and name != tag.name:
                 self._do(
-                    lambda: self.app.service.rename_tag(tag.name, name), f"Renamed to #{name}", name
+                    lambda: self.app.service.rename_tag(tag.name, name),
+                    lambda t: f"Renamed to #{t.name}",
                 )
 
         self.app.push_screen(AskDialog(f"Rename #{tag.name} to", value=tag.name), rename)
@@ -156,8 +165,7 @@ class TagsScreen(Screen[None]):
             if target:
                 self._do(
                     lambda: self.app.service.merge_tags(tag.name, target),
-                    f"Merged #{tag.name} into #{target}",
-                    target,
+                    lambda t: f"Merged #{tag.name} into #{t.name}",
                 )
 
         self.app.push_screen(
