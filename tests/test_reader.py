@@ -376,3 +376,29 @@ async def test_marking_the_same_words_again_changes_the_one_annotation(service: 
         (only,) = rows(service)
         assert only["role"] == "claim" and EVIDENCE in only["exact"]
         assert service.library.annotation(only["id"]).tags == ("infrastructure",)
+
+
+async def test_a_pdf_reads_as_paragraphs_r_shows_the_layout_and_quotes_stay_exact(
+    service: Service,
+) -> None:
+    across = "travel in the\ncountry, when"  # a line break of the PDF's layout
+    app = make_app(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        reader = await open_reader(pilot, service, "Modest Proposal", "travel in the")
+        assert any("in the country, when" in row for row in screen_lines(app))
+        stored = service.library.resolve_document("Modest Proposal").text
+        start = stored.index(across)
+        reader.select(start, start + len(across))
+        await pilot.press("h")
+        await settle(pilot)
+        (row,) = rows(service)
+        assert row["exact"] == across  # the stored text, break and all
+        await pilot.press("r")
+        await settle(pilot)
+        assert "Lines as laid out" in notices(app)
+        # The text column only: the notes panel quotes the new highlight with spaces.
+        assert not any("in the country, when" in line[:82] for line in screen_lines(app))
+        assert reader.cursor == start  # the place is kept
+        await pilot.press("r")
+        await settle(pilot)
+        assert any("in the country, when" in line for line in screen_lines(app))

@@ -54,6 +54,9 @@ def _field(value: Any) -> str | None:
     return value or None
 
 
+_LINE_BREAKS = re.compile(r"[ \t]*\n\s*")
+
+
 def extract_html(path: str, max_chars: int) -> dict[str, Any]:
     """Main text (no navigation, footers or scripts) and page metadata of one HTML file."""
     import trafilatura
@@ -85,6 +88,10 @@ def extract_html(path: str, max_chars: int) -> dict[str, Any]:
     if document is None or not (document.text or "").strip():
         raise Refused("no main text found")
     text, removed = ingest_clean(document.text)
+    # trafilatura puts one block (paragraph, heading, list item) per line. A blank line between
+    # blocks makes them paragraphs, as in every other format: the reader spaces them and
+    # the index cuts passages at them (one line each, the page was one huge paragraph).
+    text = _LINE_BREAKS.sub("\n\n", text.strip())
     if len(text) > max_chars:
         raise Refused(length_reason(len(text), max_chars))
     url = _field(document.url)

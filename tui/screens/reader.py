@@ -23,6 +23,7 @@ from tui import clipboard
 from tui.dialogs.link import LinkChoice, LinkDialog
 from tui.dialogs.note import NoteDialog
 from tui.dialogs.tag import tag_dialog
+from tui.reflow import reflow, wrap_width
 from tui.widgets.annotation_list import AnnotationList
 from tui.widgets.reader_view import ReaderView, Span
 
@@ -101,6 +102,14 @@ class ReaderScreen(Screen[None]):
             tooltip="Move between the document and the annotations panel",
         ),
         Binding(
+            "r",
+            "toggle_reflow",
+            "Reflow",
+            show=False,
+            id="toggle-reflow",
+            tooltip="Show hard-wrapped lines (PDF, plain-text books) as flowing paragraphs, or as laid out",
+        ),
+        Binding(
             "backslash",
             "toggle_panel",
             "Hide panel",
@@ -125,6 +134,7 @@ class ReaderScreen(Screen[None]):
         self.start_length = length
         self.find_text = ""
         self._find_origin = 0
+        self.reflowed = True  # hard-wrapped lines shown as paragraphs (r shows the layout)
 
     @property
     def service(self):  # noqa: ANN201
@@ -146,13 +156,34 @@ class ReaderScreen(Screen[None]):
         self.title = terminal_safe(self.document.title)
         self.sub_title = terminal_safe(self.document.author or "")
         reader = self.reader
-        reader.load_text(self.document.text)
+        reader.load_text(self._shown_text())
         self.query_one("#find", Input).display = False
         self.reload_annotations()
         if self.start_offset is not None:
             reader.go_to(self.start_offset, self.start_length)
         reader.focus()
         self._update_status()
+
+    def _shown_text(self) -> str:
+        """The text as drawn: the same length as the stored text, so offsets are shared."""
+        return reflow(self.document.text) if self.reflowed else self.document.text
+
+    def action_toggle_reflow(self) -> None:
+        if wrap_width(self.document.text) is None:
+            self.notify(
+                "This document's lines are not hard-wrapped: it is shown as it is.",
+                markup=False,
+            )
+            return
+        self.reflowed = not self.reflowed
+        reader = self.reader
+        cursor = reader.cursor
+        reader.load_text(self._shown_text())
+        reader.go_to(cursor)
+        self.notify(
+            "Paragraphs reflowed to the window" if self.reflowed else "Lines as laid out",
+            markup=False,
+        )
 
     @property
     def reader(self) -> ReaderView:
