@@ -31,6 +31,7 @@ from textual.app import App, ComposeResult  # noqa: E402
 from textual.widgets import Static  # noqa: E402
 
 from store.sanitize import ingest_clean  # noqa: E402
+from tui.reflow import reflow  # noqa: E402
 from tui.widgets.reader_view import ReaderView, Span  # noqa: E402
 
 CORPUS = REPO.parent / "shared" / "corpus" / "gutenberg"
@@ -103,7 +104,8 @@ async def measure(name: str, text: str, quick: bool) -> dict:
         app._display = hooked
         first_row: list[float] = []
         started = time.perf_counter()
-        reader = ReaderView(text)
+        # As the reader screen shows it: hard-wrapped lines reflowed (same length, same offsets).
+        reader = ReaderView(reflow(text))
         reader.set_spans(spans)
         render_line = reader.render_line
 
