@@ -276,6 +276,17 @@ class Library:
             [document_id],
         ).fetchone()[0]
 
+    def links_to_other_documents(self, document_id: str) -> int:
+        """Live links between this document's notes and claims or evidence in other documents:
+        what deleting it would cut elsewhere (said before deleting it)."""
+        return self.db.execute(
+            "SELECT count(*) FROM links l "
+            "JOIN annotations c ON c.id = l.claim_id JOIN annotations e ON e.id = l.evidence_id "
+            "WHERE NOT l.deleted AND NOT c.deleted AND NOT e.deleted "
+            "AND (c.document_id = ?) != (e.document_id = ?)",
+            [document_id, document_id],
+        ).fetchone()[0]
+
     def delete_document(self, document_id: str) -> int:
         """Remove a document with its annotations and their links; returns the notes removed."""
         with self._tx():

@@ -53,3 +53,8 @@ def clean_field(value: str, limit: int = 2000) -> str:
 def terminal_safe(text: str) -> str:
     """The text with every character that could drive a terminal replaced by a visible one, 1:1."""
     return text.translate(_RENDER)
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """ "1 hit", "2 hits": a count with its noun in the right number."""
+    return f"{count:,} {word if count == 1 else (words or word + 's')}"

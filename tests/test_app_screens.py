@@ -47,15 +47,20 @@ async def test_delete_asks_with_the_number_of_notes(tmp_path: Path) -> None:
     service = sample_service(tmp_path)
     doc = document_id(service, "Federalist")
     text = service.library.document(doc).text
-    service.annotate(doc, 0, 20)
+    evidence = service.annotate(doc, 0, 20)
     service.annotate(doc, 30, 60, role="claim")
+    elsewhere = service.annotate(document_id(service, "Xi"), 0, 30, role="claim")
+    service.link(elsewhere.id, evidence.id)  # a claim in another document rests on it
     app = make_app(service)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await pilot.press("f", *"federal", "enter")
         await pilot.press("delete")
         await pilot.pause()
-        assert "and the 2 notes on it" in screen_text(app)
+        shown = " ".join(screen_text(app).replace("\u2588", " ").split())  # no dialog border
+        assert (
+            "and the 2 notes on it? 1 link to claims or evidence in other documents goes" in shown
+        )
         await pilot.press("n")
         await pilot.pause()
         assert service.library.db["documents"].count == 4
@@ -64,7 +69,8 @@ async def test_delete_asks_with_the_number_of_notes(tmp_path: Path) -> None:
         await pilot.press("y")
         await settle(pilot)
         assert service.library.db["documents"].count == 3
-        assert service.library.db["annotations"].count == 0
+        assert [a.id for a in service.library.annotations()] == [elsewhere.id]
+        assert service.library.links() == []
         assert text  # the document's text went with it
         assert app.screen.query_one("#documents", DataTable).row_count == 0  # still filtered
 

@@ -402,3 +402,25 @@ async def test_a_pdf_reads_as_paragraphs_r_shows_the_layout_and_quotes_stay_exac
         await pilot.press("r")
         await settle(pilot)
         assert any("in the country, when" in line for line in screen_lines(app))
+
+
+async def test_find_crosses_line_breaks_keeps_offsets_after_sharp_s_and_says_when_it_wraps(
+    tmp_path: Path,
+) -> None:
+    service = sample_service(tmp_path)
+    source = tmp_path / "strasse.txt"
+    source.write_text("Die Straße ist lang.\n" + "Ein Wort. " * 50 + "\nthe long\nroad home.\n")
+    (result,) = service.import_files([source])
+    text = service.library.document(result.document_id).text
+    app = make_app(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        pilot.app.open_document(result.document_id)
+        await settle(pilot)
+        reader = app.screen.reader
+        await pilot.press("slash", *"LONG ROAD", "enter")  # across a line break, any case
+        await pilot.pause()
+        assert reader.cursor == text.index("long\nroad")  # casefold() put it 1 further on
+        await pilot.press("greater_than_sign")
+        await pilot.pause()
+        assert reader.cursor == text.index("long\nroad")
+        assert "Wrapped to the first match" in notices(app)

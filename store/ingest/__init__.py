@@ -17,7 +17,7 @@ from store.errors import IngestError
 from store.ingest.decode import NotText, Refused, decode_as, length_reason, sniff_binary
 from store.ingest.sandbox import Sandbox, shared_sandbox
 from store.ingest.text import decode, markdown_title, plain_text_metadata
-from store.sanitize import clean_field, ingest_clean
+from store.sanitize import clean_field, ingest_clean, plural
 
 __all__ = [
     "SUPPORTED",
@@ -98,10 +98,6 @@ def _what_it_holds(head: bytes) -> str:
     if b"\x00" in head:
         return "unknown binary data"
     return "text"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _read(path: Path, limit: int) -> bytes:
@@ -219,7 +215,7 @@ def extract(
     if not text.strip():
         raise IngestError(path, "no text (only whitespace or control characters)")
     if removed:
-        warnings.append(f"{_plural(removed, 'control character')} removed")
+        warnings.append(f"{plural(removed, 'control character')} removed")
     metadata["controls_removed"] = removed
     metadata["warnings"] = list(warnings)
     return Extracted(

@@ -66,17 +66,17 @@ class ImportDialog(ModalScreen[ImportChoice | None]):
         question: str = "Import a file or a folder (.txt .md .html .pdf).",
         *,
         ask_encoding: bool = False,
+        example: str = "~/Downloads/report.pdf",
     ) -> None:
         super().__init__()
         self.question = question
         self.ask_encoding = ask_encoding
+        self.example = example
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static(Text(f"{self.question} Right arrow completes."))
-            yield Input(
-                placeholder="~/Downloads/report.pdf", suggester=PathSuggester(), id="import-path"
-            )
+            yield Input(placeholder=self.example, suggester=PathSuggester(), id="import-path")
             if self.ask_encoding:
                 yield Input(
                     placeholder="encoding of .txt/.md, e.g. cp1250 (empty: detect)",

@@ -10,7 +10,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from store.records import ClaimSummary
-from store.sanitize import terminal_safe
+from store.sanitize import plural, terminal_safe
 from store.schema import VERDICTS
 from tui.dialogs.ask import AskDialog
 
@@ -147,7 +147,9 @@ class ClaimsScreen(Screen[None]):
         if self.document_id:
             described.append("this document")
         dot = " \u00b7 "
-        summary = f" {len(self.claims)} claims{dot}{dot.join(described)}{dot}by {self.order}"
+        summary = (
+            f" {plural(len(self.claims), 'claim')}{dot}{dot.join(described)}{dot}by {self.order}"
+        )
         self.query_one("#claims-filters", Static).update(Text(terminal_safe(summary)))
 
     def action_filter(self, mode: str) -> None:

@@ -14,7 +14,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from store.errors import MarginError
 from store.records import DocumentSummary
-from store.sanitize import terminal_safe
+from store.sanitize import plural, terminal_safe
 from tui.dialogs.confirm import ConfirmDialog
 from tui.dialogs.export import ExportChoice, ExportDialog
 from tui.dialogs.import_path import ImportChoice, ImportDialog
@@ -140,8 +140,9 @@ class LibraryScreen(Screen[None]):
         reviewed = sum(d.claims_reviewed for d in self._documents)
         open_claims = sum(d.claims_without_evidence for d in self._documents)
         summary = Text(
-            f" {len(self._documents)} documents \u00b7 {sum(d.highlights for d in self._documents)} highlights"
-            f" \u00b7 {claims} claims ({open_claims} without evidence) \u00b7 reviewed {reviewed} of {claims}"
+            f" {plural(len(self._documents), 'document')} \u00b7 "
+            f"{plural(sum(d.highlights for d in self._documents), 'highlight')}"
+            f" \u00b7 {plural(claims, 'claim')} ({open_claims} without evidence) \u00b7 reviewed {reviewed} of {claims}"
         )
         self.query_one("#library-summary", Static).update(summary)
 
@@ -230,19 +231,28 @@ class LibraryScreen(Screen[None]):
         lib = self.app.service.library
         summary = lib.document_summary(document_id)
         notes = lib.count_notes(document_id)
+        crossing = lib.links_to_other_documents(document_id)
 
         def answer(yes: bool | None) -> None:
             if yes:
                 removed = self.app.service.delete_document(document_id)
                 self.notify(
-                    f"Deleted {terminal_safe(summary.title)} and {removed} notes.", markup=False
+                    f"Deleted {terminal_safe(summary.title)} and {plural(removed, 'note')}.",
+                    markup=False,
                 )
                 self.refresh_documents()
 
         self.app.push_screen(
             ConfirmDialog(
-                f"Delete \u201c{terminal_safe(summary.title)}\u201d and the {notes} "
-                f"note{'s' if notes != 1 else ''} on it? This cannot be undone."
+                f"Delete \u201c{terminal_safe(summary.title)}\u201d and the "
+                f"{plural(notes, 'note')} on it?"
+                + (
+                    f" {plural(crossing, 'link')} to claims or evidence in other documents "
+                    f"{'goes' if crossing == 1 else 'go'} with them."
+                    if crossing
+                    else ""
+                )
+                + " This cannot be undone."
             ),
             answer,
         )
@@ -271,7 +281,10 @@ class LibraryScreen(Screen[None]):
                 self.exchange_notes("merge", choice.path)
 
         self.app.push_screen(
-            ImportDialog("Merge a colleague's notes: a bundle file, a folder bundle or a .qdpx."),
+            ImportDialog(
+                "Merge a colleague's notes: a bundle file, a folder bundle or a .qdpx.",
+                example="~/Downloads/ana.margin.jsonld",
+            ),
             chosen,
         )
 

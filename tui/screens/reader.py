@@ -6,6 +6,10 @@ applies to: the selection when there is one, otherwise the annotation under the 
 
 from __future__ import annotations
 
+import re
+from collections import deque
+from collections.abc import Iterator
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -513,20 +517,35 @@ class ReaderScreen(Screen[None]):
         self.reader.focus()
 
     def _find_from(self, needle: str, origin: int, *, forward: bool) -> bool:
-        text = self.document.text.casefold()
-        needle = needle.casefold()
+        """Go to the next (or previous) match of `needle` from `origin`, wrapping around.
+
+        Case is ignored without changing the text's length (casefold turned "ß" into "ss" and
+        shifted every later offset), and a space in the needle matches any run of whitespace,
+        so a phrase is found across a line break, as the reflowed screen shows it.
+        """
+        words = needle.split()
+        if not words:
+            return False
+        pattern = re.compile(r"\s+".join(map(re.escape, words)), re.IGNORECASE)
+        text = self.document.text
+        wrapped = False
         if forward:
-            at = text.find(needle, origin)
-            if at < 0:
-                at = text.find(needle)
+            found = pattern.search(text, origin)
+            if found is None:
+                found, wrapped = pattern.search(text), True
         else:
-            at = text.rfind(needle, 0, max(0, origin))
-            if at < 0:
-                at = text.rfind(needle)
-        if at < 0:
+            found = _last(pattern.finditer(text, 0, max(0, origin)))
+            if found is None:
+                found, wrapped = _last(pattern.finditer(text)), True
+        if found is None:
             self.notify(f"Not found: {needle}", severity="warning", markup=False)
             return False
-        self.reader.go_to(at, len(needle))
+        self.reader.go_to(found.start(), found.end() - found.start())
+        if wrapped and origin:
+            self.notify(
+                "Wrapped to the first match" if forward else "Wrapped to the last match",
+                markup=False,
+            )
         return True
 
     def action_find_next(self) -> None:
@@ -536,3 +555,9 @@ class ReaderScreen(Screen[None]):
     def action_find_previous(self) -> None:
         if self.find_text:
             self._find_from(self.find_text, self.reader.cursor, forward=False)
+
+
+def _last(matches: Iterator[re.Match[str]]) -> re.Match[str] | None:
+    """The last of the matches, or None."""
+    tail = deque(matches, maxlen=1)
+    return tail[0] if tail else None

@@ -18,7 +18,7 @@ from textual.worker import get_current_worker
 
 from index import SearchResult
 from store.errors import MarginError
-from store.sanitize import terminal_safe
+from store.sanitize import plural, terminal_safe
 
 SYNTAX = (
     'words  "a phrase"  AND OR NOT  prefix*  fuzzy~  doc:title  tag:econ  author:name  '
@@ -132,6 +132,8 @@ class SearchScreen(Screen[None]):
         if message.error:
             error.update(Text(terminal_safe(message.error), style="bold red"))
             error.display = True
+            if self.result is not None:  # the list below still answers the last good query
+                self.sub_title = "query refused: the hits are the last query's"
             return
         error.display = False
         self.result = message.result
@@ -152,7 +154,7 @@ class SearchScreen(Screen[None]):
         else:
             hits.highlighted = 0
             self._preview(0)
-        self.sub_title = f"{message.result.total} hits" + (
+        self.sub_title = plural(message.result.total, "hit") + (
             " (stopped after 2 s)" if message.result.timed_out else ""
         )
 

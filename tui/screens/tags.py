@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from store.errors import MarginError
 from store.library import TAG_PALETTE
 from store.records import Tag
-from store.sanitize import terminal_safe
+from store.sanitize import plural, terminal_safe
 from tui.dialogs.ask import AskDialog
 from tui.dialogs.confirm import ConfirmDialog
 
@@ -169,7 +169,8 @@ class TagsScreen(Screen[None]):
                 )
 
         self.app.push_screen(
-            AskDialog(f"Merge #{tag.name} ({tag.count} uses) into", suggestions=others), merge
+            AskDialog(f"Merge #{tag.name} ({plural(tag.count, 'use')}) into", suggestions=others),
+            merge,
         )
 
     def action_recolour_tag(self) -> None:
