@@ -424,3 +424,27 @@ async def test_find_crosses_line_breaks_keeps_offsets_after_sharp_s_and_says_whe
         await pilot.pause()
         assert reader.cursor == text.index("long\nroad")
         assert "Wrapped to the first match" in notices(app)
+
+
+async def test_a_tag_the_note_has_comes_off_with_t_or_its_number(service: Service) -> None:
+    xi = service.library.resolve_document("Xi's Pitch")
+    made = service.annotate_quote(xi.id, EVIDENCE, tags=["infrastructure", "senegal"])
+    app = make_app(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_reader(pilot, service, "Xi's Pitch", EVIDENCE)
+        await pilot.press("t")
+        await pilot.pause()
+        assert "A tag it has comes off" in screen_text(app)
+        await pilot.press(*"#senegal", "enter")
+        await settle(pilot)
+        assert service.library.annotation(made.id).tags == ("infrastructure",)
+        assert "Took #senegal off" in notices(app)
+        await pilot.press("1")  # the codebook's first tag: infrastructure, which it has
+        await settle(pilot)
+        assert service.library.annotation(made.id).tags == ()
+        await pilot.press("1")
+        await settle(pilot)
+        assert service.library.annotation(made.id).tags == ("infrastructure",)
+        await pilot.press("u")  # undo takes back the last toggle
+        await settle(pilot)
+        assert service.library.annotation(made.id).tags == ()

@@ -16,7 +16,7 @@ from index import IndexBusy, SearchIndex, SearchResult, index_dir_for, sync_in_c
 from store import exchange
 from store.errors import IngestError, InvalidInput, MarginError
 from store.ingest import Limits, extract, iter_source_files
-from store.library import Library, text_sha256
+from store.library import Library, tag_name, text_sha256
 from store.profile import load_profile, rename_profile
 from store.quotes import find_quote
 from store.records import Annotation, Author, Link, Review, Tag
@@ -291,16 +291,17 @@ class Service:
         self._after_write()
         return after
 
+    def toggle_tag(self, annotation_id: str, name: str) -> tuple[Annotation, bool]:
+        """Add the tag, or take it off when the annotation has it; (annotation, added)."""
+        current = self.library.annotation(annotation_id)
+        name = tag_name(name)
+        if name in current.tags:
+            return self.set_tags(annotation_id, [t for t in current.tags if t != name]), False
+        return self.set_tags(annotation_id, [*current.tags, name]), True
+
     def own_annotation_at(self, document_id: str, start: int, end: int) -> Annotation | None:
         """My live annotation on exactly text[start:end] (what a new mark there would repeat)."""
         return self.library.own_span(document_id, start, end, self.author.id)
-
-    def add_tag(self, annotation_id: str, name: str) -> Annotation:
-        """Add one tag to an annotation."""
-        current = self.library.annotation(annotation_id)
-        if name in current.tags:
-            return current
-        return self.set_tags(annotation_id, [*current.tags, name])
 
     def reattach(self, annotation_id: str, start: int, end: int) -> Annotation:
         """Anchor an orphaned (or misplaced) annotation to a span the user chose."""

@@ -39,7 +39,7 @@ def _tag_binding(n: int) -> Binding:
         f"tag {n}",
         show=False,
         id=f"quick-tag-{n}",
-        tooltip=f"Apply the codebook's tag number {n}",
+        tooltip=f"Apply the codebook's tag number {n} (or take it off the note)",
     )
 
 
@@ -365,14 +365,23 @@ class ReaderScreen(Screen[None]):
             except MarginError as error:
                 self.notify(str(error), severity="error", markup=False)
                 return
-            self._run(lambda: self._add_tag(subject, name), f"Tagged #{name}")
+            self._apply_tag(subject, name)
 
         self.app.push_screen(tag_dialog(names, current), apply)
 
-    def _add_tag(self, subject: Annotation | tuple[int, int], name: str) -> Annotation:
-        if isinstance(subject, Annotation):
-            return self.service.add_tag(subject.id, name)
-        return self._create(subject, tags=[name])
+    def _apply_tag(self, subject: Annotation | tuple[int, int], name: str) -> None:
+        """Tag a new span, or toggle the tag on a note: one it has already comes off."""
+        try:
+            if isinstance(subject, Annotation):
+                _, added = self.service.toggle_tag(subject.id, name)
+            else:
+                self._create(subject, tags=[name])
+                added = True
+        except MarginError as error:
+            self.notify(str(error), severity="error", markup=False)
+            return
+        self.reload_annotations()
+        self.notify(f"Tagged #{name}" if added else f"Took #{name} off", markup=False)
 
     def action_quick_tag(self, number: int) -> None:
         tags = self.service.library.tags()
@@ -385,8 +394,7 @@ class ReaderScreen(Screen[None]):
             return
         subject = self._subject()
         if subject is not None:
-            name = tags[number - 1].name
-            self._run(lambda: self._add_tag(subject, name), f"Tagged #{name}")
+            self._apply_tag(subject, tags[number - 1].name)
 
     def action_note(self) -> None:
         subject = self._subject()
