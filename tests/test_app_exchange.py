@@ -34,7 +34,7 @@ async def test_export_a_bundle_then_merge_it_in_another_library(tmp_path: Path) 
         await pilot.press("enter")
         await settle(pilot)
         assert out.exists()
-        assert "1 annotations" in notices(app)
+        assert "1 annotation," in notices(app)
 
     ben = sample_service(tmp_path / "ben", author=BEN)
     app = make_app(ben)

@@ -230,7 +230,10 @@ def test_exported_bundle_passes_the_w3c_must_assertions(sample, tmp_path):
     out = tmp_path / "notes.margin.jsonld"
     summary = export_bundle(lib, out, with_sources=True)
     collection = json.loads(out.read_text(encoding="utf-8"))
-    assert summary.annotations == 5 and summary.links == 4 and summary.reviews == 3
+    assert (summary.annotations, summary.links, summary.reviews) == (4, 3, 3)
+    assert summary.deletions == 2  # a deleted annotation and a deleted link travel too
+    assert "4 annotations, 3 links, 3 verdicts" in summary.line()
+    assert summary.line().endswith("and 2 deletions to pass on")
     assert len(collection["first"]["items"]) == collection["total"] == 12
     assert w3c_failures(collection) == []
 

@@ -31,6 +31,7 @@ from typing import Any
 from store.errors import InvalidInput
 from store.library import Library
 from store.records import Annotation, Document, Link, Review, Tag
+from store.sanitize import plural
 
 from .merge import annotation_version, ensure_tables, export_parent, link_version
 from .validate import is_uuid, normal_time
@@ -51,13 +52,21 @@ class ExportSummary:
     bytes: int = 0
     with_sources: bool = False
     missing_sources: list[str] = field(default_factory=list)
+    deletions: int = 0
+    """Deleted annotations and links carried (not counted above), so deletions travel too."""
+    annotations_only: bool = False
+    """A table of annotations (CSV): the other counts do not apply."""
 
     def line(self) -> str:
         """One line for the user."""
+        if self.annotations_only:
+            return f"{self.path.name}: {plural(self.annotations, 'annotation')}, a row each"
         return (
-            f"{self.path.name}: {self.annotations} annotations, {self.links} links, "
-            f"{self.reviews} verdicts, {self.tags} tags, {self.documents} documents"
+            f"{self.path.name}: {plural(self.annotations, 'annotation')}, "
+            f"{plural(self.links, 'link')}, {plural(self.reviews, 'verdict')}, "
+            f"{plural(self.tags, 'tag')}, {plural(self.documents, 'document')}"
             + (" with their texts" if self.with_sources else "")
+            + (f", and {plural(self.deletions, 'deletion')} to pass on" if self.deletions else "")
         )
 
 
@@ -339,14 +348,16 @@ def _build(lib: Library, *, with_sources: bool, **filters: Any) -> _Built:
 
 def _summary(path: Path, built: _Built, with_sources: bool) -> ExportSummary:
     chosen = built.selection
+    deleted = sum(a.deleted for a in chosen.annotations) + sum(x.deleted for x in chosen.links)
     return ExportSummary(
         path=path,
         documents=len(chosen.documents),
-        annotations=len(chosen.annotations),
-        links=len(chosen.links),
+        annotations=sum(not a.deleted for a in chosen.annotations),
+        links=sum(not x.deleted for x in chosen.links),
         reviews=len(chosen.reviews),
         tags=len(chosen.tags),
         with_sources=with_sources,
+        deletions=deleted,
     )
 
 

@@ -111,4 +111,6 @@ def export_csv(
     data = text.encode("utf-8")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
-    return ExportSummary(path=out, annotations=rows, files=1, bytes=len(data))
+    return ExportSummary(
+        path=out, annotations=rows, files=1, bytes=len(data), annotations_only=True
+    )
