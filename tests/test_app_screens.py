@@ -274,3 +274,29 @@ async def test_claims_board_filters_by_document(tmp_path: Path) -> None:
         await pilot.press("d")
         await pilot.pause()
         assert len(app.screen.claims) == 2
+
+
+async def test_claims_board_never_combines_unreviewed_with_a_verdict(tmp_path: Path) -> None:
+    service = sample_service(tmp_path)
+    reviewed = service.annotate_quote("Modest Proposal", "a young healthy child", role="claim")
+    service.review(reviewed.id, "supported")
+    open_one = service.annotate_quote("Federalist", "The latent causes of faction", role="claim")
+    app = make_app(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("c", "u")
+        await pilot.pause()
+        assert [s.claim.id for s in app.screen.claims] == [open_one.id]
+        await pilot.press("v")  # verdict: supported (the first of the cycle)
+        await pilot.pause()
+        assert "unreviewed" not in _filters(app) and "verdict supported" in _filters(app)
+        assert [s.claim.id for s in app.screen.claims] == [reviewed.id]
+        await pilot.press("u")
+        await pilot.pause()
+        assert "verdict" not in _filters(app) and "unreviewed" in _filters(app)
+        assert [s.claim.id for s in app.screen.claims] == [open_one.id]
+
+
+def _filters(app) -> str:  # noqa: ANN001
+    """The claims board's line of filters ("2 claims · all · by document")."""
+    return next(line for line in screen_lines(app) if "\u00b7 by " in line)

@@ -154,14 +154,17 @@ class ClaimsScreen(Screen[None]):
 
     def action_filter(self, mode: str) -> None:
         self.mode = mode
-        if mode == "all":
+        if mode in ("all", "unreviewed"):  # an unreviewed claim has no verdict to filter on
             self.verdict = None
+        if mode == "all":
             self.tag = None
         self.refresh_claims()
 
     def action_cycle_verdict(self) -> None:
         cycle = [None, *VERDICTS]
         self.verdict = cycle[(cycle.index(self.verdict) + 1) % len(cycle)]
+        if self.verdict is not None and self.mode == "unreviewed":
+            self.mode = "all"  # a verdict filter means reviewed claims
         self.refresh_claims()
 
     def action_filter_tag(self) -> None:
