@@ -531,13 +531,41 @@ class Library:
             [len(name) + 1, name + "/"],
         )
 
+    def _alias(self, old: str, new: str | None) -> None:
+        """Remember that tag `old` is now `new` (None: deleted), for bundles that still use
+        the old name; names that pointed at `old` now point at `new` too."""
+        self.db.execute("UPDATE tag_aliases SET new = ? WHERE new = ?", [new, old])
+        self.db.execute(
+            "INSERT INTO tag_aliases (old, new) VALUES (?, ?) "
+            "ON CONFLICT (old) DO UPDATE SET new = excluded.new",
+            [old, new],
+        )
+        if new is not None:
+            self.db.execute("DELETE FROM tag_aliases WHERE old = ?", [new])
+
+    def tag_alias(self, name: str) -> tuple[bool, str | None]:
+        """(True, what the tag is called now, or None when it was deleted) for a tag this
+        library renamed, merged or deleted; (False, name) for any other name."""
+        rows = self._rows("SELECT new FROM tag_aliases WHERE old = ?", [name])
+        if not rows or self._rows("SELECT id FROM tags WHERE name = ?", [name]):
+            return False, name
+        return True, rows[0]["new"]
+
     def _retag(self, tag_id: str, name: str) -> None:
+        old = self.db.execute("SELECT name FROM tags WHERE id = ?", [tag_id]).fetchone()[0]
+        self._alias(old, name)
         self.db.table("tags").update(tag_id, {"name": name})
         self._log("tag", tag_id, "update")
         for annotation_id in self._annotations_tagged(tag_id):
             self._log("annotation", annotation_id, "update")
 
     def _fold(self, source_id: str, target_id: str) -> None:
+        names = dict(
+            self.db.execute(
+                "SELECT id, name FROM tags WHERE id IN (?, ?)", [source_id, target_id]
+            ).fetchall()
+        )
+        self._alias(names[source_id], names[target_id])
         moved = self._annotations_tagged(source_id)
         self.db.execute(
             "INSERT OR IGNORE INTO annotation_tags (annotation_id, tag_id) "
@@ -608,6 +636,7 @@ class Library:
         with self._tx():
             tag = self.tag(name)
             tagged = self._annotations_tagged(tag.id)
+            self._alias(tag.name, None)
             self.db.execute("DELETE FROM tags WHERE id = ?", [tag.id])
             self._log("tag", tag.id, "delete")
             for annotation_id in tagged:

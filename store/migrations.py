@@ -29,6 +29,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _script(schema.V1),
     _script(schema.V2),
     _script(schema.V3),
+    _script(schema.V4),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -164,3 +164,10 @@ CREATE TABLE IF NOT EXISTS exchange_history (
 );
 CREATE INDEX IF NOT EXISTS exchange_history_record ON exchange_history(entity, record_id)
 """
+
+V4 = """
+CREATE TABLE IF NOT EXISTS tag_aliases (
+    old TEXT PRIMARY KEY,
+    new TEXT
+)
+"""

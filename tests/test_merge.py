@@ -176,6 +176,45 @@ def test_local_tag_colours_are_kept_and_said(pair):
     assert any("tag 'geo': kept this library's colour '#00bb00'" in n for n in report.notices)
 
 
+def test_a_tag_renamed_merged_or_deleted_here_is_not_brought_back_by_an_older_bundle(pair):
+    first = _note(pair, "Beijing has identified", tags=["governance/digital", "scratch", "econ"])
+    pair.send(pair.a, pair.b, with_sources=True)  # B works from the old codebook
+    theirs = pair.b.annotate(
+        pair.doc_a.id,
+        *span(pair.seed, "Chinese telecom company"),
+        author=BOB,
+        tags=["governance", "governance/digital", "scratch", "econ", "bob-new"],
+    )
+    pair.a.rename_tag("governance/digital", "policy/digital")
+    pair.a.delete_tag("scratch")
+    pair.a.ensure_tag("economy")
+    pair.a.merge_tags("econ", "economy")
+    report = pair.send(pair.b, pair.a)
+    assert sorted(t.name for t in pair.a.tags()) == [
+        "bob-new",
+        "economy",
+        "governance",  # never a tag here: B's new one comes in
+        "policy/digital",
+    ]
+    assert pair.a.annotation(theirs.id).tags == (
+        "bob-new",
+        "economy",
+        "governance",
+        "policy/digital",
+    )
+    assert pair.a.annotation(first.id).tags == ("economy", "policy/digital")  # ours stays
+    notices = "\n".join(report.notices)
+    assert "tag 'scratch': deleted here, so not brought back" in notices
+    assert "tag 'governance/digital' is 'policy/digital' here" in notices
+    assert "tag 'econ' is 'economy' here" in notices
+    before = snapshot(pair.a)
+    again = pair.send(pair.b, pair.a)
+    assert (again.added, again.updated, again.conflicts) == (0, 0, [])
+    assert snapshot(pair.a) == before
+    pair.a.ensure_tag("scratch")  # made again on purpose: the name is live once more
+    assert pair.a.tag_alias("scratch") == (False, "scratch")
+
+
 def test_documents_are_matched_by_text_then_url(pair, tmp_path):
     note = _note(pair, "Beijing has identified")
     same, _ = pair.b.add_document(NewDoc(pair.seed, title="my copy", source="/elsewhere.txt"))

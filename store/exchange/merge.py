@@ -246,7 +246,8 @@ class _Merger:
         self.bundle_docs: dict[str, InDocument] = {}
         self.missing: Counter = Counter()
         self.skipped_ids: set[str] = set()
-        self.tag_ids: dict[str, str] = {}
+        self.tag_ids: dict[str, str | None] = {}
+        self.said_aliases: set[str] = set()
         self._anchoring: Any = None
         self.anchored: dict[tuple[str, str], Any] = {}
 
@@ -319,8 +320,26 @@ class _Merger:
         return self.docs[document_id]
 
     # tags ------------------------------------------------------------------------------------
+    def _renamed(self, name: str) -> tuple[bool, str | None]:
+        """(True, the name here or None) for a tag this library renamed, merged or deleted:
+        a colleague's older bundle must not bring it back. Said once per name."""
+        aliased, now = self.lib.tag_alias(name)
+        if aliased and name not in self.said_aliases:
+            self.said_aliases.add(name)
+            self.report.notices.append(
+                f"tag {show(name)}: deleted here, so not brought back"
+                if now is None
+                else f"tag {show(name)} is {show(now)} here: their notes take {show(now)}"
+            )
+        return aliased, now
+
     def tags(self, incoming: list) -> None:
         for tag in incoming:
+            aliased, now = self._renamed(tag.name)
+            if aliased:
+                if now is not None:
+                    self.tag_ids[tag.name] = self._tag_id(now)
+                continue
             rows = self.lib._rows("SELECT * FROM tags WHERE name = ?", [tag.name])
             if not rows:
                 made = self.lib.ensure_tag(tag.name, tag.colour, tag.description)
@@ -343,8 +362,13 @@ class _Merger:
                 )
             self.report.count("tag", "unchanged")
 
-    def _tag_id(self, name: str) -> str:
+    def _tag_id(self, name: str) -> str | None:
+        """The local id for a tag name of theirs (made when new); None: deleted here."""
         if name not in self.tag_ids:
+            aliased, now = self._renamed(name)
+            if aliased:
+                self.tag_ids[name] = self._tag_id(now) if now is not None else None
+                return self.tag_ids[name]
             rows = self.lib._rows("SELECT id FROM tags WHERE name = ?", [name])
             if rows:
                 self.tag_ids[name] = rows[0]["id"]
@@ -358,10 +382,12 @@ class _Merger:
     def _set_tags(self, annotation_id: str, names: tuple[str, ...]) -> None:
         self.lib.db.execute("DELETE FROM annotation_tags WHERE annotation_id = ?", [annotation_id])
         for name in names:
-            self.lib.db.execute(
-                "INSERT OR IGNORE INTO annotation_tags (annotation_id, tag_id) VALUES (?, ?)",
-                [annotation_id, self._tag_id(name)],
-            )
+            tag_id = self._tag_id(name)
+            if tag_id is not None:
+                self.lib.db.execute(
+                    "INSERT OR IGNORE INTO annotation_tags (annotation_id, tag_id) VALUES (?, ?)",
+                    [annotation_id, tag_id],
+                )
 
     # placing a quote in the local text ------------------------------------------------------
     def _in_place(self, inc: InAnnotation, doc: Document) -> bool:
