@@ -58,3 +58,11 @@ def terminal_safe(text: str) -> str:
 def plural(count: int, word: str, words: str | None = None) -> str:
     """ "1 hit", "2 hits": a count with its noun in the right number."""
     return f"{count:,} {word if count == 1 else (words or word + 's')}"
+
+
+def clip(text: str, limit: int) -> str:
+    """Text for one line of a list: whitespace folded, and "…" where it had to be cut."""
+    folded = " ".join(text.split())
+    if len(folded) <= limit:
+        return folded
+    return folded[: max(1, limit - 1)].rstrip() + "\u2026"

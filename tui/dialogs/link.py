@@ -14,7 +14,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from store.records import ClaimSummary
-from store.sanitize import terminal_safe
+from store.sanitize import clip, terminal_safe
 from store.schema import RELATIONS
 
 
@@ -56,9 +56,9 @@ class LinkDialog(ModalScreen[LinkChoice | None]):
             haystack = f"{summary.claim.exact} {summary.claim.note} {summary.document_title}"
             if needle and needle not in haystack.casefold():
                 continue
-            label = Text(terminal_safe(" ".join(summary.claim.exact.split())[:90]))
+            label = Text(terminal_safe(clip(summary.claim.exact, 90)))
             label.append(
-                Text(f"  \u2014 {terminal_safe(summary.document_title)[:40]}", style="dim")
+                Text(f"  \u2014 {terminal_safe(clip(summary.document_title, 40))}", style="dim")
             )
             options.add_option(Option(label, id=summary.claim.id))
         if options.option_count:

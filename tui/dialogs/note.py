@@ -9,6 +9,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static, TextArea
 
+from store.sanitize import clip
+
 
 class NoteDialog(ModalScreen[str | None]):
     """The note's new text (ctrl+s saves), or None when cancelled (escape)."""
@@ -26,7 +28,7 @@ class NoteDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static(
-                Text(f"Note on \u201c{self.quote[:120]}\u201d  (ctrl+s saves, escape cancels)")
+                Text(f"Note on \u201c{clip(self.quote, 120)}\u201d  (ctrl+s saves, escape cancels)")
             )
             yield TextArea(self.note, id="note-text", soft_wrap=True, show_line_numbers=False)
 

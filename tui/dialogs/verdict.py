@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from store.sanitize import clip
 from store.schema import VERDICTS
 
 
@@ -38,7 +39,7 @@ class VerdictDialog(ModalScreen[VerdictChoice | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Static(Text(f"Verdict on \u201c{' '.join(self.quote.split())[:100]}\u201d"))
+            yield Static(Text(f"Verdict on \u201c{clip(self.quote, 100)}\u201d"))
             yield OptionList(
                 *[Option(Text(v.replace("-", " ")), id=v) for v in VERDICTS], id="verdicts"
             )

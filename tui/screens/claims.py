@@ -10,7 +10,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from store.records import ClaimSummary
-from store.sanitize import plural, terminal_safe
+from store.sanitize import clip, plural, terminal_safe
 from store.schema import VERDICTS
 from tui.dialogs.ask import AskDialog
 
@@ -125,15 +125,15 @@ class ClaimsScreen(Screen[None]):
         for s in self.claims:
             table.add_row(
                 Text(
-                    terminal_safe(" ".join(s.claim.exact.split()))[:40],
+                    terminal_safe(clip(s.claim.exact, 40)),
                     style="bold" if not s.evidence else "",
                 ),
-                Text(terminal_safe(s.document_title)[:20]),
+                Text(terminal_safe(clip(s.document_title, 20))),
                 Text(str(s.supports)),
                 Text(str(s.contradicts)),
                 Text(str(s.context)),
                 Text((s.verdict or "\u2014").replace("-", " ")),
-                Text(terminal_safe(s.reviewer_name or "")[:12]),
+                Text(terminal_safe(clip(s.reviewer_name or "", 12))),
                 flags(s),
                 key=s.claim.id,
             )

@@ -22,7 +22,7 @@ from store.citation import annotation_citation, quote_with_citation
 from store.errors import MarginError
 from store.library import tag_name
 from store.records import Annotation, Document
-from store.sanitize import terminal_safe
+from store.sanitize import clip, terminal_safe
 from tui import clipboard
 from tui.dialogs.link import LinkChoice, LinkDialog
 from tui.dialogs.note import NoteDialog
@@ -275,9 +275,7 @@ class ReaderScreen(Screen[None]):
             if here.tags:
                 status.append("  #" + " #".join(terminal_safe(t) for t in here.tags))
             if here.note:
-                status.append(
-                    "  \u270e " + terminal_safe(" ".join(here.note.split())[:60]), style="italic"
-                )
+                status.append("  \u270e " + terminal_safe(clip(here.note, 60)), style="italic")
         self.query_one("#status", Static).update(status)
 
     @on(ReaderView.SelectionChanged)
@@ -302,7 +300,7 @@ class ReaderScreen(Screen[None]):
                 self.reader.focus()
                 return
             self.notify(
-                f"Orphaned: \u201c{annotation.exact[:80]}\u201d is no longer in this text. "
+                f"Orphaned: \u201c{clip(annotation.exact, 80)}\u201d is no longer in this text. "
                 "Select its new place in the document, then press enter on it here to re-attach it.",
                 severity="warning",
                 markup=False,

@@ -18,7 +18,7 @@ from textual.worker import get_current_worker
 
 from index import SearchResult
 from store.errors import MarginError
-from store.sanitize import plural, terminal_safe
+from store.sanitize import clip, plural, terminal_safe
 
 SYNTAX = (
     'words  "a phrase"  AND OR NOT  prefix*  fuzzy~  doc:title  tag:econ  author:name  '
@@ -39,7 +39,7 @@ class SearchDone(Message):
 def hit_label(hit) -> Text:  # noqa: ANN001 - index.Hit
     """One result row: where, what kind, and the snippet with matched words marked."""
     where = f"p. {hit.page}" if hit.page else f"@{hit.offset}"
-    label = Text(terminal_safe(hit.title)[:50], style="bold")
+    label = Text(terminal_safe(clip(hit.title, 50)), style="bold")
     label.append(f"  {where}", style="dim")
     if hit.kind == "annotation":
         label.append(f"  [{hit.role or 'note'}]", style="bold magenta")

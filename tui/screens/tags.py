@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from store.errors import MarginError
 from store.library import TAG_PALETTE
 from store.records import Tag
-from store.sanitize import plural, terminal_safe
+from store.sanitize import clip, plural, terminal_safe
 from tui.dialogs.ask import AskDialog
 from tui.dialogs.confirm import ConfirmDialog
 
@@ -78,7 +78,7 @@ class TagsScreen(Screen[None]):
                 Text("\u2588\u2588", style=tag.colour),
                 Text("  " * depth + terminal_safe(tag.name)),
                 Text(str(tag.count)),
-                Text(terminal_safe(tag.description)[:50]),
+                Text(terminal_safe(clip(tag.description, 50))),
                 key=tag.name,
             )
         if select is not None:
@@ -115,8 +115,8 @@ class TagsScreen(Screen[None]):
             text.append(terminal_safe(tag.description) + "\n", style="italic")
         text.append("\n")
         for exact, title in rows:
-            text.append("\u201c" + terminal_safe(" ".join(exact.split()))[:90] + "\u201d\n")
-            text.append(f"   {terminal_safe(title)[:50]}\n", style="dim")
+            text.append("\u201c" + terminal_safe(clip(exact, 90)) + "\u201d\n")
+            text.append(f"   {terminal_safe(clip(title, 50))}\n", style="dim")
         if not rows:
             text.append("not used yet", style="dim")
         preview.update(text)

@@ -8,7 +8,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from store.records import Annotation
-from store.sanitize import terminal_safe
+from store.sanitize import clip, terminal_safe
 
 
 def annotation_label(annotation: Annotation, colour: str | None) -> Text:
@@ -19,13 +19,11 @@ def annotation_label(annotation: Annotation, colour: str | None) -> Text:
         label.append("orphaned: ", style="bold red")
     elif annotation.anchor_state == "moved":
         label.append("moved: ", style="yellow")
-    label.append(terminal_safe(" ".join(annotation.exact.split())[:60]))
+    label.append(terminal_safe(clip(annotation.exact, 60)))
     if annotation.tags:
         label.append("  #" + " #".join(terminal_safe(t) for t in annotation.tags), style="dim")
     if annotation.note:
-        label.append(
-            "\n  " + terminal_safe(" ".join(annotation.note.split())[:70]), style="italic dim"
-        )
+        label.append("\n  " + terminal_safe(clip(annotation.note, 70)), style="italic dim")
     return label
 
 
