@@ -264,6 +264,26 @@ def test_markdown_is_source_text_titled_by_its_first_heading(tmp_path: Path) -> 
     assert untitled.title == "plain-notes"
 
 
+def test_markdown_front_matter_and_bylines_give_title_author_and_date(tmp_path: Path) -> None:
+    front = (
+        '---\ntitle: "Notes on Faction"\nauthor: [Ada Lovelace, Charles Babbage]\n'
+        "date: 2024-03-09T10:00:00Z\ntags: [a, b]\n---\n\n# Heading that is not the title\n"
+    )
+    doc = extract(write(tmp_path, "front.md", front))
+    assert (doc.title, doc.author, doc.published) == (
+        "Notes on Faction",
+        "Ada Lovelace",
+        "2024-03-09",
+    )
+    assert doc.text == front  # the source as written, front matter included
+    sample = extract(SAMPLES / "federalist-no-10.md")
+    assert (sample.title, sample.author) == ("The Federalist No. 10", "James Madison")
+    byline = extract(write(tmp_path, "by.md", "# Title\n\nBy Jane Q. Doe\n\nText.\n"))
+    assert byline.author == "Jane Q. Doe"
+    plain = extract(write(tmp_path, "bold.md", "# Title\n\n**Important** things first.\n"))
+    assert plain.author is None  # a bold word in a sentence is not a byline
+
+
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -16,7 +16,7 @@ from pathlib import Path
 from store.errors import IngestError
 from store.ingest.decode import NotText, Refused, decode_as, length_reason, sniff_binary
 from store.ingest.sandbox import Sandbox, shared_sandbox
-from store.ingest.text import decode, markdown_title, plain_text_metadata
+from store.ingest.text import decode, markdown_metadata, plain_text_metadata
 from store.sanitize import clean_field, ingest_clean, plural
 
 __all__ = [
@@ -184,9 +184,10 @@ def extract(
         text, removed = ingest_clean(decoded.text)
         metadata["encoding"] = decoded.encoding
         warnings.extend(decoded.warnings)
-        title, author = plain_text_metadata(text)
         if kind == "md":
-            title = markdown_title(text) or title
+            title, author, published = markdown_metadata(text)
+        else:
+            title, author = plain_text_metadata(text)
     else:
         head = _read_head(path)
         if kind == "pdf" and b"%PDF-" not in head[:1024]:

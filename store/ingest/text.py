@@ -12,12 +12,50 @@ from store.ingest.decode import Decoded, decode_text
 from store.sanitize import clean_field
 
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
+_FRONT_FIELD = re.compile(r"^(title|author|authors|date)[ \t]*:[ \t]*(.+?)[ \t]*$", re.I | re.M)
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# "**James Madison**, *Daily Advertiser*, 1787": a bold name opening a line near the top.
+_BOLD_BYLINE = re.compile(
+    r"^\*\*([A-Z][\w.\u2019'-]*(?:\s+[A-Z][\w.\u2019'-]*){1,4})\*\*(?:[,;]|\s*$)"
+)
 _H1 = re.compile(r"^ {0,3}#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
 
 
 def decode(data: bytes) -> Decoded:
     """Decode a text file's bytes; raises NotText for binary data (see store.ingest.decode)."""
     return decode_text(data)
+
+
+def markdown_metadata(text: str) -> tuple[str | None, str | None, str | None]:
+    """Title, author and date (YYYY-MM-DD) of a Markdown file.
+
+    From YAML front matter when it has them (Jekyll, Hugo, Obsidian and pandoc write it),
+    else the first `# ` heading and a byline near the top ("By Jane Doe", or a bold name
+    opening a line).
+    """
+    title = author = published = None
+    front = _FRONT_MATTER.match(text)
+    if front:
+        for key, raw in _FRONT_FIELD.findall(front.group(1)):
+            value = raw.strip().strip("\"'").strip("[]").split(",")[0].strip().strip("\"'")
+            key = key.lower()
+            if key == "title" and value:
+                title = clean_field(value, 500)
+            elif key in ("author", "authors") and value:
+                author = clean_field(value, 200)
+            elif key == "date" and _ISO_DATE.match(value):
+                published = value[:10]
+    plain_title, plain_author = plain_text_metadata(text)
+    title = title or markdown_title(text) or plain_title
+    author = author or plain_author
+    if author is None:
+        for line in text[:3000].split("\n")[:15]:
+            bold = _BOLD_BYLINE.match(line.strip())
+            if bold:
+                author = clean_field(bold.group(1), 200)
+                break
+    return title, author, published
 
 
 def markdown_title(text: str) -> str | None:
