@@ -435,6 +435,7 @@ async def test_a_tag_the_note_has_comes_off_with_t_or_its_number(service: Servic
         await pilot.press("t")
         await pilot.pause()
         assert "A tag it has comes off" in screen_text(app)
+        assert "keys 1 infrastructure · 2 senegal" in screen_text(app)
         await pilot.press(*"#senegal", "enter")
         await settle(pilot)
         assert service.library.annotation(made.id).tags == ("infrastructure",)

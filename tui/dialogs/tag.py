@@ -13,6 +13,10 @@ def tag_dialog(names: list[str], current: tuple[str, ...] = ()) -> AskDialog:
         )
     else:
         question = "Tag (none yet). Right arrow completes; enter applies."
+    if names:
+        # The number keys follow the codebook's order, which a new tag can shift: show it.
+        keys = " \u00b7 ".join(f"{n} {name}" for n, name in enumerate(names[:9], start=1))
+        question += f"\nIn the reader, keys {keys}"
     return AskDialog(
         question,
         placeholder="tag name, e.g. econ/trade",
