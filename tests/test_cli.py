@@ -150,10 +150,23 @@ def test_scripted_annotation_link_review_and_claims(lib_path: Path) -> None:
     # The same quote again by the same person: the one annotation gains the tag.
     quote = "The latent causes of faction are thus sown in the nature of man"
     code, output = run(
-        lib_path, "annotate", "Federalist", "--quote", quote, "--tag", "cause", "--json"
+        lib_path,
+        "annotate",
+        "Federalist",
+        "--quote",
+        quote,
+        "--tag",
+        "cause",
+        "--tag",
+        "#faction",
+        "--json",
     )
     again = json.loads(output)
     assert again["id"] == evidence["id"] and sorted(again["tags"]) == ["cause", "faction"]
+    code, output = run(
+        lib_path, "annotate", "Federalist", "--quote", quote, "--tag", "#cause", "--json"
+    )
+    assert json.loads(output)["modified"] == again["modified"]  # nothing new: nothing written
     code, _ = run(lib_path, "link", claim["id"][:8], evidence["id"][:8], "--relation", "context")
     assert code == 0
     code, output = run(lib_path, "claims", "--json")

@@ -250,7 +250,7 @@ class Service:
                 result = self.set_role(existing.id, "claim")
             if note and note != existing.note:
                 result = self.set_note(existing.id, note)
-            added = [name for name in tags if name not in existing.tags]
+            added = [name for name in map(tag_name, tags) if name not in existing.tags]
             if added:
                 result = self.set_tags(existing.id, [*existing.tags, *added])
             return result
