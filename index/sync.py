@@ -1280,8 +1280,12 @@ class SearchIndex:
 def _child_sync(library_path: str, index_dir: str, conn: object) -> None:
     """The child's side of sync_in_child: sync, report progress, never write to the terminal."""
     try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 2)  # tracebacks of libraries must not draw over the app
+        # Off the terminal entirely: a library's print or traceback must not draw over the
+        # app, and the child has no business with the keyboard.
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        os.close(devnull)
     except OSError:
         pass
     from store.library import Library
