@@ -210,6 +210,8 @@ def test_import_with_a_named_encoding(lib_path: Path, tmp_path: Path) -> None:
     assert output.strip() == "margin: --encoding: unknown encoding 'klingon'"
     with Library(lib_path) as lib:
         assert lib.document_ids() == before
+    code, output = run(lib_path, "import", "--encoding", "cp1250", str(SAMPLES))
+    assert code == 0 and "--encoding cp1250 applies to .txt and .md files" in output
 
 
 def _damage(library: Path) -> None:

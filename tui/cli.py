@@ -18,6 +18,7 @@ from rich.text import Text
 
 from store.db import explain
 from store.errors import MarginError
+from store.ingest import iter_source_files
 from store.ingest.decode import Refused, known_encoding
 from store.library import parse_colour
 from store.sanitize import terminal_safe
@@ -124,6 +125,14 @@ def import_(
             say(f"margin: --encoding: {refused.reason}", style="red", console=err)
             sys.exit(2)
     service = obj.service
+    if encoding and any(
+        path.suffix.lower() in (".html", ".htm", ".pdf") for path in iter_source_files(sources)
+    ):
+        say(
+            f"margin: --encoding {encoding} applies to .txt and .md files; web pages declare "
+            "their own and PDFs carry none",
+            console=err,
+        )
     missing = [s for s in sources if not s.exists()]
     for path in missing:
         say(f"failed    {path}: no such file or folder", style="red")
