@@ -72,21 +72,14 @@ def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     conn = db.conn
     try:
         conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.DatabaseError as error:
-        if _said(error):
-            raise LibraryError(explain(error)) from error
-        raise
-    try:
-        yield db
-    except BaseException as error:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        if isinstance(error, sqlite3.DatabaseError) and _said(error):
-            raise LibraryError(explain(error)) from error
-        raise
-    try:
+        try:
+            yield db
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
         conn.execute("COMMIT")
-    except sqlite3.DatabaseError as error:
+    except sqlite3.DatabaseError as error:  # at BEGIN, in the body or at COMMIT
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         if _said(error):
