@@ -109,7 +109,7 @@ async def test_a_new_version_in_the_app_keeps_notes_and_orphans_can_be_reattache
         await settle(pilot)
         assert isinstance(app.screen, ReaderScreen)
         panel = app.screen.query_one("#annotations", AnnotationList)
-        labels = [str(panel.get_option_at_index(i).prompt) for i in range(panel.option_count)]
+        labels = [str(panel.label_at(i)) for i in range(panel.option_count)]
         assert "orphaned" in labels[-1] and "Xi pledged" in labels[-1]
         new_text = service.library.document(first.document_id).text
         app.screen.reader.go_to(new_text.index("Xi said nothing"))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+
+from textual import work
 from textual.app import App
 from textual.binding import Binding
 
@@ -38,7 +41,23 @@ class MarginApp(App[None]):
         self.last_copied: str | None = None
 
     def on_mount(self) -> None:
+        # Writes index in a worker: a whoosh commit on the event loop cost every highlight,
+        # tag and note its time (0.5 s when another process held the index lock).
+        self.service.index_later = self._index_after_write
         self.push_screen(LibraryScreen())
+
+    def on_unmount(self) -> None:
+        self.service.index_later = None
+
+    def _index_after_write(self) -> None:
+        if threading.get_ident() == self._thread_id:
+            self._index_worker()
+        else:
+            self.call_from_thread(self._index_worker)
+
+    @work(thread=True, exit_on_error=False, group="index-writes")
+    def _index_worker(self) -> None:
+        self.service.sync_index_after_write()
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):

@@ -77,6 +77,9 @@ class Service:
     library_path: Path
     config_dir: Path
     limits: Limits = field(default_factory=Limits)
+    index_later: Callable[[], None] | None = field(default=None, repr=False)
+    """Set by the app: after a write, bring the index up to date off the event loop (call
+    `sync_index_after_write` in a worker). The command line leaves it None and syncs in place."""
 
     def __post_init__(self) -> None:
         self.library_path = Path(self.library_path)
@@ -138,11 +141,28 @@ class Service:
         return index_seq != store_seq
 
     def _after_write(self) -> None:
+        if self.index_later is not None:
+            self.index_later()
+            return
         try:
             self.sync_index()
         except IndexBusy as busy:
             # The store has the change; the next sync picks it up.
             log.info("index sync deferred: %s", busy)
+
+    def sync_index_after_write(self) -> None:
+        """In a worker thread: apply the latest writes to the index, then close the thread's
+        connection. The store has every change already, so a failure here is only logged: the
+        next sync catches up from the change log."""
+        try:
+            self.sync_index()
+        except (MarginError, OSError) as error:
+            log.info("index sync after a write deferred: %s", error)
+        finally:
+            lib = getattr(self._local, "library", None)
+            if lib is not None:
+                lib.close()
+                self._local.library = None
 
     def rename(self, name: str) -> Author:
         """Change the display name shown beside this person's notes."""
