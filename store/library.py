@@ -850,6 +850,11 @@ class Library:
 
     # -- change log -----------------------------------------------------------------------
 
+    def data_version(self) -> int:
+        """A number that changes when another connection (another process, or another thread
+        of this one) commits to the library: SQLite's `PRAGMA data_version`, a cheap poll."""
+        return self.db.execute("PRAGMA data_version").fetchone()[0]
+
     def max_seq(self) -> int:
         """The newest change-log sequence number (0 for an empty library)."""
         return self.db.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]

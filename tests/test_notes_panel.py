@@ -7,6 +7,7 @@ from pathlib import Path
 from tests.apptools import sample_service, screen_text, settle
 from tui.app import make_app
 from tui.screens.reader import ReaderScreen
+from tui.service import Service
 from tui.widgets.annotation_list import AnnotationList
 from tui.widgets.reader_view import ReaderView
 
@@ -75,3 +76,35 @@ async def test_a_new_highlight_a_deletion_and_a_recolour_show_in_the_panel(
         assert service.library.annotation(new.id).deleted
         # The write was indexed by a worker, not on the event loop; the search finds the rest.
         assert not service.index_behind()
+
+
+async def until(pilot, condition, seconds: float = 10.0) -> bool:  # noqa: ANN001
+    """Wait for the app to show what another process did (it polls once a second)."""
+    for _ in range(int(seconds * 10)):
+        if condition():
+            return True
+        await pilot.pause(0.1)
+    return condition()
+
+
+async def test_the_app_follows_what_another_process_writes(tmp_path: Path) -> None:
+    service = sample_service(tmp_path)
+    doc = service.library.resolve_document("Federalist")
+    app = make_app(service)
+    other = Service(service.library_path, service.config_dir)  # another connection, as a shell
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        extra = tmp_path / "minutes.txt"
+        extra.write_text("Minutes of the meeting.\n\nThe committee met at noon.\n", "utf-8")
+        [done] = list(other.import_files([extra]))
+        assert done.status == "imported"
+        assert await until(pilot, lambda: "5 documents" in screen_text(app))
+        app.open_document(doc.id)
+        await settle(pilot)
+        panel = app.screen.query_one("#annotations", AnnotationList)
+        before = panel.option_count
+        start = doc.text.index("The friend of popular governments")
+        other.annotate(doc.id, start, start + 30, note="written from another shell")
+        assert await until(pilot, lambda: panel.option_count == before + 1)
+        assert "written from another shell" in screen_text(app)
+    other.close()

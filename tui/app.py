@@ -13,6 +13,9 @@ from tui.screens.help import HelpScreen
 from tui.screens.library import LibraryScreen
 from tui.service import Service
 
+FOLLOW_SECONDS = 1.0
+"""How often the app looks for changes made to the library by another process."""
+
 
 class MarginApp(App[None]):
     """margin's interface: library, reader, search, claims, tags."""
@@ -44,7 +47,20 @@ class MarginApp(App[None]):
         # Writes index in a worker: a whoosh commit on the event loop cost every highlight,
         # tag and note its time (0.5 s when another process held the index lock).
         self.service.index_later = self._index_after_write
+        self._library_version = self.service.library_version()
+        # Another process (a `margin import` in another shell) writes the same file: a poll
+        # of SQLite's data_version costs microseconds, so once a second is free.
+        self.set_interval(FOLLOW_SECONDS, self._follow_library)
         self.push_screen(LibraryScreen())
+
+    def _follow_library(self) -> None:
+        version = self.service.library_version()
+        if version == self._library_version:
+            return
+        self._library_version = version
+        changed = getattr(self.screen, "library_changed", None)
+        if changed is not None:
+            changed()
 
     def on_unmount(self) -> None:
         self.service.index_later = None

@@ -150,6 +150,10 @@ class Service:
             # The store has the change; the next sync picks it up.
             log.info("index sync deferred: %s", busy)
 
+    def library_version(self) -> int:
+        """Changes when someone else (another process or thread) has written to the library."""
+        return self.library.data_version()
+
     def sync_index_after_write(self) -> None:
         """In a worker thread: apply the latest writes to the index, then close the thread's
         connection. The store has every change already, so a failure here is only logged: the

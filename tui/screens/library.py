@@ -132,6 +132,10 @@ class LibraryScreen(Screen[None]):
     def on_screen_resume(self) -> None:
         self.refresh_documents()
 
+    def library_changed(self) -> None:
+        """Another process changed the library (an import from another shell)."""
+        self.refresh_documents()
+
     def refresh_documents(self) -> None:
         """Read the documents again (after an import, a deletion or notes in the reader)."""
         self._documents = self.app.service.library.documents()

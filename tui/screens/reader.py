@@ -238,6 +238,22 @@ class ReaderScreen(Screen[None]):
             evidence=annotation.id in self._evidence_ids,
         )
 
+    def library_changed(self) -> None:
+        """Another process changed the library: a new version of this text, or its notes."""
+        try:
+            document = self.service.library.document(self.document_id)
+        except MarginError:
+            self.notify("This document was deleted elsewhere.", severity="warning", markup=False)
+            self.app.pop_screen()
+            return
+        if document.sha256 != self.document.sha256:
+            cursor = self.reader.cursor
+            self.document = document
+            self.reader.load_text(self._shown_text())
+            self.reader.go_to(min(cursor, len(document.text)))
+            self.notify("A new version of this document was imported.", markup=False)
+        self.reload_annotations()
+
     def on_screen_suspend(self) -> None:
         self._suspended = True
 

@@ -64,6 +64,10 @@ class TagsScreen(Screen[None]):
         self.refresh_tags()
         table.focus()
 
+    def library_changed(self) -> None:
+        """Another process changed the library: the codebook and its counts again."""
+        self.refresh_tags()
+
     def refresh_tags(self, select: str | None = None) -> None:
         self.tags = self.app.service.library.tags()
         table = self.query_one("#tags", DataTable)
