@@ -650,7 +650,7 @@ def _helper_main() -> None:
                 ix = whoosh_index.open_dir(folder)
                 writer = _Writer(ix, _lk=False, private_temp=True, limitmb=LIMIT_MB)
                 for doc_id in doc_ids:
-                    _add_stored(writer, lib.db, doc_id)
+                    _add_stored(writer, lib.reader, doc_id)
                 if writer._added:
                     answer: tuple = ("segment", writer._finalize_segment())
                     writer._finish()
@@ -851,7 +851,7 @@ class SearchIndex:
         store_seq = lib.max_seq()  # type: ignore[attr-defined]
         if meta.seq > store_seq:
             return "the index is ahead of the library (the library file was replaced)"
-        db = lib.db  # type: ignore[attr-defined]
+        db = lib.reader  # type: ignore[attr-defined]
         if meta.seq and _fingerprint(db, meta.seq) != meta.fingerprint:
             return "the index was made for another library"
         return None
@@ -911,7 +911,7 @@ class SearchIndex:
         if not helpers:
             helpers.append(_Helper(Path(lib.path)))  # type: ignore[attr-defined]
         _remove_helper_scratch(folder)
-        _, theirs = _split(lib.db, doc_ids)  # type: ignore[attr-defined]
+        _, theirs = _split(lib.reader, doc_ids)  # type: ignore[attr-defined]
         return set(theirs) if helpers[0].start(folder, theirs) else set()
 
     def _searcher_for(self, writer: SegmentWriter) -> Searcher:
@@ -953,7 +953,7 @@ class SearchIndex:
         return self._catch_up(lib, progress)
 
     def _pending_work(self, lib: object, seq: int) -> int:
-        db = lib.db  # type: ignore[attr-defined]
+        db = lib.reader  # type: ignore[attr-defined]
         chars = db.execute(
             "SELECT coalesce(sum(length), 0) FROM documents WHERE id IN "
             "(SELECT id FROM changes WHERE seq > ? AND entity = 'document')",
@@ -974,7 +974,7 @@ class SearchIndex:
                 helper.close()
 
     def _catch_up_with(self, lib: object, progress: Progress | None, helpers: list) -> int:
-        db = lib.db  # type: ignore[attr-defined]
+        db = lib.reader  # type: ignore[attr-defined]
         applied = 0
         total: int | None = None
         done = 0  # set again, to 0, with total on the first batch
@@ -1108,7 +1108,7 @@ class SearchIndex:
             shutil.rmtree(path, ignore_errors=True)
 
     def _build(self, lib: object, folder: Path, progress: Progress | None) -> int:
-        db = lib.db  # type: ignore[attr-defined]
+        db = lib.reader  # type: ignore[attr-defined]
         folder.mkdir()
         ix = whoosh_index.create_in(str(folder), make_schema())
         # Read the seq first: whatever is read after is at least that new, and anything
@@ -1238,7 +1238,7 @@ class SearchIndex:
             return [f"index: {problem}; `margin reindex` rebuilds it"]
         assert self._searcher is not None and self._meta is not None
         searcher = self._searcher
-        db = lib.db  # type: ignore[attr-defined]
+        db = lib.reader  # type: ignore[attr-defined]
         store_seq = lib.max_seq()  # type: ignore[attr-defined]
         if self._meta.seq != store_seq:
             return [

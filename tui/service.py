@@ -312,20 +312,16 @@ class Service:
         return after
 
     def _restore_anchor(self, before: Annotation) -> None:
-        with self.library.write():
-            self.library.db["annotations"].update(
-                before.id,
-                {
-                    "start": before.start,
-                    "end": before.end,
-                    "exact": before.exact,
-                    "prefix": before.prefix,
-                    "suffix": before.suffix,
-                    "anchor_state": before.anchor_state,
-                    "anchor_step": before.anchor_step,
-                },
-            )
-            self.library._log("annotation", before.id, "update")
+        self.library.restore_anchor(
+            before.id,
+            start=before.start,
+            end=before.end,
+            exact=before.exact,
+            prefix=before.prefix,
+            suffix=before.suffix,
+            state=before.anchor_state,
+            step=before.anchor_step,
+        )
 
     def delete_annotation(self, annotation_id: str) -> Annotation:
         """Delete an annotation (a tombstone, so the deletion travels and can be undone)."""
