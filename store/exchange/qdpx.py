@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import zipfile
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from types import ModuleType
@@ -31,8 +31,8 @@ from typing import Any
 from lxml import etree
 
 from store.errors import InvalidInput
-from store.library import CONTEXT, MAX_NOTE, Library, parse_colour, tag_name, text_sha256
-from store.records import Annotation, Author, Document, now
+from store.library import MAX_NOTE, Library, parse_colour, tag_name, text_sha256
+from store.records import Annotation, Author, Document, Link, Review, now
 from store.sanitize import clean_field, ingest_clean
 from store.schema import RELATIONS, VERDICTS
 
@@ -547,13 +547,7 @@ class _Importer:
         return self._anchoring
 
     def _quote(self, raw: str, start: int, end: int) -> Any:
-        return self._anchoring_module().Quote(
-            raw[start:end],
-            raw[max(0, start - CONTEXT) : start],
-            raw[end : end + CONTEXT],
-            start,
-            end,
-        )
+        return self._anchoring_module().quote_at(raw, start, end)
 
     def prepare(self, raw: str, text: str, selections: list[etree._Element]) -> None:
         """Find all selections of a source that cleaning changed at once (one fold of the text)."""
@@ -595,29 +589,26 @@ class _Importer:
         guid = (source.get("guid") or "").strip("{}").lower()
         doc_id = (
             guid
-            if is_uuid(guid)
-            and not self.lib._rows("SELECT 1 AS x FROM documents WHERE id = ?", [guid])
+            if is_uuid(guid) and not self.lib.exists("document", guid)
             else derived_id("refi-document", sha)
         )
-        self.lib.db.table("documents").insert(
-            {
-                "id": doc_id,
-                "title": clean_field(source.get("name") or "untitled", 500) or "untitled",
-                "author": None,
-                "published": None,
-                "source": self.label,
-                "format": "txt",
-                "sha256": sha,
-                "text": text,
-                "length": len(text),
-                "page_starts": None,
-                "metadata": "{}",
-                "imported_at": now(),
-            }
+        added = self.lib.put_document(
+            Document(
+                id=doc_id,
+                title=clean_field(source.get("name") or "untitled", 500) or "untitled",
+                author=None,
+                published=None,
+                source=self.label,
+                format="txt",
+                sha256=sha,
+                text=text,
+                page_starts=None,
+                metadata={},
+                imported_at=now(),
+            )
         )
-        self.lib._log("document", doc_id, "insert")
         self.report.counts["documents added"] += 1
-        return self.lib.document(doc_id)
+        return added
 
     def tag(self, path: str) -> str | None:
         colour, description = self.code_info.get(path, (None, ""))
@@ -626,7 +617,7 @@ class _Importer:
         except InvalidInput:
             self.report.lost.append(f"code {show(path)}: not usable as a tag name")
             return None
-        if not self.lib._rows("SELECT id FROM tags WHERE name = ?", [name]):
+        if self.lib.find_tag(name) is None:
             try:
                 colour = parse_colour(colour) if colour else None
             except InvalidInput:
@@ -685,93 +676,73 @@ class _Importer:
         modified = max(
             created, _time(element.get("modifiedDateTime") or element.get("creationDateTime"))
         )
-        existing = None
-        if is_uuid(guid):
-            rows = self.lib._rows("SELECT id, document_id FROM annotations WHERE id = ?", [guid])
-            if rows and rows[0]["document_id"] == doc.id:
-                existing = rows[0]["id"]
-        if existing is None:
-            rows = self.lib._rows(
-                'SELECT id FROM annotations WHERE document_id = ? AND start = ? AND "end" = ? '
-                "AND NOT deleted ORDER BY created, id LIMIT 1",
-                [doc.id, start, end],
-            )
-            existing = rows[0]["id"] if rows else None
-        if existing is not None:
-            current = self.lib.annotation(existing)
+        current = self.lib.annotation_row(guid) if is_uuid(guid) else None
+        if current is None or current.document_id != doc.id:
+            current = self.lib.live_annotation_at(doc.id, start, end)
+        if current is not None:
             missing = sorted(tags - set(current.tags))
             if missing or (role == "claim" and current.role != "claim"):
-                values: dict = {"modified": now()}
-                if role == "claim":
-                    values["role"] = "claim"
-                self.lib.db.table("annotations").update(existing, values)
-                for name in missing:
-                    self.lib.db.execute(
-                        "INSERT OR IGNORE INTO annotation_tags (annotation_id, tag_id) "
-                        "VALUES (?, ?)",
-                        [existing, self.lib.tag(name).id],
+                self.lib.put_annotation(
+                    replace(
+                        current,
+                        role="claim" if role == "claim" else current.role,
+                        modified=now(),
+                        tags=(*current.tags, *missing),
                     )
-                self.lib._log("annotation", existing, "update")
+                )
                 self.report.counts["annotations updated"] += 1
             else:
                 self.report.counts["annotations unchanged"] += 1
-            annotation_id = existing
+            annotation_id = current.id
         else:
-            taken = is_uuid(guid) and self.lib._rows(
-                "SELECT 1 AS x FROM annotations WHERE id = ?", [guid]
-            )
+            taken = is_uuid(guid) and self.lib.exists("annotation", guid)
             annotation_id = (
                 guid
                 if is_uuid(guid) and not taken
                 else derived_id("refi-selection", doc.sha256, str(start), str(end), guid)
             )
-            self.lib.db.table("annotations").insert(
-                {
-                    "id": annotation_id,
-                    "document_id": doc.id,
-                    "start": start,
-                    "end": end,
-                    "exact": text[start:end],
-                    "prefix": text[max(0, start - CONTEXT) : start],
-                    "suffix": text[end : end + CONTEXT],
-                    "role": role,
-                    "note": note,
-                    "author_id": creator.id,
-                    "author_name": creator.name,
-                    "created": created,
-                    "modified": modified,
-                    "deleted": 0,
-                    "anchor_state": "ok" if state == "ok" else "moved",
-                    "anchor_step": "position" if state == "ok" else "refi-import",
-                }
-            )
-            for name in sorted(tags):
-                self.lib.db.execute(
-                    "INSERT OR IGNORE INTO annotation_tags (annotation_id, tag_id) VALUES (?, ?)",
-                    [annotation_id, self.lib.tag(name).id],
+            quote = self._anchoring_module().quote_at(text, start, end)
+            self.lib.put_annotation(
+                Annotation(
+                    id=annotation_id,
+                    document_id=doc.id,
+                    start=start,
+                    end=end,
+                    exact=quote.exact,
+                    prefix=quote.prefix,
+                    suffix=quote.suffix,
+                    role=role,
+                    note=note,
+                    author_id=creator.id,
+                    author_name=creator.name,
+                    created=created,
+                    modified=modified,
+                    deleted=False,
+                    anchor_state="ok" if state == "ok" else "moved",
+                    anchor_step="position" if state == "ok" else "refi-import",
+                    tags=tuple(sorted(tags)),
                 )
-            self.lib._log("annotation", annotation_id, "insert")
+            )
             self.report.counts["annotations added"] += 1
         if guid:
             self.selections[guid] = annotation_id
         for note_guid, verdict, comment, user, when in verdicts:
             review_id = note_guid if is_uuid(note_guid) else derived_id("refi-review", note_guid)
-            if self.lib._rows("SELECT 1 AS x FROM reviews WHERE id = ?", [review_id]):
+            if self.lib.exists("review", review_id):
                 self.report.counts["verdicts unchanged"] += 1
                 continue
             reviewer = self.who(user)
-            self.lib.db.table("reviews").insert(
-                {
-                    "id": review_id,
-                    "claim_id": annotation_id,
-                    "verdict": verdict,
-                    "comment": comment[:MAX_NOTE],
-                    "reviewer_id": reviewer.id,
-                    "reviewer_name": reviewer.name,
-                    "created": _time(when),
-                }
+            self.lib.put_review(
+                Review(
+                    id=review_id,
+                    claim_id=annotation_id,
+                    verdict=verdict,
+                    comment=comment[:MAX_NOTE],
+                    reviewer_id=reviewer.id,
+                    reviewer_name=reviewer.name,
+                    created=_time(when),
+                )
             )
-            self.lib._log("review", review_id, "insert")
             self.report.counts["verdicts added"] += 1
 
     def links(self, root: etree._Element) -> None:
@@ -801,30 +772,25 @@ class _Importer:
                     break
             guid = (link.get("guid") or "").lower().strip("{}")
             link_id = guid if is_uuid(guid) else derived_id("refi-link", claim, evidence, relation)
-            if self.lib._rows("SELECT 1 AS x FROM links WHERE id = ?", [link_id]) or self.lib._rows(
-                "SELECT 1 AS x FROM links WHERE claim_id = ? AND evidence_id = ? "
-                "AND relation = ? AND NOT deleted",
-                [claim, evidence, relation],
-            ):
+            if self.lib.exists("link", link_id) or self.lib.live_link(claim, evidence, relation):
                 self.report.counts["links unchanged"] += 1
                 continue
             creator = self.who(user)
             stamp = _time(when)
-            self.lib.db.table("links").insert(
-                {
-                    "id": link_id,
-                    "claim_id": claim,
-                    "evidence_id": evidence,
-                    "relation": relation,
-                    "note": note[:MAX_NOTE],
-                    "author_id": creator.id,
-                    "author_name": creator.name,
-                    "created": stamp,
-                    "modified": stamp,
-                    "deleted": 0,
-                }
+            self.lib.put_link(
+                Link(
+                    id=link_id,
+                    claim_id=claim,
+                    evidence_id=evidence,
+                    relation=relation,
+                    note=note[:MAX_NOTE],
+                    author_id=creator.id,
+                    author_name=creator.name,
+                    created=stamp,
+                    modified=stamp,
+                    deleted=False,
+                )
             )
-            self.lib._log("link", link_id, "insert")
             self.report.counts["links added"] += 1
         if skipped:
             self.report.lost.append(
