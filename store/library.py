@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from store import db as dbmod
 from store.errors import InvalidInput, LibraryError, NotFound
+from store.ledger import ExchangeLedger
 from store.migrations import migrate
 from store.quotes import fold
 from store.records import (
@@ -135,7 +136,7 @@ FROM documents d
 """
 
 
-class Library:
+class Library(ExchangeLedger):
     """One margin library file. Open one per thread; close it when done."""
 
     def __init__(self, path: Path | str) -> None:
