@@ -300,7 +300,7 @@ def _expansions(q: wq.MultiTerm, reader: object) -> Iterable[bytes]:
                     seen.add(btext)
                     yield btext
         return
-    for btext in q._btexts(reader):
+    for btext in q._btexts(reader):  # noqa: SLF001 - whoosh's stored-text reader
         yield btext.encode("utf-8") if isinstance(btext, str) else btext
 
 
@@ -521,7 +521,7 @@ def _union(reader: object, q: ExpandedTerms, wanted: int) -> tuple[int, list[tup
     top_n: list[tuple[float, int]] = []
     for leaf, base in reader.leaf_readers():  # type: ignore[attr-defined]
         docs: set[int] = set()
-        for btext in q._btexts(leaf):
+        for btext in q._btexts(leaf):  # noqa: SLF001 - whoosh's stored-text reader
             docs.update(leaf.postings(q.fieldname, btext).all_ids())  # deletions filtered
         total += len(docs)
         if len(top_n) < wanted:

@@ -387,7 +387,7 @@ def _refreshed(ix: object, searcher: Searcher | None) -> Searcher:
     latest = ix.latest_generation()  # type: ignore[attr-defined]
     if searcher is not None and latest == searcher.reader().generation():
         return searcher
-    toc = ix._read_toc()  # type: ignore[attr-defined]
+    toc = ix._read_toc()  # type: ignore[attr-defined]  # noqa: SLF001 - whoosh internals
     previous: dict[str, Any] = {}  # segment id -> whoosh SegmentReader (untyped)
     if searcher is not None:
         for reader, _ in searcher.reader().leaf_readers():
@@ -398,7 +398,7 @@ def _refreshed(ix: object, searcher: Searcher | None) -> Searcher:
     for segment in toc.segments:
         reader = previous.pop(segment.segment_id(), None)
         if reader is not None and _same_deletions(reader.segment(), segment):
-            reader._gen = toc.generation  # what up_to_date() compares
+            reader._gen = toc.generation  # what up_to_date() compares  # noqa: SLF001 - whoosh internals
             readers.append(reader)
             continue
         if reader is not None:
@@ -556,11 +556,11 @@ def _segment_of(ix: object, db: object, doc_ids: Iterable[str]) -> list:
     try:
         for doc_id in sorted(doc_ids):
             _add_stored(writer, db, doc_id)
-        if not writer._added:
+        if not writer._added:  # noqa: SLF001 - whoosh internals
             writer.cancel()
             return []
-        segment = writer._finalize_segment()
-        writer._finish()
+        segment = writer._finalize_segment()  # noqa: SLF001 - whoosh internals
+        writer._finish()  # noqa: SLF001 - whoosh internals
         return [segment]
     except BaseException:
         _discard(writer)
@@ -651,9 +651,9 @@ def _helper_main() -> None:
                 writer = _Writer(ix, _lk=False, private_temp=True, limitmb=LIMIT_MB)
                 for doc_id in doc_ids:
                     _add_stored(writer, lib.reader, doc_id)
-                if writer._added:
-                    answer: tuple = ("segment", writer._finalize_segment())
-                    writer._finish()
+                if writer._added:  # noqa: SLF001 - whoosh internals
+                    answer: tuple = ("segment", writer._finalize_segment())  # noqa: SLF001 - whoosh internals
+                    writer._finish()  # noqa: SLF001 - whoosh internals
                 else:
                     writer.cancel()
                     answer = ("segment", None)

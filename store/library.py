@@ -148,11 +148,6 @@ class Library(ExchangeLedger):
             self._db.conn.close()
             raise LibraryError(f"{self.path}: {dbmod.explain(error)}") from error
 
-    @property
-    def db(self) -> Any:
-        """The connection, while callers move to the methods below (to be removed)."""
-        return self._db
-
     def close(self) -> None:
         """Close the connection (the WAL is checkpointed by SQLite on the last close)."""
         self._db.conn.close()
@@ -362,6 +357,28 @@ class Library(ExchangeLedger):
         if row is None:
             raise NotFound(f"no document with id {document_id}")
         return row[0]
+
+    def text_at(self, document_id: str, start: int, length: int) -> str | None:
+        """`length` characters of a document's text from `start` (clipped at its end), read
+        without loading the whole text; None when there is no such document."""
+        row = self._db.execute(
+            "SELECT substr(text, ?, ?) FROM documents WHERE id = ?",
+            [start + 1, length, document_id],
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def recent_quotes(self, tag: str, limit: int = 8) -> list[tuple[str, str]]:
+        """(quote, document title) of the newest live annotations carrying a tag or a tag
+        nested under it."""
+        rows = self._db.execute(
+            "SELECT a.exact, d.title FROM annotations a "
+            "JOIN annotation_tags at ON at.annotation_id = a.id "
+            "JOIN tags t ON t.id = at.tag_id JOIN documents d ON d.id = a.document_id "
+            "WHERE (t.name = ? OR t.name LIKE ? || '/%') AND NOT a.deleted "
+            "ORDER BY a.created DESC LIMIT ?",
+            [tag, tag, limit],
+        ).fetchall()
+        return [(exact, title) for exact, title in rows]
 
     def annotation(self, annotation_id: str) -> Annotation:
         """The annotation with this id (tombstones too)."""

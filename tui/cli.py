@@ -84,7 +84,7 @@ def cli(ctx: click.Context, library: Path | None) -> None:
     With no command, opens the app on the library.
     """
     ctx.obj = Context(library)
-    ctx.call_on_close(lambda: ctx.obj._service and ctx.obj._service.close())
+    ctx.call_on_close(lambda: ctx.obj._service and ctx.obj._service.close())  # noqa: SLF001 - the Context's own service, built on first use
     if ctx.invoked_subcommand is None:
         from tui.app import make_app  # Textual only when the app opens
 

@@ -480,11 +480,10 @@ class Service:
                     "no longer found in its document)"
                 )
                 continue
-            text = lib.db.execute(
-                "SELECT substr(text, ?, ?) FROM documents WHERE id = ?",
-                [annotation.start + 1, annotation.end - annotation.start, annotation.document_id],
-            ).fetchone()
-            if text is None or text[0] != annotation.exact:
+            text = lib.text_at(
+                annotation.document_id, annotation.start, annotation.end - annotation.start
+            )
+            if text != annotation.exact:
                 problems.append(
                     f"annotation {annotation.id[:8]}: its quote no longer matches the text at "
                     f"{annotation.start}-{annotation.end}"
@@ -501,3 +500,18 @@ class Service:
     def backup(self, target: Path) -> None:
         """Write a consistent copy of the library to `target`."""
         self.library.backup(Path(target))
+
+    # -- reads for the screens and the CLI ---------------------------------------------------
+
+    def text_around(
+        self, document_id: str, offset: int, *, before: int, length: int
+    ) -> tuple[int, str] | None:
+        """(start, text) of `length` characters of a document from `before` characters ahead
+        of `offset`, without loading the whole text; None when the document is gone."""
+        start = max(0, offset - before)
+        text = self.library.text_at(document_id, start, length)
+        return None if text is None else (start, text)
+
+    def tag_examples(self, name: str, limit: int = 8) -> list[tuple[str, str]]:
+        """(quote, document title) of the newest notes carrying a tag (or one nested under it)."""
+        return self.library.recent_quotes(name, limit)

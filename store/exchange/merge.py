@@ -399,7 +399,7 @@ class _Merger:
         )
 
     # annotations ----------------------------------------------------------------------------
-    def _local_annotation(self, annotation_id: str) -> Annotation | None:
+    def local_annotation(self, annotation_id: str) -> Annotation | None:
         return self.lib.annotation_row(annotation_id)
 
     def annotations(self, incoming: list[InAnnotation]) -> None:
@@ -421,7 +421,7 @@ class _Merger:
                 )
                 self.skipped_ids.add(inc.id)
                 continue
-            local = self._local_annotation(inc.id)
+            local = self.local_annotation(inc.id)
             version = annotation_version(inc)
             if local is None:
                 plans.append((inc, doc, None, "added", version))
@@ -453,7 +453,7 @@ class _Merger:
             self.anchor_ahead(group, doc)
         for inc, doc, local, outcome, version in plans:
             if outcome == "added":
-                self._write_annotation(inc, doc, None)
+                self.write_annotation(inc, doc, None)
                 self.lib.remember_version("annotation", inc.id, version, inc.previous, base=True)
                 self.report.count("annotation", "added")
             else:
@@ -468,7 +468,7 @@ class _Merger:
             and inc.text_sha256 in (None, doc.sha256)
         )
 
-    def _write_annotation(self, inc: InAnnotation, doc: Document, local: Annotation | None) -> None:
+    def write_annotation(self, inc: InAnnotation, doc: Document, local: Annotation | None) -> None:
         if local is not None and self._same_span(inc, doc, local):
             placed: dict = {
                 "start": local.start,
@@ -556,9 +556,9 @@ class _Merger:
             self.report.count(entity, "kept_newer")
         elif outcome == "updated":
             if entity == "annotation":
-                self._write_annotation(inc, doc, local)
+                self.write_annotation(inc, doc, local)
             else:
-                self._write_link(inc, local)
+                self.write_link(inc, local)
             self.lib.remember_version(entity, inc.id, version, inc.previous, base=True)
             self.report.count(entity, "updated")
         else:
@@ -610,7 +610,7 @@ class _Merger:
             local = self.lib.link_row(inc.id)
             version = link_version(inc)
             if local is None:
-                self._write_link(inc, None)
+                self.write_link(inc, None)
                 self.lib.remember_version("link", inc.id, version, inc.previous, base=True)
                 self.report.count("link", "added")
                 continue
@@ -627,7 +627,7 @@ class _Merger:
             )
             self._apply("link", outcome, inc, local, version, None)
 
-    def _write_link(self, inc: InLink, local: Link | None) -> None:
+    def write_link(self, inc: InLink, local: Link | None) -> None:
         if local is not None:
             self.lib.add_history(self.import_id, "link", local.id, asdict(local))
         self.lib.put_link(
@@ -782,14 +782,14 @@ def resolve_conflict(lib: Library, conflict_id: str, keep: Literal["mine", "thei
                     raise InvalidInput(
                         f"conflict {conflict_id}: its document is no longer in the library"
                     ) from None
-                local = merger._local_annotation(record_id)
-                merger._write_annotation(inc, doc, local)
+                local = merger.local_annotation(record_id)
+                merger.write_annotation(inc, doc, local)
             else:
                 inc = InLink(**theirs)
                 for end in (inc.claim_id, inc.evidence_id):
                     if not lib.exists("annotation", end):
                         raise InvalidInput(f"conflict {conflict_id}: annotation {end} is gone")
-                merger._write_link(inc, lib.link_row(record_id))
+                merger.write_link(inc, lib.link_row(record_id))
             lib.remember_version(entity, record_id, version, inc.previous, base=True)
         lib.mark_resolved(conflict_id, keep)
 

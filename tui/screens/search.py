@@ -167,15 +167,11 @@ class SearchScreen(Screen[None]):
         if self.result is None or number >= len(self.result.hits):
             return
         hit = self.result.hits[number]
-        lib = self.app.service.library
-        start = max(0, hit.offset - 400)
-        row = lib.db.execute(
-            "SELECT substr(text, ?, ?) FROM documents WHERE id = ?",
-            [start + 1, 1000, hit.document_id],
-        ).fetchone()
-        if row is None:
+        found = self.app.service.text_around(hit.document_id, hit.offset, before=400, length=1000)
+        if found is None:
             return
-        context = Text(terminal_safe(row[0]))
+        start, around = found
+        context = Text(terminal_safe(around))
         context.stylize("bold reverse", hit.offset - start, hit.offset - start + max(1, hit.length))
         if hit.note:
             context = Text.assemble(
