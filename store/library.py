@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from store import db as dbmod
+from store.anchoring import quote_at
 from store.errors import InvalidInput, LibraryError, NotFound
 from store.ledger import ExchangeLedger
 from store.migrations import migrate
@@ -50,8 +51,6 @@ TAG_PALETTE = (
     "#7fbf7f",  # sage
 )
 MAX_NOTE = 100_000
-# Characters of context kept each side of a quote, to find it again when the text changes.
-CONTEXT = 32
 
 
 class NewDocument(Protocol):
@@ -327,15 +326,16 @@ class Library(ExchangeLedger):
                 raise InvalidInput(f"span {start}-{end} is not inside the document (0-{len(text)})")
             stamp = now()
             annotation_id = new_id()
+            quote = quote_at(text, start, end)
             self._db.table("annotations").insert(
                 {
                     "id": annotation_id,
                     "document_id": document_id,
                     "start": start,
                     "end": end,
-                    "exact": text[start:end],
-                    "prefix": text[max(0, start - CONTEXT) : start],
-                    "suffix": text[end : end + CONTEXT],
+                    "exact": quote.exact,
+                    "prefix": quote.prefix,
+                    "suffix": quote.suffix,
                     "role": role,
                     "note": _note(note),
                     "author_id": author.id,
@@ -461,12 +461,13 @@ class Library(ExchangeLedger):
                 e = current.end if end is None else end
                 if not (0 <= s < e <= len(text)):
                     raise InvalidInput(f"span {s}-{e} is not inside the document")
+                quote = quote_at(text, s, e)
                 values.update(
                     start=s,
                     end=e,
-                    exact=text[s:e],
-                    prefix=text[max(0, s - CONTEXT) : s],
-                    suffix=text[e : e + CONTEXT],
+                    exact=quote.exact,
+                    prefix=quote.prefix,
+                    suffix=quote.suffix,
                     anchor_state="ok",
                     anchor_step="position",
                 )

@@ -32,8 +32,8 @@ from lxml import etree
 
 from store.errors import InvalidInput
 from store.library import MAX_NOTE, Library, parse_colour, tag_name, text_sha256
-from store.records import Annotation, Author, Document, Link, Review, now
-from store.sanitize import clean_field, ingest_clean
+from store.records import Annotation, Author, Document, Link, Review, format_time, now
+from store.sanitize import clean_field, clip, ingest_clean
 from store.schema import RELATIONS, VERDICTS
 
 from .bundle import public_source, select
@@ -105,11 +105,6 @@ def _sub(
     if text is not None:
         element.text = _x(text)
     return element
-
-
-def _short(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= 60 else flat[:59] + "\u2026"
 
 
 # -- export ----------------------------------------------------------------------------------------
@@ -217,7 +212,7 @@ def project_xml(lib: Library) -> tuple[bytes, dict[str, bytes], QdpxReport]:
                     element,
                     "PlainTextSelection",
                     guid=_guid(a.id, "annotation"),
-                    name=_short(a.exact),
+                    name=clip(a.exact, 60),
                     startPosition=str(a.start),
                     endPosition=str(a.end),
                     creatingUser=author,
@@ -437,7 +432,7 @@ def _time(value: str | None) -> str:
     stamp = stamp.astimezone(timezone.utc)
     if stamp > datetime.now(timezone.utc):
         return now()
-    return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return format_time(stamp)
 
 
 class _Importer:

@@ -26,7 +26,7 @@ from typing import Any
 
 from store.errors import InvalidInput
 from store.library import parse_colour, tag_name
-from store.records import Review
+from store.records import Review, format_time
 from store.sanitize import clean_field, has_surrogates, ingest_clean, terminal_safe
 from store.schema import RELATIONS, ROLES, VERDICTS
 
@@ -318,12 +318,6 @@ def parse_time(value: Any) -> datetime:
     if stamp.tzinfo is None:
         raise RecordError(f"{show(value, 40)} has no time zone")
     return stamp
-
-
-def format_time(stamp: datetime) -> str:
-    """A time as margin stores it: UTC, milliseconds, Z."""
-    utc = stamp.astimezone(timezone.utc)
-    return utc.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def normal_time(value: str) -> str:

@@ -18,7 +18,7 @@ from store.sanitize import terminal_safe
 from tui.dialogs.confirm import ConfirmDialog
 from tui.dialogs.verdict import VerdictChoice, VerdictDialog
 
-CONTEXT = 240
+SHOWN_AROUND = 240
 RELATION_MARK = {
     "supports": "+ supports",
     "contradicts": "\u2212 contradicts",
@@ -31,7 +31,7 @@ def _unwrap(text: str) -> str:
     return text.replace("\n\n", "\0\0").replace("\n", " ").replace("\0\0", "\n\n")
 
 
-def in_context(text: str, start: int, end: int, *, width: int = CONTEXT) -> Text:
+def in_context(text: str, start: int, end: int, *, width: int = SHOWN_AROUND) -> Text:
     """The passage with some text each side, the passage itself marked."""
     lo, hi = max(0, start - width), min(len(text), end + width)
     shown = Text("\u2026" if lo > 0 else "")

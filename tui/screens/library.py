@@ -14,7 +14,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from store.errors import MarginError
 from store.records import DocumentSummary
-from store.sanitize import plural, terminal_safe
+from store.sanitize import clip, plural, terminal_safe
 from tui.dialogs.confirm import ConfirmDialog
 from tui.dialogs.export import ExportChoice, ExportDialog
 from tui.dialogs.import_path import ImportChoice, ImportDialog
@@ -24,10 +24,6 @@ from tui.messages import ImportFinished, ImportProgress, ImportStarted, IndexFin
 def _cell(value: object, style: str = "") -> Text:
     # Titles and authors are data: never markup, never raw control characters.
     return Text(terminal_safe(str(value if value is not None else "")), style=style)
-
-
-def _short(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "\u2026"
 
 
 class LibraryScreen(Screen[None]):
@@ -167,8 +163,8 @@ class LibraryScreen(Screen[None]):
         if d.moved or d.orphaned:
             anchors = f"{d.moved} mv {d.orphaned} orph"
         return [
-            _cell(_short(d.title, 34)),
-            _cell(_short(d.author or "", 16)),
+            _cell(clip(d.title, 34)),
+            _cell(clip(d.author or "", 16)),
             _cell(d.format),
             _cell(f"{max(1, round(d.length / 1000))}k"),
             _cell(d.highlights),
