@@ -69,6 +69,10 @@ class ExportSummary:
             + (f", and {plural(self.deletions, 'deletion')} to pass on" if self.deletions else "")
         )
 
+    def lines(self) -> list[str]:
+        """The report as lines, like the other exchange reports."""
+        return [self.line()]
+
 
 @dataclass
 class Selection:

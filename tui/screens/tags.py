@@ -11,11 +11,11 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from store.errors import MarginError
-from store.library import TAG_PALETTE
 from store.records import Tag
 from store.sanitize import clip, plural, terminal_safe
 from tui.dialogs.ask import AskDialog
 from tui.dialogs.confirm import ConfirmDialog
+from tui.service import TAG_PALETTE
 
 
 class TagsScreen(Screen[None]):
@@ -65,7 +65,7 @@ class TagsScreen(Screen[None]):
         table.focus()
 
     def refresh_tags(self, select: str | None = None) -> None:
-        self.tags = self.app.service.library.tags()
+        self.tags = self.app.service.tags()
         table = self.query_one("#tags", DataTable)
         keep = table.cursor_row
         table.clear()
