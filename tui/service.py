@@ -18,6 +18,7 @@ from store.errors import IngestError, InvalidInput, MarginError
 from store.ingest import Limits, extract, iter_source_files
 from store.library import TAG_PALETTE as TAG_PALETTE  # re-exported for the codebook screen
 from store.library import Library, tag_name, text_sha256
+from store.library import parse_colour as parse_colour  # re-exported for the CLI
 from store.profile import load_profile, rename_profile
 from store.quotes import find_quote
 from store.records import (
@@ -602,3 +603,21 @@ class Service:
     def evidence_links(self, claim_id: str) -> list[Link]:
         """A claim's live links to its evidence, oldest first."""
         return self.library.links(claim_id=claim_id)
+
+    def resolve_document(self, ref: str) -> Document:
+        """A document named by id, id prefix, title or path (as the CLI's arguments name it)."""
+        return self.library.resolve_document(ref)
+
+    def resolve_annotation(self, ref: str) -> Annotation:
+        """An annotation named by id or a unique id prefix."""
+        return self.library.resolve_annotation(ref)
+
+    def quick_problems(self) -> list[str]:
+        """SQLite's quick check of the library file (empty when sound)."""
+        return self.library.quick_problems()
+
+    def rebuild_index(self, progress: Progress | None = None) -> int:
+        """Build the search index again from the library; returns the documents indexed."""
+        with self._index_lock:
+            self.index.rebuild(self.library, progress=progress)
+        return len(self.library.document_ids())
