@@ -16,9 +16,9 @@ from textual.widgets import Footer, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from index import SearchResult
 from store.errors import MarginError
 from store.sanitize import clip, plural, terminal_safe
+from tui.service import SearchResult
 
 SYNTAX = (
     'words  "a phrase"  AND OR NOT  prefix*  fuzzy~  doc:title  tag:econ  author:name  '
