@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from index.helper import _background
@@ -16,7 +17,7 @@ from store.processes import start_child
 # -- catching up in a child process ------------------------------------------------------------
 
 
-def _child_sync(library_path: str, index_dir: str, conn: object) -> None:
+def _child_sync(library_path: str, index_dir: str, conn: Connection) -> None:
     """The child's side of sync_in_child: sync, report progress, never write to the terminal."""
     try:
         # Off the terminal entirely: a library's print or traceback must not draw over the
@@ -36,7 +37,7 @@ def _child_sync(library_path: str, index_dir: str, conn: object) -> None:
         now = time.monotonic()
         if now - last[0] >= 0.1 or done >= total:
             last[0] = now
-            conn.send(("progress", done, total))  # type: ignore[attr-defined]
+            conn.send(("progress", done, total))
 
     try:
         with Library(library_path) as lib:
@@ -45,13 +46,13 @@ def _child_sync(library_path: str, index_dir: str, conn: object) -> None:
                 applied = search_index.sync(lib, progress=report)
             finally:
                 search_index.close()
-        conn.send(("done", applied))  # type: ignore[attr-defined]
+        conn.send(("done", applied))
     except IndexBusy as busy:
-        conn.send(("busy", str(busy)))  # type: ignore[attr-defined]
+        conn.send(("busy", str(busy)))
     except BaseException as error:  # noqa: BLE001 - everything goes back to the parent
-        conn.send(("error", f"{type(error).__name__}: {error}"))  # type: ignore[attr-defined]
+        conn.send(("error", f"{type(error).__name__}: {error}"))
     finally:
-        conn.close()  # type: ignore[attr-defined]
+        conn.close()
 
 
 class IndexSyncFailed(MarginError):

@@ -18,6 +18,7 @@ from whoosh import index as whoosh_index
 
 from index.store_reader import _add_stored, _segment_of
 from index.whoosh_writer import HELPER_TEMP, LIMIT_MB, _discard, _Writer
+from store.library import StoreReader
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +139,7 @@ def _remove_helper_scratch(folder: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _helped(helpers: list, theirs: set[str], ix: object, db: object) -> Callable[[], list]:
+def _helped(helpers: list, theirs: set[str], ix: object, db: StoreReader) -> Callable[[], list]:
     """What commit_with adds: the helper's segment, or (when it failed) one made here."""
 
     def more() -> list:

@@ -13,6 +13,7 @@ from index.schema import (
     META_UID,
     SCHEMA_VERSION,
 )
+from store.library import StoreReader
 
 # -- the meta entry -----------------------------------------------------------------------------
 
@@ -37,11 +38,11 @@ def _read_meta(searcher: Searcher) -> Meta | None:
     return Meta(seq=int(key[1]), version=int(key[2]), fingerprint=key[3])
 
 
-def _fingerprint(db: object, seq: int) -> str | None:
+def _fingerprint(db: StoreReader, seq: int) -> str | None:
     if seq <= 0:
         return None
     sql = "SELECT entity, id FROM changes WHERE seq = ?"
-    row = db.execute(sql, [seq]).fetchone()  # type: ignore[attr-defined]
+    row = db.execute(sql, [seq]).fetchone()
     return f"{row[0]}:{row[1]}" if row else ""
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 
 from whoosh.writing import SegmentWriter
 
@@ -15,8 +17,23 @@ from index.schema import (
     tag_terms,
 )
 from index.whoosh_writer import LIMIT_MB, _discard, _Writer
+from store.library import StoreReader
+from store.records import Change
 
 # -- reading the store ---------------------------------------------------------------------------
+
+
+class IndexedLibrary(Protocol):
+    """What the index needs of a library: where it is, its change log, and reading it."""
+
+    path: Path
+
+    @property
+    def reader(self) -> StoreReader: ...
+
+    def max_seq(self) -> int: ...
+
+    def changes_since(self, seq: int, limit: int = 10_000) -> list[Change]: ...
 
 
 def _chunks(items: list, size: int = 500) -> Iterable[list]:
@@ -39,12 +56,12 @@ class _Annotation:
     evidence: list[str]
 
 
-def _annotations(db: object, ids: list[str]) -> dict[str, _Annotation]:
+def _annotations(db: StoreReader, ids: list[str]) -> dict[str, _Annotation]:
     """The named annotations (those still stored), with tags, title and live evidence."""
     found: dict[str, _Annotation] = {}
     for chunk in _chunks(ids):
         marks = ",".join("?" * len(chunk))
-        rows = db.execute(  # type: ignore[attr-defined]
+        rows = db.execute(
             f"SELECT a.id, a.document_id, a.exact, a.note, a.role, a.author_id, a.author_name, "
             f"a.deleted, d.title FROM annotations a JOIN documents d ON d.id = a.document_id "
             f"WHERE a.id IN ({marks})",
@@ -54,14 +71,14 @@ def _annotations(db: object, ids: list[str]) -> dict[str, _Annotation]:
             found[row[0]] = _Annotation(
                 row[0], row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7]), row[8], [], []
             )
-        for annotation_id, name in db.execute(  # type: ignore[attr-defined]
+        for annotation_id, name in db.execute(
             f"SELECT at.annotation_id, t.name FROM annotation_tags at "
             f"JOIN tags t ON t.id = at.tag_id WHERE at.annotation_id IN ({marks})",
             chunk,
         ).fetchall():
             if annotation_id in found:
                 found[annotation_id].tags.append(name)
-        for claim_id, evidence_id in db.execute(  # type: ignore[attr-defined]
+        for claim_id, evidence_id in db.execute(
             f"SELECT l.claim_id, l.evidence_id FROM links l "
             f"JOIN annotations e ON e.id = l.evidence_id "
             f"WHERE l.claim_id IN ({marks}) AND NOT l.deleted AND NOT e.deleted",
@@ -96,23 +113,21 @@ def _add_annotation(writer: SegmentWriter, a: _Annotation) -> None:
     writer.add_document(**fields)
 
 
-def _length_row(db: object, doc_id: str) -> tuple | None:
+def _length_row(db: StoreReader, doc_id: str) -> tuple | None:
     sql = "SELECT length FROM documents WHERE id = ?"
-    return db.execute(sql, [doc_id]).fetchone()  # type: ignore[attr-defined]
+    return db.execute(sql, [doc_id]).fetchone()
 
 
-def _add_stored(writer: SegmentWriter, db: object, doc_id: str) -> int:
+def _add_stored(writer: SegmentWriter, db: StoreReader, doc_id: str) -> int:
     """Add a stored document's passages; returns its length in characters (0 when gone)."""
-    row = db.execute(  # type: ignore[attr-defined]
-        "SELECT title, author, text FROM documents WHERE id = ?", [doc_id]
-    ).fetchone()
+    row = db.execute("SELECT title, author, text FROM documents WHERE id = ?", [doc_id]).fetchone()
     if row is None:
         return 0
     _add_document(writer, doc_id, row[0], row[1], row[2])
     return len(row[2])
 
 
-def _segment_of(ix: object, db: object, doc_ids: Iterable[str]) -> list:
+def _segment_of(ix: object, db: StoreReader, doc_ids: Iterable[str]) -> list:
     """The documents indexed here into a segment of their own (no lock: the caller holds it)."""
     writer = _Writer(ix, _lk=False, private_temp=True, limitmb=LIMIT_MB)
     try:
@@ -129,7 +144,7 @@ def _segment_of(ix: object, db: object, doc_ids: Iterable[str]) -> list:
         raise
 
 
-def _length_of(db: object, doc_ids: Iterable[str]) -> int:
+def _length_of(db: StoreReader, doc_ids: Iterable[str]) -> int:
     total = 0
     for doc_id in doc_ids:
         row = _length_row(db, doc_id)
@@ -172,7 +187,7 @@ def _add_document(
     return len(passages)
 
 
-def _split(db: object, doc_ids: list[str]) -> tuple[list[str], list[str]]:
+def _split(db: StoreReader, doc_ids: list[str]) -> tuple[list[str], list[str]]:
     """Two groups of about equal text, largest documents first: (ours, the helper's)."""
     lengths = []
     for doc_id in doc_ids:

@@ -72,6 +72,7 @@ from index.schema import (
     make_schema,
 )
 from index.store_reader import (
+    IndexedLibrary,
     _add_annotation,
     _add_stored,
     _annotations,
@@ -244,7 +245,7 @@ class SearchIndex:
         except _Unusable:
             pass
 
-    def _problem(self, lib: object) -> str | None:
+    def _problem(self, lib: IndexedLibrary) -> str | None:
         """Why the index cannot serve this library as it is, or None."""
         try:
             self._open()
@@ -257,17 +258,17 @@ class SearchIndex:
             return (
                 f"the index has schema version {meta.version}, this margin writes {SCHEMA_VERSION}"
             )
-        store_seq = lib.max_seq()  # type: ignore[attr-defined]
+        store_seq = lib.max_seq()
         if meta.seq > store_seq:
             return "the index is ahead of the library (the library file was replaced)"
-        db = lib.reader  # type: ignore[attr-defined]
+        db = lib.reader
         if meta.seq and _fingerprint(db, meta.seq) != meta.fingerprint:
             return "the index was made for another library"
         return None
 
-    def index_state(self, lib: object) -> tuple[int | None, int]:
+    def index_state(self, lib: IndexedLibrary) -> tuple[int | None, int]:
         """(the seq the index has applied, or None when it is unusable; the store's newest seq)."""
-        store_seq = lib.max_seq()  # type: ignore[attr-defined]
+        store_seq = lib.max_seq()
         if self._problem(lib) is not None or self._meta is None:
             return None, store_seq
         return self._meta.seq, store_seq
@@ -312,15 +313,15 @@ class SearchIndex:
         raise IndexBusy("the search index was replaced while waiting for it; try again")
 
     def _share(
-        self, lib: object, helpers: list, doc_ids: list[str], chars: int, folder: Path
+        self, lib: IndexedLibrary, helpers: list, doc_ids: list[str], chars: int, folder: Path
     ) -> set[str]:
         """Hand about half of a big batch's documents to the helper; returns those ids."""
         if not HELPERS or chars < HELPER_MIN_CHARS or len(doc_ids) < 2:
             return set()
         if not helpers:
-            helpers.append(_Helper(Path(lib.path)))  # type: ignore[attr-defined]
+            helpers.append(_Helper(Path(lib.path)))
         _remove_helper_scratch(folder)
-        _, theirs = _split(lib.reader, doc_ids)  # type: ignore[attr-defined]
+        _, theirs = _split(lib.reader, doc_ids)
         return set(theirs) if helpers[0].start(folder, theirs) else set()
 
     def _searcher_for(self, writer: SegmentWriter) -> Searcher:
@@ -343,7 +344,7 @@ class SearchIndex:
             ) from error
         _ACTIVE.discard(id(writer))
 
-    def sync(self, lib: object, progress: Progress | None = None) -> int:
+    def sync(self, lib: IndexedLibrary, progress: Progress | None = None) -> int:
         """Apply every change newer than the index's seq; returns how many entries were applied.
 
         Rebuilds instead when the index is missing, unreadable, of another schema version or
@@ -357,12 +358,12 @@ class SearchIndex:
             log.info("rebuilding the search index: %s", problem)
             return self.rebuild(lib, progress, reason=problem)
         assert self._meta is not None
-        if self._meta.seq >= lib.max_seq():  # type: ignore[attr-defined]
+        if self._meta.seq >= lib.max_seq():
             return 0
         return self._catch_up(lib, progress)
 
-    def _pending_work(self, lib: object, seq: int) -> int:
-        db = lib.reader  # type: ignore[attr-defined]
+    def _pending_work(self, lib: IndexedLibrary, seq: int) -> int:
+        db = lib.reader
         chars = db.execute(
             "SELECT coalesce(sum(length), 0) FROM documents WHERE id IN "
             "(SELECT id FROM changes WHERE seq > ? AND entity = 'document')",
@@ -374,7 +375,7 @@ class SearchIndex:
         ).fetchone()[0]
         return chars // UNIT_CHARS + notes
 
-    def _catch_up(self, lib: object, progress: Progress | None) -> int:
+    def _catch_up(self, lib: IndexedLibrary, progress: Progress | None) -> int:
         helpers: list[_Helper] = []
         try:
             return self._catch_up_with(lib, progress, helpers)
@@ -382,8 +383,8 @@ class SearchIndex:
             for helper in helpers:
                 helper.close()
 
-    def _catch_up_with(self, lib: object, progress: Progress | None, helpers: list) -> int:
-        db = lib.reader  # type: ignore[attr-defined]
+    def _catch_up_with(self, lib: IndexedLibrary, progress: Progress | None, helpers: list) -> int:
+        db = lib.reader
         applied = 0
         total: int | None = None
         done = 0  # set again, to 0, with total on the first batch
@@ -393,14 +394,14 @@ class SearchIndex:
             try:
                 searcher = self._searcher_for(writer)
                 meta = _read_meta(searcher)
-                if meta is None or meta.seq > lib.max_seq():  # type: ignore[attr-defined]
+                if meta is None or meta.seq > lib.max_seq():
                     # Changed under us (another process rebuilt or replaced it): start over.
                     _discard(writer)
                     self._close_searcher()
                     return applied + self.sync(lib, progress)
                 if total is None:
                     total, done = self._pending_work(lib, meta.seq), 0
-                changes = lib.changes_since(meta.seq, BATCH_CHANGES)  # type: ignore[attr-defined]
+                changes = lib.changes_since(meta.seq, BATCH_CHANGES)
                 if not changes:
                     _discard(writer)
                     break
@@ -479,7 +480,7 @@ class SearchIndex:
             if progress:
                 progress(done, total)
             self.refresh()
-            if last >= lib.max_seq():  # type: ignore[attr-defined]
+            if last >= lib.max_seq():
                 break
         if progress and total is not None:
             progress(total, total)
@@ -488,7 +489,7 @@ class SearchIndex:
     # -- rebuilding ---------------------------------------------------------------------
 
     def rebuild(
-        self, lib: object, progress: Progress | None = None, *, reason: str | None = None
+        self, lib: IndexedLibrary, progress: Progress | None = None, *, reason: str | None = None
     ) -> int:
         """Build the index afresh from the library in a new folder, then swap it in.
 
@@ -516,13 +517,13 @@ class SearchIndex:
         for path in self.index_dir.glob(f"{WHOOSH_DIR}.*-*"):
             shutil.rmtree(path, ignore_errors=True)
 
-    def _build(self, lib: object, folder: Path, progress: Progress | None) -> int:
-        db = lib.reader  # type: ignore[attr-defined]
+    def _build(self, lib: IndexedLibrary, folder: Path, progress: Progress | None) -> int:
+        db = lib.reader
         folder.mkdir()
         ix = whoosh_index.create_in(str(folder), make_schema())
         # Read the seq first: whatever is read after is at least that new, and anything
         # later is applied again by the next sync.
-        seq = lib.max_seq()  # type: ignore[attr-defined]
+        seq = lib.max_seq()
         fingerprint = _fingerprint(db, seq)
         documents = db.execute(
             "SELECT id, length FROM documents ORDER BY imported_at, rowid"
@@ -616,7 +617,9 @@ class SearchIndex:
 
     # -- searching ----------------------------------------------------------------------
 
-    def search(self, lib: object, query: str, limit: int = 20, offset: int = 0) -> SearchResult:
+    def search(
+        self, lib: IndexedLibrary, query: str, limit: int = 20, offset: int = 0
+    ) -> SearchResult:
         """Ranked hits for `query`: QueryError when it is refused; rebuilds a broken index first."""
         check_query(query)
         problem = self._problem(lib)
@@ -629,8 +632,8 @@ class SearchIndex:
             self._searcher, self._parser, self._text_reader(lib), query, limit=limit, offset=offset
         )
 
-    def _text_reader(self, lib: object) -> TextReader:
-        path = Path(lib.path)  # type: ignore[attr-defined]
+    def _text_reader(self, lib: IndexedLibrary) -> TextReader:
+        path = Path(lib.path)
         if self._texts is not None and (self._texts.path != path or not self._texts.current()):
             self._texts.close()
             self._texts = None
@@ -640,15 +643,15 @@ class SearchIndex:
 
     # -- checking -----------------------------------------------------------------------
 
-    def verify(self, lib: object) -> list[str]:
+    def verify(self, lib: IndexedLibrary) -> list[str]:
         """What is out of step between the index and the library (empty when in step)."""
         problem = self._problem(lib)
         if problem is not None:
             return [f"index: {problem}; `margin reindex` rebuilds it"]
         assert self._searcher is not None and self._meta is not None
         searcher = self._searcher
-        db = lib.reader  # type: ignore[attr-defined]
-        store_seq = lib.max_seq()  # type: ignore[attr-defined]
+        db = lib.reader
+        store_seq = lib.max_seq()
         if self._meta.seq != store_seq:
             return [
                 f"index: {store_seq - self._meta.seq} library changes not indexed yet "
