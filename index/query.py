@@ -206,9 +206,13 @@ def make_parser(schema: object) -> QueryParser:
     return parser
 
 
-def parse_query(parser: QueryParser, query: str) -> wq.Query:
-    """Check and parse a query; QueryError when it is refused or means nothing."""
-    cleaned = check_query(query)
+def parse_query(parser: QueryParser, query: str, *, checked: str | None = None) -> wq.Query:
+    """Check and parse a query; QueryError when it is refused or means nothing.
+
+    Args:
+        checked: what `check_query(query)` returned, when the caller has checked it already.
+    """
+    cleaned = check_query(query) if checked is None else checked
     try:
         parsed = parser.parse(cleaned)
     except RecursionError:
@@ -536,10 +540,16 @@ def run_search(
     query: str,
     limit: int = 20,
     offset: int = 0,
+    *,
+    checked: str | None = None,
 ) -> SearchResult:
-    """Check, parse, expand, run (at most TIME_LIMIT seconds) and make the page of hits."""
+    """Check, parse, expand, run (at most TIME_LIMIT seconds) and make the page of hits.
+
+    Args:
+        checked: what `check_query(query)` returned, when the caller has checked it already.
+    """
     began = time.perf_counter()
-    parsed, terms = expand(query, parse_query(parser, query), searcher)
+    parsed, terms = expand(query, parse_query(parser, query, checked=checked), searcher)
     wanted = max(1, offset + limit)
     timed_out = False
     reader = searcher.reader()

@@ -621,7 +621,8 @@ class SearchIndex:
         self, lib: IndexedLibrary, query: str, limit: int = 20, offset: int = 0
     ) -> SearchResult:
         """Ranked hits for `query`: QueryError when it is refused; rebuilds a broken index first."""
-        check_query(query)
+        # Checked before anything else, so a refused query never starts a rebuild; once.
+        checked = check_query(query)
         problem = self._problem(lib)
         if problem is not None:
             log.info("rebuilding the search index before searching: %s", problem)
@@ -629,7 +630,13 @@ class SearchIndex:
             self._open()
         assert self._searcher is not None and self._parser is not None
         return run_search(
-            self._searcher, self._parser, self._text_reader(lib), query, limit=limit, offset=offset
+            self._searcher,
+            self._parser,
+            self._text_reader(lib),
+            query,
+            limit=limit,
+            offset=offset,
+            checked=checked,
         )
 
     def _text_reader(self, lib: IndexedLibrary) -> TextReader:
