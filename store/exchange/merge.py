@@ -36,6 +36,7 @@ from store.errors import InvalidInput, NotFound
 from store.library import Library
 from store.records import Annotation, Author, Document, Link, new_id, now
 
+from .rule import Outcome, decide
 from .validate import (
     DEFAULT_LIMITS,
     Bundle,
@@ -403,7 +404,7 @@ class _Merger:
         return self.lib.annotation_row(annotation_id)
 
     def annotations(self, incoming: list[InAnnotation]) -> None:
-        plans: list[tuple[InAnnotation, Document, Annotation | None, str, str]] = []
+        plans: list[tuple[InAnnotation, Document, Annotation | None, Outcome, str]] = []
         for inc in incoming:
             doc = self.document_for(inc.document_id)
             if doc is None:
@@ -424,7 +425,7 @@ class _Merger:
             local = self.local_annotation(inc.id)
             version = annotation_version(inc)
             if local is None:
-                plans.append((inc, doc, None, "added", version))
+                plans.append((inc, doc, None, Outcome.ADDED, version))
                 continue
             if local.document_id != doc.id:
                 self.report.rejected.append(
@@ -446,13 +447,13 @@ class _Merger:
         # Quotes that must be searched for, a document at a time.
         groups: dict[str, tuple[Document, list[InAnnotation]]] = {}
         for inc, doc, local, outcome, _ in plans:
-            if outcome in ("added", "updated") and not self._in_place(inc, doc):
+            if outcome in (Outcome.ADDED, Outcome.UPDATED) and not self._in_place(inc, doc):
                 if not (local is not None and self._same_span(inc, doc, local)):
                     groups.setdefault(doc.id, (doc, []))[1].append(inc)
         for doc, group in groups.values():
             self.anchor_ahead(group, doc)
         for inc, doc, local, outcome, version in plans:
-            if outcome == "added":
+            if outcome is Outcome.ADDED:
                 self.write_annotation(inc, doc, None)
                 self.lib.remember_version("annotation", inc.id, version, inc.previous, base=True)
                 self.report.count("annotation", "added")
@@ -512,49 +513,38 @@ class _Merger:
         previous: str | None,
         local_modified: str,
         their_modified: str,
-    ) -> str:
-        """The merge rule for one record (see the module docstring)."""
-        if theirs == mine:
-            return "unchanged"
-        known = self.lib.known_versions(entity, record_id)
-        if theirs in known:
-            return "kept_newer"  # a version already seen here: an old copy
-        if local_author != their_author:
-            return "conflict:author"
-        if previous is not None and previous == mine:
-            return "updated"  # derived from exactly what we hold
-        if previous is not None and previous in known:
-            return "conflict:both"  # derived from a version we have since moved on from
-        base = self.lib.exchange_base(entity, record_id)
-        newer = normal_time(their_modified) > normal_time(local_modified)
-        if base is None:  # never exchanged from here: the newer wins
-            if newer:
-                return "updated"
-            if normal_time(their_modified) < normal_time(local_modified):
-                return "kept_newer"
-            return "conflict:same-time"
-        if base[0] == mine:  # nothing edited here since the last exchange
-            return "updated" if newer else "kept_newer"
-        return "conflict:both"
+    ) -> Outcome:
+        """The merge rule for one record (store.exchange.rule), with what this library knows."""
+        return decide(
+            mine=mine,
+            theirs=theirs,
+            previous=previous,
+            known=self.lib.known_versions(entity, record_id),
+            base=self.lib.exchange_base(entity, record_id),
+            local_author=local_author,
+            their_author=their_author,
+            local_modified=local_modified,
+            their_modified=their_modified,
+        )
 
     def _settle(self, entity: str, record_id: str, version: str) -> None:
         # An open conflict whose other version is now the one held here is over.
         self.lib.settle_conflicts(entity, record_id, version)
 
     def _apply(
-        self, entity: str, outcome: str, inc: Any, local: Any, version: str, doc: Any
+        self, entity: str, outcome: Outcome, inc: Any, local: Any, version: str, doc: Any
     ) -> None:
-        if outcome in ("unchanged", "updated"):
+        if outcome in (Outcome.UNCHANGED, Outcome.UPDATED):
             self._settle(entity, inc.id, version)
-        if outcome == "unchanged":
+        if outcome is Outcome.UNCHANGED:
             base = self.lib.exchange_base(entity, inc.id)
             if base is None or base[0] != version:
                 self.lib.remember_version(entity, inc.id, version, inc.previous, base=True)
             self.report.count(entity, "unchanged")
-        elif outcome == "kept_newer":
+        elif outcome is Outcome.KEPT_NEWER:
             self.lib.remember_version(entity, inc.id, version, inc.previous, base=False)
             self.report.count(entity, "kept_newer")
-        elif outcome == "updated":
+        elif outcome is Outcome.UPDATED:
             if entity == "annotation":
                 self.write_annotation(inc, doc, local)
             else:
@@ -562,19 +552,21 @@ class _Merger:
             self.lib.remember_version(entity, inc.id, version, inc.previous, base=True)
             self.report.count(entity, "updated")
         else:
-            self._conflict(entity, outcome.split(":", 1)[1], inc, local, version, doc)
+            self._conflict(entity, outcome, inc, local, version, doc)
 
     def _conflict(
-        self, entity: str, why: str, inc: Any, local: Any, version: str, doc: Any
+        self, entity: str, why: Outcome, inc: Any, local: Any, version: str, doc: Any
     ) -> None:
         owner = f"{local.author_name} ({local.author_id[:8]})"
         sender = f"{inc.author_name} ({inc.author_id[:8]})"
         what = "a deletion" if inc.deleted and not local.deleted else "a version"
         reason = {
-            "author": f"{sender} sent {what} of a record by {owner}; this library's is kept",
-            "both": f"edited here and by the sender since the last exchange ({owner}); "
+            Outcome.CONFLICT_AUTHOR: f"{sender} sent {what} of a record by {owner}; "
             "this library's is kept",
-            "same-time": "two versions with the same modified time; this library's is kept",
+            Outcome.CONFLICT_BOTH: f"edited here and by the sender since the last exchange "
+            f"({owner}); this library's is kept",
+            Outcome.CONFLICT_SAME_TIME: "two versions with the same modified time; "
+            "this library's is kept",
         }[why]
         theirs = asdict(inc)
         if doc is not None:
