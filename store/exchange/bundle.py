@@ -33,7 +33,7 @@ from store.library import Library
 from store.records import Annotation, Document, Link, Review, Tag
 from store.sanitize import plural
 
-from .merge import annotation_version, export_parent, link_version
+from .lineage import annotation_version, export_parent, link_version
 from .validate import is_uuid, normal_time
 from .vocab import CONTEXT, FORMAT_VERSION, derived_id, tag_file_id
 

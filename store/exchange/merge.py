@@ -25,7 +25,6 @@ other table.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -36,6 +35,8 @@ from store.errors import InvalidInput, NotFound
 from store.library import Library
 from store.records import Annotation, Author, Document, Link, new_id, now
 
+from .conflicts import Conflict, conflict_from_row
+from .lineage import annotation_version, link_version
 from .rule import Outcome, decide
 from .validate import (
     DEFAULT_LIMITS,
@@ -50,79 +51,7 @@ from .validate import (
     show,
 )
 
-# -- versions --------------------------------------------------------------------------------------
-
-
-def _digest(payload: list) -> str:
-    data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    return "sha256:" + hashlib.sha256(data.encode("utf-8")).hexdigest()
-
-
-def annotation_version(a: Annotation | InAnnotation) -> str:
-    """The version of an annotation: what its author controls, not where it sits in a text."""
-    return _digest(
-        [
-            a.author_id,
-            a.role,
-            a.note,
-            sorted(a.tags),
-            bool(a.deleted),
-            normal_time(a.created),
-            normal_time(a.modified),
-        ]
-    )
-
-
-def link_version(link: Link | InLink) -> str:
-    """The version of a link."""
-    return _digest(
-        [
-            link.author_id,
-            link.claim_id,
-            link.evidence_id,
-            link.relation,
-            link.note,
-            bool(link.deleted),
-            normal_time(link.created),
-            normal_time(link.modified),
-        ]
-    )
-
-
-def export_parent(lib: Library, entity: str, record_id: str, version: str) -> str | None:
-    """The version an exported record derives from (and remember that it was exported)."""
-    found = lib.exchange_base(entity, record_id)
-    if found is None:
-        parent = None
-    elif found[0] == version:
-        parent = found[1]
-    else:
-        parent = found[0]  # edited here since it was last exchanged
-    lib.remember_version(entity, record_id, version, parent, base=True)
-    return parent
-
-
 # -- reports ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Conflict:
-    """Two versions of one record that merge would not choose between."""
-
-    id: str
-    entity: str
-    record_id: str
-    reason: str
-    mine: dict
-    theirs: dict
-    source: str
-    detected: str
-    resolved: str | None = None
-    resolution: str | None = None
-
-    def line(self) -> str:
-        """One line for the user."""
-        return f"{self.entity} {self.record_id}: {self.reason}"
 
 
 @dataclass
@@ -580,7 +509,7 @@ class _Merger:
             theirs_version=version,
             source=self.source,
         )
-        self.report.conflicts.append(_conflict(stored))
+        self.report.conflicts.append(conflict_from_row(stored))
         self.report.counts.setdefault(entity, Counter())["conflict"] += 1
 
     # links ------------------------------------------------------------------------------------
@@ -675,21 +604,6 @@ class _Merger:
             )
 
 
-def _conflict(row: dict) -> Conflict:
-    return Conflict(
-        id=row["id"],
-        entity=row["entity"],
-        record_id=row["record_id"],
-        reason=row["reason"],
-        mine=json.loads(row["mine"]),
-        theirs=json.loads(row["theirs"]),
-        source=row["source"],
-        detected=row["detected"],
-        resolved=row["resolved"],
-        resolution=row["resolution"],
-    )
-
-
 def merge_bundle(
     lib: Library, bundle: Bundle, *, author: Author, sha256: str | None = None
 ) -> MergeReport:
@@ -733,11 +647,6 @@ def merge(
 # -- conflicts -------------------------------------------------------------------------------------
 
 
-def list_conflicts(lib: Library, *, include_resolved: bool = False) -> list[Conflict]:
-    """The conflicts merges have stored, oldest first (open ones only unless asked)."""
-    return [_conflict(r) for r in lib.conflict_rows(include_resolved=include_resolved)]
-
-
 def resolve_conflict(lib: Library, conflict_id: str, keep: Literal["mine", "theirs"]) -> None:
     """Settle a stored conflict: keep this library's version ("mine") or the sender's ("theirs")."""
     if keep not in ("mine", "theirs"):
@@ -746,7 +655,7 @@ def resolve_conflict(lib: Library, conflict_id: str, keep: Literal["mine", "thei
         row = lib.conflict_row(conflict_id)
         if row is None:
             raise NotFound(f"no conflict with id {conflict_id}")
-        conflict = _conflict(row)
+        conflict = conflict_from_row(row)
         if conflict.resolved:
             raise InvalidInput(f"conflict {conflict_id} was resolved on {conflict.resolved}")
         version = row["theirs_version"]
