@@ -39,6 +39,7 @@ from store.schema import RELATIONS, VERDICTS
 from .bundle import public_source, select
 from .validate import BundleError, canonical_uuid, is_uuid, normal_time, show
 from .vocab import derived_id
+from .zipguard import ArchiveLimits, check_archive, read_member
 
 NS = "urn:QDA-XML:project:1.0"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -54,15 +55,8 @@ ROLE_FOLDER = derived_id("refi-role-folder")
 ROLE_CLAIM = derived_id("refi-role", "claim")
 
 
-@dataclass(frozen=True)
-class QdpxLimits:
-    """Caps for untrusted archives (reliability.md L-F5)."""
-
-    max_members: int = 10_000
-    max_member: int = 50_000_000
-    max_total: int = 200_000_000
-    max_ratio: int = 100
-    ratio_floor: int = 1_000_000
+# The caps for untrusted archives, shared with every archive reader (store.exchange.zipguard).
+QdpxLimits = ArchiveLimits
 
 
 @dataclass
@@ -340,66 +334,6 @@ def export_qdpx(lib: Library, out: Path) -> QdpxReport:
 # -- import ----------------------------------------------------------------------------------------
 
 
-def _unsafe_name(name: str) -> str | None:
-    if "\x00" in name:
-        return "holds a NUL"
-    if name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", name):
-        return "is an absolute path"
-    parts = re.split(r"[\\/]", name)
-    if ".." in parts:
-        return "climbs out of the archive (..)"
-    return None
-
-
-def _check_archive(
-    zf: zipfile.ZipFile, name: str, limits: QdpxLimits, report: QdpxReport
-) -> dict[str, zipfile.ZipInfo]:
-    infos = zf.infolist()
-    if len(infos) > limits.max_members:
-        raise BundleError(
-            f"{name}: {len(infos):,} members, over the limit of {limits.max_members:,}"
-        )
-    total = 0
-    safe: dict[str, zipfile.ZipInfo] = {}
-    for info in infos:
-        total += info.file_size
-        if total > limits.max_total:
-            raise BundleError(
-                f"{name}: unpacks to more than {limits.max_total / 1e6:.0f} MB; refused (zip bomb?)"
-            )
-        if info.file_size > limits.max_member:
-            raise BundleError(
-                f"{name}: member {show(info.filename)} unpacks to "
-                f"{info.file_size / 1e6:.0f} MB, over "
-                f"{limits.max_member / 1e6:.0f} MB; refused"
-            )
-        if info.file_size > limits.ratio_floor and info.file_size > limits.max_ratio * max(
-            1, info.compress_size
-        ):
-            raise BundleError(
-                f"{name}: member {show(info.filename)} is compressed "
-                f"{info.file_size // max(1, info.compress_size)}:1; "
-                "refused (zip bomb?)"
-            )
-        problem = _unsafe_name(info.filename)
-        if problem is None and (info.external_attr >> 16) & 0o170000 == 0o120000:
-            problem = "is a symbolic link"
-        if problem:
-            report.refused.append(f"archive member {show(info.filename)} {problem}; not read")
-            continue
-        if not info.is_dir():
-            safe[info.filename] = info
-    return safe
-
-
-def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: QdpxLimits) -> bytes:
-    with zf.open(info) as handle:  # by exact member name: never extracted to disk
-        data = handle.read(limits.max_member + 1)
-    if len(data) > limits.max_member:
-        raise BundleError(f"member {show(info.filename)} unpacks past its declared size; refused")
-    return data
-
-
 def _parse_project(data: bytes, name: str) -> etree._Element:
     head = data[:4096].lstrip(b"\xef\xbb\xbf").lower()
     if b"<!doctype" in head or b"<!entity" in data.lower():
@@ -484,7 +418,7 @@ class _Importer:
             walk(codes, "")
 
     def read_notes(
-        self, root: etree._Element, zf: zipfile.ZipFile | None, members: dict, limits: QdpxLimits
+        self, root: etree._Element, zf: zipfile.ZipFile | None, members: dict, limits: ArchiveLimits
     ) -> None:
         for note in root.iterfind(f"{_Q}Notes/{_Q}Note"):
             guid = (note.get("guid") or "").lower().strip("{}")
@@ -508,7 +442,7 @@ class _Importer:
         what: str,
         zf: zipfile.ZipFile | None,
         members: dict,
-        limits: QdpxLimits,
+        limits: ArchiveLimits,
     ) -> bytes | None:
         path = path or ""
         match = _INTERNAL.fullmatch(path)
@@ -532,7 +466,7 @@ class _Importer:
         if info is None:
             self.report.refused.append(f"{what}: {show(path)} is missing from the archive")
             return None
-        return _read_member(zf, info, limits)
+        return read_member(zf, info, limits)
 
     def _anchoring_module(self) -> Any:
         if self._anchoring is None:
@@ -794,10 +728,10 @@ class _Importer:
 
 
 def import_qdpx(
-    lib: Library, path: Path, *, author: Author, limits: QdpxLimits | None = None
+    lib: Library, path: Path, *, author: Author, limits: ArchiveLimits | None = None
 ) -> QdpxReport:
     """Import a REFI-QDA project (.qdpx, or a bare .qde) into the library in one transaction."""
-    limits = limits or QdpxLimits()
+    limits = limits or ArchiveLimits()
     path = Path(path)
     report = QdpxReport(path)
     name = path.name
@@ -807,7 +741,8 @@ def import_qdpx(
     members: dict[str, zipfile.ZipInfo] = {}
     if zipfile.is_zipfile(path):
         zf = zipfile.ZipFile(path)
-        members = _check_archive(zf, name, limits, report)
+        members, refused = check_archive(zf, name, limits)
+        report.refused += refused
         roots = [n for n in members if "/" not in n and n.lower().endswith(".qde")]
         if len(roots) != 1:
             raise BundleError(
@@ -817,7 +752,7 @@ def import_qdpx(
             report.lost.append(
                 f"the project file is {show(roots[0])}, not project.qde (read anyway)"
             )
-        data = _read_member(zf, members[roots[0]], limits)
+        data = read_member(zf, members[roots[0]], limits)
     else:
         if path.stat().st_size > limits.max_member:
             raise BundleError(f"{name}: larger than {limits.max_member / 1e6:.0f} MB")
