@@ -358,6 +358,33 @@ class Library(ExchangeLedger):
             raise NotFound(f"no document with id {document_id}")
         return row[0]
 
+    def _put(self, table: str, record_id: str, values: dict[str, Any], *, insert: bool) -> None:
+        # Plain SQL: sqlite-utils' insert() inspects the table on every call, which was most
+        # of the time of merging 1,000 notes (0.14 s of 0.24 s, profiled).
+        names = list(values)
+        if insert:
+            columns = ", ".join(f'"{n}"' for n in ["id", *names])
+            marks = ", ".join("?" * (len(names) + 1))
+            self._db.execute(
+                f"INSERT INTO {table} ({columns}) VALUES ({marks})",
+                [record_id, *values.values()],
+            )
+        else:
+            assignments = ", ".join(f'"{n}" = ?' for n in names)
+            self._db.execute(
+                f"UPDATE {table} SET {assignments} WHERE id = ?", [*values.values(), record_id]
+            )
+
+    def _length(self, document_id: str) -> int:
+        # The stored length, not len() of the text: a merge checks each of its notes against
+        # it, and reading a 2 MB text per note made merging 1,000 notes 60% slower.
+        row = self._db.execute(
+            "SELECT length FROM documents WHERE id = ?", [document_id]
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"no document with id {document_id}")
+        return row[0]
+
     def text_at(self, document_id: str, start: int, length: int) -> str | None:
         """`length` characters of a document's text from `start` (clipped at its end), read
         without loading the whole text; None when there is no such document."""
@@ -1035,10 +1062,11 @@ class Library(ExchangeLedger):
             raise InvalidInput(f"anchor state must be one of {', '.join(ANCHOR_STATES)}")
         with self._tx():
             current = self.annotation(annotation_id)
-            length = len(self._text(current.document_id))
+            length = self._length(current.document_id)
             if not 0 <= start <= end or (state != "orphaned" and end > length):
                 raise InvalidInput(f"span {start}-{end} is not inside the document (0-{length})")
-            self._db.table("annotations").update(
+            self._put(
+                "annotations",
                 annotation_id,
                 {
                     "start": start,
@@ -1049,6 +1077,7 @@ class Library(ExchangeLedger):
                     "anchor_state": state,
                     "anchor_step": step,
                 },
+                insert=False,
             )
             self._log("annotation", annotation_id, "update")
         return self.annotation(annotation_id)
@@ -1065,7 +1094,7 @@ class Library(ExchangeLedger):
         if a.anchor_state not in ANCHOR_STATES:
             raise InvalidInput(f"anchor state must be one of {', '.join(ANCHOR_STATES)}")
         with self._tx():
-            length = len(self._text(a.document_id))
+            length = self._length(a.document_id)
             # An orphan keeps its old span, which a shorter new text may no longer hold.
             if not 0 <= a.start <= a.end or (a.anchor_state != "orphaned" and a.end > length):
                 raise InvalidInput(
@@ -1090,10 +1119,7 @@ class Library(ExchangeLedger):
                 "anchor_step": a.anchor_step,
             }
             op = "update" if self.exists("annotation", a.id) else "insert"
-            if op == "insert":
-                self._db.table("annotations").insert({"id": a.id, **values})
-            else:
-                self._db.table("annotations").update(a.id, values)
+            self._put("annotations", a.id, values, insert=op == "insert")
             self._db.execute("DELETE FROM annotation_tags WHERE annotation_id = ?", [a.id])
             for name in a.tags:
                 self._attach_tag(a.id, name)
@@ -1121,10 +1147,7 @@ class Library(ExchangeLedger):
                 "deleted": int(link.deleted),
             }
             op = "update" if self.exists("link", link.id) else "insert"
-            if op == "insert":
-                self._db.table("links").insert({"id": link.id, **values})
-            else:
-                self._db.table("links").update(link.id, values)
+            self._put("links", link.id, values, insert=op == "insert")
             self._log("link", link.id, op)
         return op
 
@@ -1137,7 +1160,9 @@ class Library(ExchangeLedger):
             if self.exists("review", review.id):
                 raise InvalidInput(f"verdict {review.id} is already in the library")
             self.annotation(review.claim_id)
-            self._db.table("reviews").insert({**review.__dict__, "comment": _note(review.comment)})
+            values = {**review.__dict__, "comment": _note(review.comment)}
+            del values["id"]
+            self._put("reviews", review.id, values, insert=True)
             self._log("review", review.id, "insert")
         return review
 
