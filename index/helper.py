@@ -52,12 +52,7 @@ def _helper_main() -> None:
                 writer = _Writer(ix, _lk=False, private_temp=True, limitmb=LIMIT_MB)
                 for doc_id in doc_ids:
                     _add_stored(writer, lib.reader, doc_id)
-                if writer._added:  # noqa: SLF001 - whoosh internals
-                    answer: tuple = ("segment", writer._finalize_segment())  # noqa: SLF001 - whoosh internals
-                    writer._finish()  # noqa: SLF001 - whoosh internals
-                else:
-                    writer.cancel()
-                    answer = ("segment", None)
+                answer: tuple = ("segment", writer.finish_segment())
             except BaseException as error:  # noqa: BLE001 - the parent indexes them instead
                 if writer is not None:
                     _discard(writer)

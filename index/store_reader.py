@@ -133,12 +133,8 @@ def _segment_of(ix: object, db: StoreReader, doc_ids: Iterable[str]) -> list:
     try:
         for doc_id in sorted(doc_ids):
             _add_stored(writer, db, doc_id)
-        if not writer._added:  # noqa: SLF001 - whoosh internals
-            writer.cancel()
-            return []
-        segment = writer._finalize_segment()  # noqa: SLF001 - whoosh internals
-        writer._finish()  # noqa: SLF001 - whoosh internals
-        return [segment]
+        segment = writer.finish_segment()
+        return [] if segment is None else [segment]
     except BaseException:
         _discard(writer)
         raise

@@ -133,6 +133,16 @@ class _Writer(SegmentWriter):
         self._commit_toc(final)
         self._finish()
 
+    def finish_segment(self) -> object | None:
+        """End this writer without committing and return its segment (None, cancelled, when
+        nothing was added): a helper's work, committed by the lock holder's `commit_with`."""
+        if not self._added:
+            self.cancel()
+            return None
+        segment = self._finalize_segment()
+        self._finish()
+        return segment
+
     def _flush_segment(self) -> None:
         self.perdocwriter.close()
         reader = self.per_document_reader() if self.codec.length_stats else None
