@@ -992,7 +992,8 @@ class Library(ExchangeLedger):
             self._db.table("documents").insert(
                 {
                     "id": doc.id,
-                    "title": clean_field(doc.title or "untitled", 500) or "untitled",
+                    # As it comes: a bundle's reader and the .qdpx importer clean and cap it.
+                    "title": doc.title or "untitled",
                     "author": doc.author,
                     "published": doc.published,
                     "source": doc.source,
