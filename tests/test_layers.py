@@ -115,3 +115,9 @@ def test_the_checks_see_every_package() -> None:
     assert any(name == "store.library" for _, name in service)
     assert any(_within(name, "index") for _, name in service)
     assert _crossings(_sources("tui/service.py"), ("store.library",))
+
+
+def test_the_command_line_reaches_the_library_only_through_the_service() -> None:
+    cli = REPO / "tui" / "cli.py"
+    assert _crossings([cli], ("store.library", "index")) == []
+    assert ".library." not in cli.read_text(encoding="utf-8")
