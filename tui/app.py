@@ -47,14 +47,14 @@ class MarginApp(App[None]):
         # Writes index in a worker: a whoosh commit on the event loop cost every highlight,
         # tag and note its time (0.5 s when another process held the index lock).
         self.service.index_later = self._index_after_write
-        self._library_version = self.service.library_version()
+        self._library_version = self.service.data_version()
         # Another process (a `margin import` in another shell) writes the same file: a poll
         # of SQLite's data_version costs microseconds, so once a second is free.
         self.set_interval(FOLLOW_SECONDS, self._follow_library)
         self.push_screen(LibraryScreen())
 
     def _follow_library(self) -> None:
-        version = self.service.library_version()
+        version = self.service.data_version()
         if version == self._library_version:
             return
         self._library_version = version

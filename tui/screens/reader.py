@@ -20,7 +20,6 @@ from textual.widgets import Footer, Header, Input, Static
 
 from store.citation import annotation_citation, quote_with_citation
 from store.errors import MarginError
-from store.library import tag_name
 from store.records import Annotation, Document
 from store.sanitize import clip, terminal_safe
 from tui import clipboard
@@ -28,6 +27,7 @@ from tui.dialogs.link import LinkChoice, LinkDialog
 from tui.dialogs.note import NoteDialog
 from tui.dialogs.tag import tag_dialog
 from tui.reflow import reflow, wrap_width
+from tui.service import tag_name
 from tui.widgets.annotation_list import AnnotationList
 from tui.widgets.reader_view import ReaderView, Span
 
@@ -156,7 +156,7 @@ class ReaderScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.document: Document = self.service.library.document(self.document_id)
+        self.document: Document = self.service.document(self.document_id)
         self.title = terminal_safe(self.document.title)
         self.sub_title = terminal_safe(self.document.author or "")
         reader = self.reader
@@ -202,11 +202,11 @@ class ReaderScreen(Screen[None]):
         them, the codebook's counts and every span again cost 100 ms of CPU per new highlight
         with 5,000 notes on War and Peace (bench/reader.py).
         """
-        lib = self.service.library
+        service = self.service
         if changed is None or not hasattr(self, "annotations"):
-            self.annotations: list[Annotation] = lib.annotations(self.document_id)
-            self.colours = {t.name: t.colour for t in lib.tags()}
-            self._evidence_ids = lib.evidence_ids(self.document_id)
+            self.annotations: list[Annotation] = service.annotations(self.document_id)
+            self.colours = {t.name: t.colour for t in service.tags()}
+            self._evidence_ids = service.evidence_ids(self.document_id)
             self._spans = {a.id: self._span(a) for a in self.annotations}
         else:
             by_id = {a.id: a for a in self.annotations}
@@ -216,7 +216,7 @@ class ReaderScreen(Screen[None]):
             else:
                 by_id[changed.id] = changed
                 if any(t not in self.colours for t in changed.tags):  # a new tag's colour
-                    self.colours = {t.name: t.colour for t in lib.tags()}
+                    self.colours = {t.name: t.colour for t in service.tags()}
                 self._spans[changed.id] = self._span(changed)
             # The library's order: by start, then end, then creation.
             self.annotations = sorted(by_id.values(), key=lambda a: (a.start, a.end, a.created))
@@ -241,7 +241,7 @@ class ReaderScreen(Screen[None]):
     def library_changed(self) -> None:
         """Another process changed the library: a new version of this text, or its notes."""
         try:
-            document = self.service.library.document(self.document_id)
+            document = self.service.document(self.document_id)
         except MarginError:
             self.notify("This document was deleted elsewhere.", severity="warning", markup=False)
             self.app.pop_screen()
@@ -399,7 +399,7 @@ class ReaderScreen(Screen[None]):
         subject = self._subject()
         if subject is None:
             return
-        names = [t.name for t in self.service.library.tags()]
+        names = [t.name for t in self.service.tags()]
         current = subject.tags if isinstance(subject, Annotation) else ()
 
         def apply(typed: str | None) -> None:
@@ -428,7 +428,7 @@ class ReaderScreen(Screen[None]):
         self.notify(f"Tagged #{name}" if added else f"Took #{name} off", markup=False)
 
     def action_quick_tag(self, number: int) -> None:
-        tags = self.service.library.tags()
+        tags = self.service.tags()
         if number > len(tags):
             self.notify(
                 f"The codebook has {len(tags)} tags; there is no tag {number}.",
@@ -464,7 +464,7 @@ class ReaderScreen(Screen[None]):
         if subject is None:
             return
         own_id = subject.id if isinstance(subject, Annotation) else None
-        claims = self.service.library.claims()
+        claims = self.service.claims()
         if not [c for c in claims if c.claim.id != own_id]:
             self.notify(
                 "There are no claims yet: select a passage and press c to mark one.",
