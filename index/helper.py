@@ -1,7 +1,8 @@
 """A helper process that shares bulk indexing (a batch of at least HELPER_MIN_CHARS): it writes
 half the batch's documents as a segment of its own, without the lock, and the lock holder
-commits that segment with its own in one TOC. The indexing child and its helper run at
-niceness 10 (measured on 2 cores: catch-up 27.5 s instead of 47.4 s; see index.sync)."""
+commits that segment with its own in one TOC. The app's indexing child runs at niceness 10
+(measured on 2 cores: catch-up 27.5 s instead of 47.4 s; see index.sync), and its helper with
+it; a command's own import runs at the caller's priority."""
 
 from __future__ import annotations
 
@@ -34,7 +35,9 @@ def _helper_main() -> None:
     answers are pickles over stdin and stdout; nothing else is written to either."""
     from store.library import Library
 
-    _background()
+    # No nice() here: a helper inherits its parent's priority. The app's background child is
+    # niced, so its helper is; a CLI import is foreground work, and its helper at nice 10 got
+    # 3-4 % of a core on a busy machine (10 books 2.0-2.8x slower for the same CPU, issue 11).
     jobs, answers = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # stray prints must not corrupt the answers
     with Library(sys.argv[1]) as lib:

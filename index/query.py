@@ -27,6 +27,7 @@ from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.qparser import AndGroup, FuzzyTermPlugin, QueryParser, plugins
 from whoosh.searching import Searcher
 
+from index.bounded import deadline
 from index.schema import KIND_ANNOTATION, KIND_PASSAGE
 from index.snippets import locate, make_snippet
 from store.errors import MarginError
@@ -423,8 +424,16 @@ class SearchResult:
     total: int
     query: str
     timed_out: bool = False
+    """The search was cut at TIME_LIMIT: the hits are those found by then (partial)."""
     total_exact: bool = True
     seconds: float = 0.0
+    pending: int = 0
+    """Library changes not yet in the index (being indexed): what they hold is not searched."""
+
+    @property
+    def partial(self) -> bool:
+        """Some of the library may hold hits this answer does not show."""
+        return self.timed_out or self.pending > 0
 
     def to_json(self) -> dict:
         return {
@@ -432,6 +441,8 @@ class SearchResult:
             "total": self.total,
             "total_exact": self.total_exact,
             "timed_out": self.timed_out,
+            "pending": self.pending,
+            "partial": self.partial,
             "hits": [hit.to_json() for hit in self.hits],
         }
 
@@ -571,7 +582,9 @@ def run_search(
             top = collectors.TopCollector(wanted, usequality=False, replace=0)
         collector = TimeLimitCollector(top, timelimit=TIME_LIMIT, use_alarm=False)
         try:
-            searcher.search_with_collector(parsed, collector)
+            # The collector looks at the clock per match; `deadline` inside phrase matching.
+            with deadline(TIME_LIMIT):
+                searcher.search_with_collector(parsed, collector)
         except TimeLimit:
             timed_out = True
         finally:

@@ -24,10 +24,11 @@ exception.
 
 Bulk work (a batch of at least HELPER_MIN_CHARS) is shared with one helper process started
 with subprocess: it writes half the batch's documents as a segment of its own, without the
-lock, and the lock holder commits that segment with its own in one TOC. The indexing child
-and its helper run at niceness 10. Measured on the corpus on 2 cores: catch-up 27.5 s
-instead of 47.4 s; a third process searching non-stop meanwhile got p50 11.5 ms / p95 47 ms
-(11.8 / 44.6 with no helper; 37 / 145 before the processes were niced).
+lock, and the lock holder commits that segment with its own in one TOC. The app's indexing
+child and its helper run at niceness 10 (a command's own import at the caller's priority).
+Measured on the corpus on 2 cores: catch-up 27.5 s instead of 47.4 s; a third process
+searching non-stop meanwhile got p50 11.5 ms / p95 47 ms (11.8 / 44.6 with no helper; 37 / 145
+before the processes were niced).
 MARGIN_INDEX_HELPERS=0 (or HELPERS = 0) turns the helper off.
 
 Writing is whoosh's SegmentWriter with three changes measured on the corpus: terms come from
@@ -275,8 +276,13 @@ class SearchIndex:
 
     # -- writing ------------------------------------------------------------------------
 
-    def _writer(self) -> SegmentWriter:
-        """A writer on the current index, or IndexBusy naming who holds the lock."""
+    def _writer(self, *, wait: bool = True) -> SegmentWriter:
+        """A writer on the current index, or IndexBusy naming who holds the lock.
+
+        Args:
+            wait: wait up to LOCK_TIMEOUT for a lock someone else holds; without it, a held
+                lock is IndexBusy at once (a search never waits on a writer).
+        """
         for attempt in range(2):
             ix = self._ix
             if ix is None:
@@ -289,6 +295,8 @@ class SearchIndex:
                 try:
                     writer = _Writer(ix, timeout=0.0, limitmb=LIMIT_MB)
                 except LockError:
+                    if not wait:
+                        raise
                     if _reclaim_abandoned(self.whoosh_dir):
                         writer = _Writer(ix, timeout=0.0, limitmb=LIMIT_MB)
                     else:
@@ -362,6 +370,30 @@ class SearchIndex:
             return 0
         return self._catch_up(lib, progress)
 
+    def pending(self, lib: IndexedLibrary) -> int:
+        """How many library changes the index has not applied yet (all of them when the
+        index is unusable)."""
+        index_seq, store_seq = self.index_state(lib)
+        return store_seq - (index_seq or 0)
+
+    def catch_up_small(self, lib: IndexedLibrary, most: int) -> int:
+        """Apply a backlog of at most `most` note changes, if nobody holds the index; returns
+        how many entries were applied. A backlog holding a document, a bigger one, an unusable
+        index or a held lock is left alone (0): that is bulk work for the importer and the
+        background child, never for a reader."""
+        index_seq, store_seq = self.index_state(lib)
+        if index_seq is None or index_seq >= store_seq or store_seq - index_seq > most:
+            return 0
+        documents = lib.reader.execute(
+            "SELECT count(*) FROM changes WHERE seq > ? AND entity = 'document'", [index_seq]
+        ).fetchone()[0]
+        if documents:
+            return 0
+        try:
+            return self._catch_up(lib, None, wait=False)
+        except IndexBusy:
+            return 0
+
     def _pending_work(self, lib: IndexedLibrary, seq: int) -> int:
         db = lib.reader
         chars = db.execute(
@@ -375,22 +407,24 @@ class SearchIndex:
         ).fetchone()[0]
         return chars // UNIT_CHARS + notes
 
-    def _catch_up(self, lib: IndexedLibrary, progress: Progress | None) -> int:
+    def _catch_up(self, lib: IndexedLibrary, progress: Progress | None, wait: bool = True) -> int:
         helpers: list[_Helper] = []
         try:
-            return self._catch_up_with(lib, progress, helpers)
+            return self._catch_up_with(lib, progress, helpers, wait)
         finally:
             for helper in helpers:
                 helper.close()
 
-    def _catch_up_with(self, lib: IndexedLibrary, progress: Progress | None, helpers: list) -> int:
+    def _catch_up_with(
+        self, lib: IndexedLibrary, progress: Progress | None, helpers: list, wait: bool = True
+    ) -> int:
         db = lib.reader
         applied = 0
         total: int | None = None
         done = 0  # set again, to 0, with total on the first batch
         batch_chars = BATCH_CHARS * (1 + HELPERS)
         while True:
-            writer = self._writer()
+            writer = self._writer(wait=wait)
             try:
                 searcher = self._searcher_for(writer)
                 meta = _read_meta(searcher)

@@ -154,8 +154,15 @@ class SearchScreen(Screen[None]):
         else:
             hits.highlighted = 0
             self._preview(0)
-        self.sub_title = plural(message.result.total, "hit") + (
-            " (stopped after 2 s)" if message.result.timed_out else ""
+        result = message.result
+        self.sub_title = (
+            plural(result.total, "hit")
+            + (" (stopped after 2 s: partial)" if result.timed_out else "")
+            + (
+                f" \u00b7 {plural(result.pending, 'change')} still being indexed, not searched yet"
+                if result.pending
+                else ""
+            )
         )
 
     @on(OptionList.OptionHighlighted, "#hits")
