@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from index import index_dir_for
 from store.ingest import extract
 from store.library import Library
-from tests.conftest import CORPUS, REPO, SAMPLES, SEED
+from tests.conftest import CORPUS, REPO, SAMPLES, SEED, needs_corpus
 from tui.cli import cli
 
 
@@ -242,6 +242,7 @@ def test_a_damaged_library_is_one_line_everywhere_and_the_app_will_not_open(
 
 
 @pytest.mark.slow
+@needs_corpus
 def test_a_killed_import_leaves_a_sound_library(tmp_path: Path) -> None:
     library = tmp_path / "killed.margin"
     env = {**os.environ, "MARGIN_LIBRARY": str(library)}
