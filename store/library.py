@@ -891,6 +891,27 @@ class Library:
         target.parent.mkdir(parents=True, exist_ok=True)
         self.db.execute("VACUUM INTO ?", [str(target)])
 
+    # -- for the command line's new versions and restore ---------------------------------
+
+    def set_source(self, document_id: str, source: str) -> Document:
+        """Record where a document's current version was read from (a new file for a new version)."""
+        with self._tx():
+            self.document(document_id)
+            self.db.table("documents").update(document_id, {"source": source})
+            self._log("document", document_id, "update")
+        return self.document(document_id)
+
+    def last_change(self) -> tuple[int, str]:
+        """(the change log's last seq, the time of the newest stored record, or "")."""
+        newest = self.db.execute(
+            "SELECT max(t) FROM (SELECT max(imported_at) AS t FROM documents "
+            "UNION ALL SELECT max(modified) FROM annotations "
+            "UNION ALL SELECT max(modified) FROM links "
+            "UNION ALL SELECT max(created) FROM reviews "
+            "UNION ALL SELECT max(created) FROM tags)"
+        ).fetchone()[0]
+        return self.max_seq(), newest or ""
+
 
 _COUNTS = {"supports", "contradicts", "context", "evidence_not_ok"}
 

@@ -199,12 +199,14 @@ def test_import_with_a_named_encoding(lib_path: Path, tmp_path: Path) -> None:
     code, output = run(lib_path, "import", "--encoding", "iso-8859-15", str(source))
     assert code == 0 and output.startswith("imported")
     code, output = run(lib_path, "import", "--encoding", "windows-1250", str(source))
-    assert code == 0 and output.startswith("imported")  # another text: a new document
+    # The same path read right this time: a new version of that document, not a second one.
+    assert code == 0 and output.startswith("updated"), output
     code, output = run(lib_path, "search", "žluťoučký", "--json")
     (hit,) = json.loads(output)["hits"]
     with Library(lib_path) as lib:
         assert lib.document(hit["document_id"]).text == czech
         before = lib.document_ids()
+        assert before == [hit["document_id"]]
     code, output = run(lib_path, "import", "--encoding", "klingon", str(source))
     assert code == 2
     assert output.strip() == "margin: --encoding: unknown encoding 'klingon'"
