@@ -63,6 +63,15 @@ class ImportResult:
             "document_id": self.document_id,
             "reason": self.reason,
             "warnings": list(self.warnings),
+            "update": (
+                {
+                    "in_place": self.report.ok,
+                    "moved": len(self.report.moved),
+                    "orphaned": len(self.report.orphaned),
+                }
+                if self.report is not None
+                else None
+            ),
         }
 
 
