@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from rapidfuzz import fuzz
 
 from index import IndexBusy, SearchIndex, SearchResult, index_dir_for, sync_in_child
 from store import exchange
@@ -20,8 +23,8 @@ from store.errors import IngestError, InvalidInput, MarginError, NotFound
 from store.ingest import Limits, extract, iter_source_files
 from store.library import Library, tag_name, text_sha256
 from store.profile import load_profile, rename_profile
-from store.quotes import find_quote
-from store.records import Annotation, Author, Link, Review, Tag, now
+from store.quotes import find_quote, fold
+from store.records import Annotation, Author, DocumentSummary, Link, Review, Tag, now
 from store.versions import UpdateReport, update_document
 
 log = logging.getLogger(__name__)
@@ -517,6 +520,34 @@ class Service:
         """Write a consistent copy of the library to `target`."""
         self.library.backup(Path(target))
 
+    def version_candidate(self, path: Path) -> DocumentSummary | None:
+        """The document a file may be a new version of, judged by its name (no reading).
+
+        For a file not imported before from this path whose name, without version marks
+        ("-v2", "_final", "(1)", dates), is close to a document's file name or title:
+        report-v2.pdf for report.pdf. None for folders and for paths imported before (those
+        become new versions by rule).
+        """
+        path = Path(path)
+        if not path.is_file() or self.library.document_by_source(str(path.resolve())):
+            return None
+        mine = _bare_name(path.name)
+        best: tuple[float, DocumentSummary | None] = (0.0, None)
+        for summary in self.library.documents():
+            names = [fold(summary.title)]
+            if summary.source and "://" not in summary.source:
+                names.append(_bare_name(Path(summary.source).name))
+            score = max(
+                fuzz.ratio(mine, name) if _numbers(name) == _numbers(mine) else 0.0
+                for name in names
+            )
+            if score > best[0]:
+                best = (score, summary)
+        # 85 lets "report-v2"/"report" and "Annual report 2024 final"/"annual report 2024" by
+        # and stops "notes"/"report" (36); names whose numbers differ ("federalist-no-10" and
+        # "-51", 94 by letters) are different documents, not versions.
+        return best[1] if best[0] >= 85 else None
+
     def export_target_taken(self, fmt: str, out: Path) -> str | None:
         """Why exporting `fmt` to `out` would overwrite something, or None (see the function)."""
         return export_target_taken(fmt, out)
@@ -760,3 +791,25 @@ def export_target_taken(fmt: str, out: Path) -> str | None:
     if out.exists():
         return f"{out} exists"
     return None
+
+
+_VERSION_MARK = re.compile(
+    r"([-_ .]*\b(v|ver|version|rev)[-_ .]?\d+|[-_ .]*\b(draft|final|new|copy|updated|revised)"
+    r"|\s*\(\d+\)|[-_ .]\d{4}-?\d\d-?\d\d)$",
+    re.IGNORECASE,
+)
+
+
+def _bare_name(name: str) -> str:
+    """A file name without extension and version marks, folded: "Report_v2 (1).pdf" -> "report"."""
+    stem = (name.rsplit(".", 1)[0] if "." in name else name).replace("_", " ")
+    while True:
+        shorter = _VERSION_MARK.sub("", stem)
+        if shorter == stem or not shorter:
+            break
+        stem = shorter
+    return fold(stem.replace("_", " ").replace("-", " "))
+
+
+def _numbers(name: str) -> list[str]:
+    return re.findall(r"\d+", name)
