@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import json
 import uuid
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import datetime, timezone
@@ -188,7 +189,10 @@ def to_json(record: object) -> object:
         return {str(k): to_json(v) for k, v in record.items()}
     if isinstance(record, list | tuple | set | frozenset):
         items = [to_json(v) for v in record]
-        return sorted(items) if isinstance(record, set | frozenset) else items
+        # A set has no order of its own: sorted by its JSON text, so output is stable.
+        if isinstance(record, set | frozenset):
+            items.sort(key=lambda item: json.dumps(item, sort_keys=True))
+        return items
     if isinstance(record, PurePath):
         return str(record)
     return record

@@ -107,9 +107,7 @@ def test_a_new_file_name_is_a_new_version_of_the_document_named(
     second = tmp_path / "report-v2.txt"
     second.write_text(INTRO + SEED.read_text(encoding="utf-8"), encoding="utf-8")
 
-    line = json.loads(
-        ok(lib_path, "import", "--json", "--version-of", "Xi", str(second)).stdout
-    )
+    line = json.loads(ok(lib_path, "import", "--json", "--version-of", "Xi", str(second)).stdout)
     assert line["status"] == "updated" and line["document_id"].startswith(note["document_id"])
     assert line["update"] == {"in_place": 0, "moved": 1, "orphaned": 0}
     (document,), (annotation,) = stored(lib_path)
