@@ -224,7 +224,8 @@ def test_every_command_prints_json_that_parses(lib_path: Path, tmp_path: Path) -
     assert js("tag", "recolour", "economy", "#e06c75")["colour"] == "#e06c75"
     assert js("tag", "merge", "geo", "economy")["name"] == "economy"
     assert {t["name"] for t in js("tags")} == {"economy"}
-    assert js("untag", claim["id"], "economy")["tags"] == []
+    assert js("tag", "add", claim["id"][:8], "fresh")["tags"] == ["economy", "fresh"]
+    assert js("untag", claim["id"], "economy", "fresh")["tags"] == []
     assert js("tag", "delete", "economy")["deleted"] == "economy"
     assert js("unlink", claim["id"], evidence["id"])["deleted"] is True
     assert js("delete", evidence["id"])["deleted"] is True

@@ -797,6 +797,21 @@ def cite(obj: Context, annotation: str, as_json: bool) -> None:
     say(text)
 
 
+@tag.command("add")
+@click.argument("annotation")
+@click.argument("names", nargs=-1, required=True, metavar="TAG...")
+@json_option
+@pass_context
+def tag_add(obj: Context, annotation: str, names: tuple[str, ...], as_json: bool) -> None:
+    """Put TAG on ANNOTATION (an id or id prefix); new names join the codebook."""
+    found = obj.service.note_on(annotation)
+    made = obj.service.set_tags(found.id, [*found.tags, *(n for n in names if n not in found.tags)])
+    if as_json:
+        emit(made)
+        return
+    say(f"{made.id[:8]} tags: {', '.join(made.tags)}")
+
+
 @tag.command("create")
 @click.argument("name")
 @click.option("--colour", help="#rrggbb (default: the next colour of the palette).")
