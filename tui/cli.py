@@ -11,6 +11,7 @@ nothing changed. Every error goes through `Refused`, click's own exception path.
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 import sys
@@ -194,7 +195,7 @@ def import_(
     else:
         results = _with_progress(service, existing, as_json, not as_new, encoding)
     failed = False
-    for result in [*missing, *results]:
+    for result in itertools.chain(missing, results):  # lazily: a line as each file lands
         failed |= result.status == "failed"
         if as_json:
             emit(result)
