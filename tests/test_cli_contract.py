@@ -143,7 +143,7 @@ def test_check_exits_0_with_orphans_listed_and_1_only_for_damage(
     assert annotation.anchor_state == "orphaned"
 
     result = ok(lib_path, "check")  # an orphan is a note to look at, not damage
-    assert "1 notes to look at" in result.stdout and note["id"][:8] in result.stdout
+    assert "1 note to look at" in result.stdout and note["id"][:8] in result.stdout
     found = data(lib_path, "check")
     assert found["sound"] is True and found["damage"] == [] and len(found["notes"]) == 1
 

@@ -31,7 +31,7 @@ from store.ingest.decode import Refused as Refused_
 from store.ingest.decode import known_encoding
 from store.library import parse_colour
 from store.records import to_json
-from store.sanitize import terminal_safe
+from store.sanitize import plural, terminal_safe
 from store.schema import VERDICTS
 from tui import paths
 from tui.service import EXPORT_FORMATS, ImportResult, Service
@@ -345,7 +345,7 @@ def check(obj: Context, as_json: bool) -> None:
         if report.sound:
             say(
                 "library sound: integrity ok, index in step, anchors valid"
-                + (f"; {len(report.notes)} notes to look at" if report.notes else "")
+                + (f"; {plural(len(report.notes), 'note')} to look at" if report.notes else "")
             )
     sys.exit(0 if report.sound else 1)
 
