@@ -24,7 +24,7 @@ from store.exchange.validate import read_bundle
 from store.library import Library
 from store.records import Author
 from store.sanitize import ingest_clean
-from tests.conftest import SEED, NewDoc
+from tests.conftest import SEED, NewDoc, on_disk
 from tests.conftest import W3C as W3C_FIXTURES
 
 W3C = W3C_FIXTURES / "web-annotation-tests"
@@ -130,7 +130,7 @@ def sample(tmp_path: Path) -> tuple[Library, dict[str, str]]:
 def snapshot(lib: Library) -> dict[str, list[dict]]:
     """Every row a merge could touch, for "nothing changed" checks."""
     return {
-        table: lib._rows(f"SELECT * FROM {table} ORDER BY 1, 2")
+        table: _q(lib, f"SELECT * FROM {table} ORDER BY 1, 2")
         for table in (
             "documents",
             "annotations",
@@ -333,7 +333,7 @@ def test_round_trip_is_byte_identical(sample, tmp_path):
         ("links", "link"),
         ("reviews", "review"),
     ):
-        for row in other._rows(f"SELECT id FROM {table}"):
+        for row in _q(other, f"SELECT id FROM {table}"):
             assert (entity, row["id"]) in logged
     other.close()
 
@@ -665,3 +665,7 @@ def test_a_folder_export_keeps_what_others_wrote_there(sample, tmp_path):
     assert len(fresh.annotations(include_deleted=True)) == 5
     other.close()
     fresh.close()
+
+
+def _q(library, sql: str, params=()) -> list[dict]:  # noqa: ANN001
+    return list(on_disk(library).query(sql, params))

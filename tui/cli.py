@@ -29,12 +29,11 @@ from store.errors import MarginError
 from store.ingest import iter_source_files
 from store.ingest.decode import Refused as Refused_
 from store.ingest.decode import known_encoding
-from store.library import parse_colour
 from store.records import to_json
 from store.sanitize import plural, terminal_safe
 from store.schema import VERDICTS
 from tui import paths
-from tui.service import EXPORT_FORMATS, ImportResult, Service
+from tui.service import EXPORT_FORMATS, ImportResult, Service, parse_colour
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -112,12 +111,12 @@ def cli(ctx: click.Context, library: Path | None) -> None:
     With no command, opens the app on the library.
     """
     ctx.obj = Context(library)
-    ctx.call_on_close(lambda: ctx.obj._service and ctx.obj._service.close())
+    ctx.call_on_close(lambda: ctx.obj._service and ctx.obj._service.close())  # noqa: SLF001 - the Context's own service, built on first use
     if ctx.invoked_subcommand is None:
         from tui.app import make_app  # Textual only when the app opens
 
         service = ctx.obj.service
-        damage = service.library.quick_problems()
+        damage = service.quick_problems()
         if damage:  # refuse before the screen takes over, rather than fail in the middle
             raise Refused(f"{ctx.obj.library_path}: {damage[0]}")
         make_app(service).run()
@@ -253,7 +252,7 @@ def _index_with_progress(service: Service, *, quiet: bool) -> None:
 @pass_context
 def list_(obj: Context, as_json: bool) -> None:
     """List the documents with counts of highlights and claims."""
-    documents = obj.service.library.documents()
+    documents = obj.service.documents()
     if as_json:
         emit(documents)
         return
@@ -315,14 +314,13 @@ def reindex(obj: Context, as_json: bool) -> None:
         disable=as_json or not err.is_terminal,
     ) as bar:
         task = bar.add_task("", total=None)
-        service.index.rebuild(
-            service.library, progress=lambda d, t: bar.update(task, completed=d, total=t)
+        indexed = service.rebuild_index(
+            progress=lambda d, t: bar.update(task, completed=d, total=t)
         )
-    documents = len(service.library.document_ids())
     if as_json:
-        emit({"rebuilt": True, "documents": documents})
+        emit({"rebuilt": True, "documents": indexed})
         return
-    say(f"index rebuilt: {documents} documents")
+    say(f"index rebuilt: {indexed} documents")
 
 
 @cli.command()
@@ -441,8 +439,8 @@ def annotate(
 def link(obj: Context, claim: str, evidence: str, relation: str, note: str, as_json: bool) -> None:
     """Link annotation EVIDENCE to annotation CLAIM (ids or id prefixes)."""
     made = obj.service.link(
-        obj.service.note_on(claim).id,
-        obj.service.note_on(evidence).id,
+        obj.service.resolve_annotation(claim).id,
+        obj.service.resolve_annotation(evidence).id,
         relation=relation,
         note=note,
     )
@@ -472,9 +470,9 @@ def claims(
     as_json: bool,
 ) -> None:
     """List claims with their evidence counts and latest verdict."""
-    lib = obj.service.library
-    document_id = lib.resolve_document(document).id if document else None
-    found = lib.claims(
+    service = obj.service
+    document_id = service.resolve_document(document).id if document else None
+    found = service.claims(
         document_id=document_id,
         no_evidence=no_evidence,
         unreviewed=unreviewed,
@@ -503,7 +501,7 @@ def claims(
 @pass_context
 def review(obj: Context, claim: str, verdict: str, comment: str, as_json: bool) -> None:
     """Record a VERDICT on CLAIM (kept in its history)."""
-    made = obj.service.review(obj.service.note_on(claim).id, verdict, comment)
+    made = obj.service.review(obj.service.resolve_annotation(claim).id, verdict, comment)
     if as_json:
         emit(made)
         return
@@ -515,7 +513,7 @@ def review(obj: Context, claim: str, verdict: str, comment: str, as_json: bool) 
 @pass_context
 def tags(obj: Context, as_json: bool) -> None:
     """List the codebook: every tag with its colour and count."""
-    found = obj.service.library.tags()
+    found = obj.service.tags()
     if as_json:
         emit(found)
         return
@@ -700,7 +698,7 @@ def conflicts(obj: Context, keep: str | None, conflict_id: str | None, as_json: 
 @pass_context
 def note(obj: Context, annotation: str, text: str, as_json: bool) -> None:
     """Write or replace the note of ANNOTATION (an id or id prefix); "" clears it."""
-    made = obj.service.set_note(obj.service.note_on(annotation).id, text)
+    made = obj.service.set_note(obj.service.resolve_annotation(annotation).id, text)
     if as_json:
         emit(made)
         return
@@ -726,14 +724,14 @@ def delete(obj: Context, annotation: str | None, document: str | None, as_json: 
     if (annotation is None) == (document is None):
         raise Refused("name one annotation, or one document with --doc")
     if document is not None:
-        found = obj.service.library.resolve_document(document)
+        found = obj.service.resolve_document(document)
         removed = obj.service.delete_document(found.id)
         if as_json:
             emit({"deleted_document": found.id, "title": found.title, "notes": removed})
             return
         say(f"deleted {found.title!r} and its {removed} notes")
         return
-    made = obj.service.delete_annotation(obj.service.note_on(annotation).id)
+    made = obj.service.delete_annotation(obj.service.resolve_annotation(annotation).id)
     if as_json:
         emit(made)
         return
@@ -747,7 +745,7 @@ def delete(obj: Context, annotation: str | None, document: str | None, as_json: 
 @pass_context
 def role(obj: Context, annotation: str, role: str, as_json: bool) -> None:
     """Make ANNOTATION a claim, or a plain highlight again."""
-    made = obj.service.set_role(obj.service.note_on(annotation).id, role)
+    made = obj.service.set_role(obj.service.resolve_annotation(annotation).id, role)
     if as_json:
         emit(made)
         return
@@ -761,7 +759,7 @@ def role(obj: Context, annotation: str, role: str, as_json: bool) -> None:
 @pass_context
 def untag(obj: Context, annotation: str, names: tuple[str, ...], as_json: bool) -> None:
     """Take TAG off ANNOTATION (the tag stays in the codebook and on other notes)."""
-    target = obj.service.note_on(annotation).id
+    target = obj.service.resolve_annotation(annotation).id
     for name in names:
         made = obj.service.remove_tag(target, name)
     if as_json:
@@ -777,7 +775,9 @@ def untag(obj: Context, annotation: str, names: tuple[str, ...], as_json: bool) 
 @pass_context
 def unlink(obj: Context, claim: str, evidence: str, as_json: bool) -> None:
     """Remove the link between CLAIM and EVIDENCE (ids or id prefixes)."""
-    made = obj.service.unlink_pair(obj.service.note_on(claim).id, obj.service.note_on(evidence).id)
+    made = obj.service.unlink_pair(
+        obj.service.resolve_annotation(claim).id, obj.service.resolve_annotation(evidence).id
+    )
     if as_json:
         emit(made)
         return
@@ -790,8 +790,8 @@ def unlink(obj: Context, claim: str, evidence: str, as_json: bool) -> None:
 @pass_context
 def cite(obj: Context, annotation: str, as_json: bool) -> None:
     """Print ANNOTATION's quote with its citation (the reader's `y`)."""
-    found = obj.service.note_on(annotation)
-    text = annotation_citation(obj.service.library.document(found.document_id), found)
+    found = obj.service.resolve_annotation(annotation)
+    text = annotation_citation(obj.service.document(found.document_id), found)
     if as_json:
         emit({"annotation_id": found.id, "citation": text})
         return
@@ -805,7 +805,7 @@ def cite(obj: Context, annotation: str, as_json: bool) -> None:
 @pass_context
 def tag_add(obj: Context, annotation: str, names: tuple[str, ...], as_json: bool) -> None:
     """Put TAG on ANNOTATION (an id or id prefix); new names join the codebook."""
-    found = obj.service.note_on(annotation)
+    found = obj.service.resolve_annotation(annotation)
     made = obj.service.set_tags(found.id, [*found.tags, *(n for n in names if n not in found.tags)])
     if as_json:
         emit(made)

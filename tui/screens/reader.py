@@ -20,7 +20,6 @@ from textual.widgets import Footer, Header, Input, Static
 
 from store.citation import annotation_citation, quote_with_citation
 from store.errors import MarginError
-from store.library import tag_name
 from store.records import Annotation, Document
 from store.sanitize import clip, terminal_safe
 from tui import clipboard
@@ -28,6 +27,7 @@ from tui.dialogs.link import LinkChoice, LinkDialog
 from tui.dialogs.note import NoteDialog
 from tui.dialogs.tag import tag_dialog
 from tui.reflow import reflow, wrap_width
+from tui.service import tag_name
 from tui.widgets.annotation_list import AnnotationList
 from tui.widgets.reader_view import ReaderView, Span
 
@@ -156,7 +156,7 @@ class ReaderScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.document: Document = self.service.library.document(self.document_id)
+        self.document: Document = self.service.document(self.document_id)
         self.title = terminal_safe(self.document.title)
         self.sub_title = terminal_safe(self.document.author or "")
         reader = self.reader
@@ -197,10 +197,10 @@ class ReaderScreen(Screen[None]):
 
     def reload_annotations(self) -> None:
         """Read this document's annotations again and redraw them."""
-        lib = self.service.library
-        self.annotations: list[Annotation] = lib.annotations(self.document_id)
-        self.colours = {t.name: t.colour for t in lib.tags()}
-        evidence_ids = lib.evidence_ids(self.document_id)
+        service = self.service
+        self.annotations: list[Annotation] = service.annotations(self.document_id)
+        self.colours = {t.name: t.colour for t in service.tags()}
+        evidence_ids = service.evidence_ids(self.document_id)
         spans = [
             Span(
                 start=a.start,
@@ -352,7 +352,7 @@ class ReaderScreen(Screen[None]):
         subject = self._subject()
         if subject is None:
             return
-        names = [t.name for t in self.service.library.tags()]
+        names = [t.name for t in self.service.tags()]
         current = subject.tags if isinstance(subject, Annotation) else ()
 
         def apply(typed: str | None) -> None:
@@ -382,7 +382,7 @@ class ReaderScreen(Screen[None]):
         self.notify(f"Tagged #{name}" if added else f"Took #{name} off", markup=False)
 
     def action_quick_tag(self, number: int) -> None:
-        tags = self.service.library.tags()
+        tags = self.service.tags()
         if number > len(tags):
             self.notify(
                 f"The codebook has {len(tags)} tags; there is no tag {number}.",
@@ -418,7 +418,7 @@ class ReaderScreen(Screen[None]):
         if subject is None:
             return
         own_id = subject.id if isinstance(subject, Annotation) else None
-        claims = self.service.library.claims()
+        claims = self.service.claims()
         if not [c for c in claims if c.claim.id != own_id]:
             self.notify(
                 "There are no claims yet: select a passage and press c to mark one.",
