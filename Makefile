@@ -7,10 +7,10 @@ SAMPLE_LIBRARY := $(SAMPLE_HOME)/library.margin
 
 .PHONY: run test lint snapshots bench sample clean docs
 
-# Reinstall only when pyproject.toml changes.
+# Reinstall only when pyproject.toml changes. No pip upgrade: the pip that ships with the
+# interpreter is the one a user has, so a dependency it would miss fails here first.
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 

@@ -1202,6 +1202,32 @@ class Library(ExchangeLedger):
         except NotFound:
             return None
 
+    # -- for the command line's new versions and restore ---------------------------------
+
+    def set_source(self, document_id: str, source: str) -> Document:
+        """Record where a document's current version was read from (a new file for a new version)."""
+        with self._tx():
+            self.document(document_id)
+            self._db.table("documents").update(document_id, {"source": source})
+            self._log("document", document_id, "update")
+        return self.document(document_id)
+
+    def last_change(self) -> tuple[int, str]:
+        """(the change log's last seq, the time of the newest stored record, or "")."""
+        newest = self._db.execute(
+            "SELECT max(t) FROM (SELECT max(imported_at) AS t FROM documents "
+            "UNION ALL SELECT max(modified) FROM annotations "
+            "UNION ALL SELECT max(modified) FROM links "
+            "UNION ALL SELECT max(created) FROM reviews "
+            "UNION ALL SELECT max(created) FROM tags)"
+        ).fetchone()[0]
+        return self.max_seq(), newest or ""
+
+    def text_lengths(self) -> dict[str, int]:
+        """Each document's id with the length of its stored text (as SQLite counts it now, not
+        the recorded `length`: `check` compares anchors against the text itself)."""
+        return dict(self._db.execute("SELECT id, length(text) FROM documents").fetchall())
+
     @property
     def reader(self) -> StoreReader:
         """Read-only SQL over the library, for the index's catch-up (SELECT and WITH only)."""

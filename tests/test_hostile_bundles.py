@@ -17,18 +17,10 @@ from store.exchange.bundle import bundle_bytes
 from store.library import Library
 from store.records import Author, now
 from tests.conftest import NewDoc, on_disk
-from tests.test_exchange import ALICE, SEED, SHARED, snapshot, span
+from tests.test_exchange import ALICE, SEED, W3C, snapshot, span
 
 MALLORY = Author("66666666-6666-4666-8666-666666666666", "Mallory")
-INVALID = (
-    SHARED
-    / "standards"
-    / "w3c-annotation"
-    / "web-annotation-tests"
-    / "tools"
-    / "samples"
-    / "incorrect"
-)
+INVALID = W3C / "tools" / "samples" / "incorrect"
 
 
 @pytest.fixture

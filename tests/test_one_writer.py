@@ -54,6 +54,7 @@ READS = {
     "get_link",
     "integrity_problems",
     "known_versions",
+    "last_change",
     "link_row",
     "links",
     "links_to_other_documents",
@@ -74,6 +75,7 @@ READS = {
     "tag_count",
     "tags",
     "text_at",
+    "text_lengths",
     "write",  # a transaction for the caller's writes, each tested below
 }
 # The exchange bookkeeping (store/ledger.py) is not followed by the index: no log entry.
@@ -119,6 +121,7 @@ def _writes(w: World) -> dict[str, Callable[[], object]]:
         "link": lambda: lib.link(w.claim.id, w.evidence.id, author=ALICE, relation="context"),
         "set_link_deleted": lambda: lib.set_link_deleted(w.link.id),
         "review": lambda: lib.review(w.claim.id, "supported", reviewer=ALICE),
+        "set_source": lambda: lib.set_source(w.doc.id, "/tmp/a-document-v2.txt"),
         "put_document": lambda: lib.put_document(
             replace(w.doc, id=other, text="Another text.", imported_at="2026-01-01T00:00:00Z")
         ),
@@ -217,6 +220,7 @@ def _names() -> list[str]:
         "review",
         "set_deleted",
         "set_link_deleted",
+        "set_source",
         "set_tags",
         "update_annotation",
         "update_tag",

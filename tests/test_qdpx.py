@@ -15,10 +15,9 @@ from store.exchange import BundleError, export_qdpx, import_qdpx
 from store.exchange.qdpx import QdpxLimits
 from store.library import Library
 from store.records import Author
-from tests.conftest import on_disk
-from tests.test_exchange import ALICE, SHARED, build_sample, snapshot
+from tests.conftest import REFI, on_disk
+from tests.test_exchange import ALICE, build_sample, snapshot
 
-REFI = SHARED / "standards" / "refi-qda"
 SAMPLE = REFI / "samples" / "margin-example.qdpx"
 ATLAS = REFI / "samples" / "refi-qda-1.5-annexA-example2-atlasti.qde"
 CAROL = Author("33333333-3333-4333-8333-333333333333", "Carol")

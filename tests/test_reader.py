@@ -10,7 +10,7 @@ import pytest
 from textual.widgets import Input
 
 from tests.apptools import REVIEWER, notices, sample_service, screen_lines, screen_text, settle
-from tests.conftest import CORPUS, on_disk
+from tests.conftest import CORPUS, needs_corpus, on_disk
 from tui.app import make_app
 from tui.screens.library import LibraryScreen
 from tui.screens.reader import ReaderScreen
@@ -302,6 +302,7 @@ async def test_mouse_drag_selects_and_double_click_selects_a_word(service: Servi
         assert word and re.fullmatch(r"\w[\w'\u2019-]*", word)
 
 
+@needs_corpus
 async def test_a_big_book_renders_only_what_is_on_screen(tmp_path: Path) -> None:
     book = max(CORPUS.glob("*.txt"), key=lambda p: p.stat().st_size)
     service = Service(tmp_path / "big.margin", tmp_path / "config")

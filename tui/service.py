@@ -8,20 +8,25 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+import re
+import shutil
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rapidfuzz import fuzz
+
 from index import IndexBusy, SearchIndex, SearchResult, index_dir_for, sync_in_child
 from store import exchange
-from store.errors import IngestError, InvalidInput, MarginError
+from store.errors import IngestError, InvalidInput, MarginError, NotFound
 from store.ingest import Limits, extract, iter_source_files
 from store.library import TAG_PALETTE as TAG_PALETTE  # re-exported for the codebook screen
 from store.library import Library, tag_name, text_sha256
 from store.library import parse_colour as parse_colour  # re-exported for the CLI
 from store.profile import load_profile, rename_profile
-from store.quotes import find_quote
+from store.quotes import find_quote, fold
 from store.records import (
     Annotation,
     Author,
@@ -31,6 +36,7 @@ from store.records import (
     Link,
     Review,
     Tag,
+    now,
 )
 from store.versions import UpdateReport, update_document
 
@@ -80,6 +86,15 @@ class ImportResult:
             "document_id": self.document_id,
             "reason": self.reason,
             "warnings": list(self.warnings),
+            "update": (
+                {
+                    "in_place": self.report.ok,
+                    "moved": len(self.report.moved),
+                    "orphaned": len(self.report.orphaned),
+                }
+                if self.report is not None
+                else None
+            ),
         }
 
 
@@ -657,3 +672,290 @@ class Service:
         with self._index_lock:
             self.index.rebuild(self.library, progress=progress)
         return len(self.library.document_ids())
+
+    def version_candidate(self, path: Path) -> DocumentSummary | None:
+        """The document a file may be a new version of, judged by its name (no reading).
+
+        For a file not imported before from this path whose name, without version marks
+        ("-v2", "_final", "(1)", dates), is close to a document's file name or title:
+        report-v2.pdf for report.pdf. None for folders and for paths imported before (those
+        become new versions by rule).
+        """
+        path = Path(path)
+        if not path.is_file() or self.library.document_by_source(str(path.resolve())):
+            return None
+        mine = _bare_name(path.name)
+        best: tuple[float, DocumentSummary | None] = (0.0, None)
+        for summary in self.library.documents():
+            names = [fold(summary.title)]
+            if summary.source and "://" not in summary.source:
+                names.append(_bare_name(Path(summary.source).name))
+            score = max(
+                fuzz.ratio(mine, name) if _numbers(name) == _numbers(mine) else 0.0
+                for name in names
+            )
+            if score > best[0]:
+                best = (score, summary)
+        # 85 lets "report-v2"/"report" and "Annual report 2024 final"/"annual report 2024" by
+        # and stops "notes"/"report" (36); names whose numbers differ ("federalist-no-10" and
+        # "-51", 94 by letters) are different documents, not versions.
+        return best[1] if best[0] >= 85 else None
+
+    def export_target_taken(self, fmt: str, out: Path) -> str | None:
+        """Why exporting `fmt` to `out` would overwrite something, or None (see the function)."""
+        return export_target_taken(fmt, out)
+
+    # -- the command line's twins of the app's actions ------------------------------------
+
+    def import_version(
+        self, path: Path, document_ref: str, *, encoding: str | None = None
+    ) -> ImportResult:
+        """Import `path` as a new version of the document named by id, id prefix or title.
+
+        A new file name for a new version (report-v2.pdf for report.pdf): the document keeps
+        its id and its notes, re-anchored; its source becomes the new path, so the next import
+        of that path updates it again. A DOC that names no document (or several) raises.
+        """
+        lib = self.library
+        document = lib.resolve_document(document_ref)
+        path = Path(path)
+        try:
+            extracted = extract(path, self.limits, encoding=encoding)
+            report = update_document(lib, document.id, extracted)
+            if extracted.source != document.source:
+                lib.set_source(document.id, extracted.source)
+        except IngestError as error:
+            return ImportResult(path, "failed", reason=error.reason)
+        except MarginError as error:
+            return ImportResult(path, "failed", reason=str(error))
+        if not report.changed:
+            return ImportResult(path, "duplicate", title=document.title, document_id=document.id)
+        return ImportResult(
+            path,
+            "updated",
+            title=document.title,
+            document_id=document.id,
+            warnings=tuple(report.lines()[1:]),
+            report=report,
+        )
+
+    def check_report(self) -> CheckReport:
+        """Health and damage told apart: orphaned notes are a normal state after a new version
+        (notes to look at); damage is a file SQLite finds broken, an anchor that points outside
+        or off its text, or an index that a sync cannot bring into step."""
+        lib = self.library
+        damage = lib.integrity_problems()
+        notes: list[str] = []
+        if damage:  # reading further could fail on the broken pages
+            return CheckReport(damage, notes)
+        lengths = lib.text_lengths()
+        for annotation in lib.annotations():
+            quote = " ".join(annotation.exact.split())[:40]
+            if annotation.anchor_state == "orphaned":
+                notes.append(
+                    f"annotation {annotation.id[:8]}: orphaned by a new version of its document "
+                    f"(quote {quote!r} not found): re-attach it in the reader, or delete it"
+                )
+                continue
+            length = lengths.get(annotation.document_id)
+            if length is None or not 0 <= annotation.start <= annotation.end <= length:
+                damage.append(
+                    f"annotation {annotation.id[:8]}: anchor {annotation.start}-{annotation.end} "
+                    f"lies outside its document's text ({length or 0} characters)"
+                )
+                continue
+            text = lib.text_at(
+                annotation.document_id, annotation.start, annotation.end - annotation.start
+            )
+            if text != annotation.exact:
+                damage.append(
+                    f"annotation {annotation.id[:8]}: its quote no longer matches the text at "
+                    f"{annotation.start}-{annotation.end}"
+                )
+        with self._index_lock:
+            try:
+                self.index.sync(lib)
+            except IndexBusy as busy:  # another process is writing it: not damage, try later
+                notes.append(f"index: not checked, {busy}")
+            else:
+                damage += [f"index: {problem}" for problem in self.index.verify(lib)]
+        return CheckReport(damage, notes)
+
+    def remove_tag(self, annotation_id: str, name: str) -> Annotation:
+        """Take one tag off one annotation (the tag stays in the codebook)."""
+        current = self.library.annotation(annotation_id)
+        name = tag_name(name)
+        if name not in current.tags:
+            carried = ", ".join(current.tags) or "no tags"
+            raise NotFound(f"annotation {annotation_id[:8]} has no tag {name!r} ({carried})")
+        return self.set_tags(annotation_id, [t for t in current.tags if t != name])
+
+    def unlink_pair(self, claim_id: str, evidence_id: str) -> Link:
+        """Remove the live link between a claim and a piece of evidence."""
+        found = self.library.links(claim_id=claim_id, evidence_id=evidence_id)
+        if not found:
+            raise NotFound(f"{evidence_id[:8]} is not linked as evidence to claim {claim_id[:8]}")
+        removed = found[0]
+        for link in found:
+            removed = self.unlink(link.id)
+        return removed
+
+    def resolve_conflict_ref(self, ref: str, keep: str) -> exchange.Conflict:
+        """Resolve the open conflict named by id or a unique id prefix (4+ characters)."""
+        known = exchange.list_conflicts(self.library, include_resolved=True)
+        found = [c for c in known if c.id == ref] or [
+            c for c in known if len(ref) >= 4 and c.id.startswith(ref)
+        ]
+        if not found:
+            raise NotFound(f"no conflict matches {ref!r}")
+        if len(found) > 1:
+            raise InvalidInput(f"{ref!r} matches {len(found)} conflicts; give more of the id")
+        self.resolve_conflict(found[0].id, keep)
+        return found[0]
+
+    def restore(self, backup: Path, *, force: bool = False) -> RestoreReport:
+        """Replace the library with a backup (made by `backup`), keeping a safety copy.
+
+        Refused when the library has changes newer than the backup, unless `force`: a
+        restore that silently dropped a day's notes is what a backup is meant to prevent.
+        The backup file itself is only read; the index is rebuilt from the restored library.
+        """
+        backup = Path(backup)
+        target = self.library_path
+        if not backup.is_file():
+            raise NotFound(f"{backup}: no such file")
+        if target.exists() and backup.resolve() == target.resolve():
+            raise InvalidInput(f"{backup} is the library itself")
+        staged = target.with_name(f".{target.name}.restoring-{os.getpid()}")
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            shutil.copyfile(backup, staged)
+            try:
+                incoming = Library(staged)  # migrated on the copy, never on the backup
+            except MarginError as error:
+                raise InvalidInput(f"{backup}: not a margin library ({error})") from error
+            try:
+                damage = incoming.integrity_problems()
+                if damage:
+                    raise InvalidInput(f"{backup}: {damage[0]}")
+                theirs = incoming.last_change()
+                documents = len(incoming.document_ids())
+                notes = len(incoming.annotations())
+            finally:
+                incoming.close()
+            mine = self.library.last_change()
+            if not force and (mine[0] > theirs[0] or mine[1] > theirs[1]):
+                raise InvalidInput(
+                    f"{target} has changes newer than {backup} (last change "
+                    f"{mine[1] or 'unknown'}, the backup's {theirs[1] or 'none'}): "
+                    "--force replaces it all the same, keeping a safety copy"
+                )
+            safety = None
+            if mine[0]:
+                stamp = now().replace("-", "").replace(":", "").replace(".", "")
+                safety = target.with_name(f"{target.stem}.before-restore-{stamp}{target.suffix}")
+                self.library.backup(safety)
+            self.close()
+            wal = Path(f"{target}-wal")
+            if wal.exists() and wal.stat().st_size:
+                # The last connection's close empties the WAL: one still there is another
+                # process (the app?) holding the library, whose writes would be lost.
+                self.library  # noqa: B018 - reopen: nothing was replaced
+                raise InvalidInput(f"{target} is open in another margin: close it first")
+            os.replace(staged, target)
+            for suffix in ("-wal", "-shm"):
+                Path(f"{target}{suffix}").unlink(missing_ok=True)
+            shutil.rmtree(self.index_dir, ignore_errors=True)
+        finally:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{staged}{suffix}").unlink(missing_ok=True)
+        self._undo.clear()
+        self.library  # noqa: B018 - open the restored file
+        self._after_write()
+        return RestoreReport(backup, target, safety, documents, notes)
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What `check` found: damage (exit 1) and notes to look at (a sound library may have them)."""
+
+    damage: list[str]
+    notes: list[str]
+
+    @property
+    def sound(self) -> bool:
+        return not self.damage
+
+    def to_json(self) -> dict:
+        return {"sound": self.sound, "damage": self.damage, "notes": self.notes}
+
+
+@dataclass(frozen=True)
+class RestoreReport:
+    """What a restore replaced, and where the replaced library was kept."""
+
+    backup: Path
+    library: Path
+    safety_copy: Path | None
+    documents: int
+    notes: int
+
+    def line(self) -> str:
+        kept = f"; the replaced library is kept at {self.safety_copy}" if self.safety_copy else ""
+        return (
+            f"restored {self.library} from {self.backup}: {self.documents} documents, "
+            f"{self.notes} notes{kept}"
+        )
+
+    def to_json(self) -> dict:
+        return {
+            "backup": str(self.backup),
+            "library": str(self.library),
+            "safety_copy": str(self.safety_copy) if self.safety_copy else None,
+            "documents": self.documents,
+            "notes": self.notes,
+        }
+
+
+def export_target_taken(fmt: str, out: Path) -> str | None:
+    """Why an export to `out` would overwrite something (None when the place is free).
+
+    A folder bundle margin wrote before is free: exporting into it again is how two people
+    share one folder in git (their files stay, one's own are brought up to date).
+    """
+    out = Path(out)
+    if fmt == "folder":
+        if not out.is_dir() or not any(out.iterdir()):
+            return None if not out.exists() or out.is_dir() else f"{out} exists and is not a folder"
+        if all(child.name.startswith(".") or child.is_dir() for child in out.iterdir()) and any(
+            (out / kind).is_dir() for kind in ("annotations", "documents", "tags")
+        ):
+            return None
+        return f"{out} is a folder with files in it, not a margin folder bundle"
+    if out.is_dir():
+        return f"{out} is a folder; give a file name"
+    if out.exists():
+        return f"{out} exists"
+    return None
+
+
+_VERSION_MARK = re.compile(
+    r"([-_ .]*\b(v|ver|version|rev)[-_ .]?\d+|[-_ .]*\b(draft|final|new|copy|updated|revised)"
+    r"|\s*\(\d+\)|[-_ .]\d{4}-?\d\d-?\d\d)$",
+    re.IGNORECASE,
+)
+
+
+def _bare_name(name: str) -> str:
+    """A file name without extension and version marks, folded: "Report_v2 (1).pdf" -> "report"."""
+    stem = (name.rsplit(".", 1)[0] if "." in name else name).replace("_", " ")
+    while True:
+        shorter = _VERSION_MARK.sub("", stem)
+        if shorter == stem or not shorter:
+            break
+        stem = shorter
+    return fold(stem.replace("_", " ").replace("-", " "))
+
+
+def _numbers(name: str) -> list[str]:
+    return re.findall(r"\d+", name)

@@ -259,8 +259,30 @@ class LibraryScreen(Screen[None]):
 
     def action_import_files(self) -> None:
         def chosen(choice: ImportChoice | None) -> None:
-            if choice is not None:
+            if choice is None:
+                return
+            # A new file name for a new version (report-v2.pdf): offer to keep the notes.
+            candidate = self.app.service.version_candidate(choice.path)
+            if candidate is None:
                 self.import_paths([choice.path], encoding=choice.encoding)
+                return
+
+            def answer(yes: bool | None) -> None:
+                self.import_paths(
+                    [choice.path],
+                    encoding=choice.encoding,
+                    version_of=candidate.id if yes else None,
+                )
+
+            self.app.push_screen(
+                ConfirmDialog(
+                    f"{terminal_safe(choice.path.name)} looks like a new version of "
+                    f"\u201c{terminal_safe(candidate.title)}\u201d. Import it as a new version "
+                    "of that document, its notes re-anchored? No imports it as a separate "
+                    "document."
+                ),
+                answer,
+            )
 
         self.app.push_screen(ImportDialog(ask_encoding=True), chosen)
 
@@ -268,8 +290,18 @@ class LibraryScreen(Screen[None]):
 
     def action_export_notes(self) -> None:
         def chosen(choice: ExportChoice | None) -> None:
-            if choice is not None:
+            if choice is None:
+                return
+            taken = self.app.service.export_target_taken(choice.fmt, choice.path)
+            if taken is None:
                 self.exchange_notes("export", choice.path, choice.fmt)
+                return
+
+            def answer(yes: bool | None) -> None:
+                if yes:
+                    self.exchange_notes("export", choice.path, choice.fmt)
+
+            self.app.push_screen(ConfirmDialog(f"{terminal_safe(taken)}. Overwrite it?"), answer)
 
         self.app.push_screen(ExportDialog(Path.cwd()), chosen)
 
@@ -315,11 +347,14 @@ class LibraryScreen(Screen[None]):
         self.notify(terminal_safe("\n".join(shown)), severity=severity, markup=False, timeout=12)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="import")
-    def import_paths(self, paths: list[Path], encoding: str | None = None) -> None:
+    def import_paths(
+        self, paths: list[Path], encoding: str | None = None, version_of: str | None = None
+    ) -> None:
         """Import in a thread (the store's work), then index in a child process.
 
         Args:
             encoding: of the .txt and .md files, when detection gets it wrong (None: detect).
+            version_of: the id of the document the one file in `paths` is a new version of.
         """
         worker = get_current_worker()
         service = self.app.service
@@ -329,12 +364,14 @@ class LibraryScreen(Screen[None]):
         failures = []
         updates = []
         # A file imported before from the same path is a new version: its notes are re-anchored.
-        for done, result in enumerate(
-            service.import_files(
+        results = (
+            [service.import_version(paths[0], version_of, encoding=encoding)]
+            if version_of is not None
+            else service.import_files(
                 paths, update=True, encoding=encoding, should_stop=lambda: worker.is_cancelled
-            ),
-            start=1,
-        ):
+            )
+        )
+        for done, result in enumerate(results, start=1):
             if result.status == "imported":
                 imported += 1
             elif result.status == "duplicate":
