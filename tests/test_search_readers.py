@@ -3,15 +3,18 @@ still pending, applies only a few just-saved notes, and stops a runaway phrase s
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 import index.bounded
 import index.query
 from index.helper import _Helper
 from tests.apptools import sample_service
+from tui.cli import cli
 from tui.service import SMALL_BACKLOG, Service
 
 
@@ -79,3 +82,18 @@ def test_the_index_helper_runs_at_its_parent_priority(tmp_path: Path) -> None:
         assert os.getpriority(os.PRIO_PROCESS, pid) == os.getpriority(os.PRIO_PROCESS, 0)
     finally:
         helper.close()
+
+
+def test_margin_search_says_on_stderr_what_is_still_being_indexed(tmp_path: Path) -> None:
+    service = sample_service(tmp_path)
+    book = tmp_path / "ledger.txt"
+    book.write_text("Seventeen barrels of zwieback.\n", "utf-8")
+    list(service.import_files([book]))  # stored; an importer elsewhere is still indexing
+    service.close()
+    result = CliRunner().invoke(
+        cli, ["--library", str(service.library_path), "search", "zwieback", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert answer["hits"] == [] and answer["pending"] > 0 and answer["partial"] is True
+    assert "still being indexed" in result.stderr and result.stderr.count("\n") == 1

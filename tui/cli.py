@@ -278,11 +278,18 @@ def search(obj: Context, query: str, limit: int, as_json: bool) -> None:
     has:evidence, no:evidence.
     """
     result = obj.service.search(query, limit=limit)
+    if result.pending:  # one line on stderr, in either output: stdout stays the data
+        say(
+            f"({plural(result.pending, 'library change')} still being indexed: not searched yet)",
+            console=err,
+        )
     if as_json:
         emit(result)
         return
     if not result.hits:
         say(f"no hits for {query}")
+        if result.timed_out:
+            say("(search stopped after 2 s: partial)", console=err)
         return
     for hit in result.hits:
         where = f"p. {hit.page}" if hit.page else f"@{hit.offset}"
@@ -295,7 +302,7 @@ def search(obj: Context, query: str, limit: int, as_json: bool) -> None:
         line.append_text(snippet)
         out.print(line)
     if result.timed_out:
-        say("(search stopped after 2 s: these are the hits found so far)", console=err)
+        say("(search stopped after 2 s: partial, these are the hits found so far)", console=err)
 
 
 @cli.command()
