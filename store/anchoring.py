@@ -98,7 +98,7 @@ class Anchor:
     """How well the place fits the quote and its context (1.0: all as stored); 0.0 for an
     orphan."""
     reason: str = ""
-    """Why an orphan was not placed: "not found", "found only where its context disagrees" or
+    """Why an orphan was not placed: "not found", "only found out of context" or
     "ambiguous: N places"."""
 
 
@@ -420,7 +420,7 @@ def _decide(places: list[_Place], length: int, hint: int | None) -> tuple[_Place
     best = ranked[0]
     alone = sum(p.quote == 1.0 for p in places) == 1
     if not _acceptable(best, length, alone):
-        return None, "found only where its context disagrees"
+        return None, "only found out of context"
     close = [p for p in ranked if best.score - p.score < _CLEAR_MARGIN]
     if len(close) == 1:
         return best, ""

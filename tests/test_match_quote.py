@@ -143,3 +143,105 @@ def test_without_a_position_two_equal_places_are_ambiguous_never_the_first() -> 
     """Hypothesis takes the first of two equal matches; margin refuses to guess."""
     found = match(TWO_CITIES, "befor us")
     assert (found.state, found.reason) == ("orphaned", "ambiguous: 2 places")
+
+
+# -- the same cases through `margin merge` ---------------------------------------------------------
+# Each note arrives in a bundle with a stored position that does not hold its quote (or with no
+# position at all), so margin must place it by quote and context, as it does a colleague's
+# note on a copy of the text extracted differently.
+
+DOCUMENT_TEXT = "Some document text"
+# (case, text, quote, prefix, suffix, stored start or None, where it must start or a reason)
+MERGED = [
+    *[(name, text, exact, prefix, suffix, 1, where) for name, text, exact, prefix, suffix, where
+      in PLACED],
+    # The position points at the other "before us" / "we had": context outweighs it.
+    ("prefix against the position", TWO_CITIES, "before us", "we had every-thing", "", HINT_B + 1,
+     "before us, we had no"),
+    ("suffix against the position", TWO_CITIES, "we had", "", "nutting",
+     TWO_CITIES.index("we had every") + 1, "we had nothing"),
+    ("tie broken by the position A", TWO_CITIES, "befor us", "", "", HINT_A, HINT_A),
+    ("tie broken by the position B", TWO_CITIES, "befor us", "", "", HINT_B, HINT_B),
+    ("tie without a position", TWO_CITIES, "befor us", "", "", None, "ambiguous: 2 places"),
+    ("quote from another text", TWO_CITIES, SOLITUDE, "", "", 0, "not found"),
+]  # fmt: skip
+
+
+def _bundle(rows: list[tuple], documents: dict[str, str]) -> dict:
+    """A W3C bundle of one note per row, on documents already in the receiving library."""
+    import uuid
+
+    items = []
+    for name, text, exact, prefix, suffix, start, _ in rows:
+        selectors: list[dict] = [
+            {"type": "TextQuoteSelector", "exact": exact, "prefix": prefix, "suffix": suffix}
+        ]
+        if start is not None:
+            assert text[start : start + len(exact)] != exact
+            selectors.append({"type": "TextPositionSelector", "start": start,
+                              "end": min(len(text), start + len(exact))})  # fmt: skip
+        items.append(
+            {
+                "id": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, name)}",
+                "type": "Annotation",
+                "motivation": "highlighting",
+                "created": "2026-01-01T00:00:00.000Z",
+                "modified": "2026-01-01T00:00:00.000Z",
+                "creator": {
+                    "id": "urn:uuid:22222222-2222-4222-8222-222222222222",
+                    "name": "Hypothesis fixtures",
+                    "type": "Person",
+                },  # fmt: skip
+                "target": {
+                    "source": f"urn:uuid:{documents[text]}",
+                    "selector": selectors,
+                    "type": "SpecificResource",
+                },  # fmt: skip
+            }
+        )
+    return {
+        "@context": "http://www.w3.org/ns/anno.jsonld",
+        "type": "AnnotationCollection",
+        "label": "match-quote fixtures",
+        "total": len(items),
+        "first": {"type": "AnnotationPage", "items": items},
+    }
+
+
+def test_the_same_cases_through_margin_merge(tmp_path) -> None:  # noqa: ANN001
+    import json
+    import uuid
+
+    from click.testing import CliRunner
+
+    from store.library import Library
+    from tui.cli import cli
+
+    library = tmp_path / "library.margin"
+    files = []
+    for name, text in (("solitude", SOLITUDE), ("two-cities", TWO_CITIES), ("doc", DOCUMENT_TEXT)):
+        files.append(tmp_path / f"{name}.txt")
+        files[-1].write_text(text, encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["--library", str(library), "import", *map(str, files)])
+    assert result.exit_code == 0, result.output
+    lib = Library(library)
+    documents = {d.text: d.id for d in (lib.document(r["id"]) for r in lib.db["documents"].rows)}
+    assert set(documents) == {SOLITUDE, TWO_CITIES, DOCUMENT_TEXT}
+    bundle = tmp_path / "fixtures.margin.jsonld"
+    bundle.write_text(json.dumps(_bundle(MERGED, documents)), encoding="utf-8")
+
+    result = runner.invoke(cli, ["--library", str(library), "merge", str(bundle)])
+    assert result.exit_code == 0, result.output
+    for name, text, _, _, _, _, where in MERGED:
+        note_id = str(uuid.uuid5(uuid.NAMESPACE_URL, name))
+        stored = lib.annotation(note_id)
+        if isinstance(where, str) and where in ("not found", "ambiguous: 2 places"):
+            assert stored.anchor_state == "orphaned", name
+            assert f"{note_id} on " in result.output and f"{where} in this library" in result.output
+            continue
+        start = where if isinstance(where, int) else text.index(where)
+        assert (stored.anchor_state, stored.start) == ("moved", start), name
+        assert stored.exact == text[stored.start : stored.end]
+        assert stored.prefix == text[max(0, start - 32) : start]  # context taken afresh
+    lib.close()
