@@ -466,7 +466,8 @@ class Anchorer:
 
     def anchor_within(self, quote: Quote, start: int, end: int) -> Anchor:
         """Where `quote` stands inside text[start:end] (exactly or on the folded view), for a
-        person who pointed at that stretch; orphaned when it is not there or not once."""
+        person who pointed at that stretch: their pointing stands for the context, so one place
+        there is accepted whatever surrounds it; among several, the context decides as usual."""
         text, exact = self.text, quote.exact
         if not exact:
             return self._orphan(quote, "not found")
@@ -487,6 +488,8 @@ class Anchorer:
                         folded.text, f_prefix, f_suffix, at, at + len(f_exact), "normalised"
                     )
                     places.append(self._unfold(place, len(f_exact)))
+        if len(places) == 1:
+            return self._placed(quote, places[0], "")
         return self._placed(quote, *_decide(places, len(exact), None))
 
     def _find(self, quote: Quote) -> Anchor:

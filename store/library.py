@@ -438,6 +438,9 @@ class Library:
                 e = current.end if end is None else end
                 if not (0 <= s < e <= len(text)):
                     raise InvalidInput(f"span {s}-{e} is not inside the document")
+                step = "position"
+                if current.anchor_state == "orphaned":
+                    s, e, step = _orphan_in_span(text, current, s, e)
                 values.update(
                     start=s,
                     end=e,
@@ -445,7 +448,7 @@ class Library:
                     prefix=text[max(0, s - CONTEXT) : s],
                     suffix=text[e : e + CONTEXT],
                     anchor_state="ok",
-                    anchor_step="position",
+                    anchor_step=step,
                 )
             self.db.table("annotations").update(annotation_id, values)
             self._log("annotation", annotation_id, "update")
@@ -943,3 +946,15 @@ def _note(text: str) -> str:
     if len(text) > MAX_NOTE:
         raise InvalidInput(f"a note is at most {MAX_NOTE:,} characters")
     return ingest_clean(text)[0]
+
+
+def _orphan_in_span(text: str, orphan: Annotation, start: int, end: int) -> tuple[int, int, str]:
+    """Where an orphan's own quote stands inside the stretch a person chose to re-attach it to
+    (exactly or folded; by context when it stands there twice), else the stretch as chosen."""
+    from store.anchoring import Quote, anchor_within  # rapidfuzz loads only when needed
+
+    quote = Quote(orphan.exact, orphan.prefix, orphan.suffix, orphan.start, orphan.end)
+    found = anchor_within(text, quote, start, end)
+    if found.state == "orphaned":
+        return start, end, "position"
+    return found.start, found.end, found.step
