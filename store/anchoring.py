@@ -40,10 +40,11 @@ _W_SIDE = 1.0  # each of prefix and suffix
 # at p95, 0.41 at p99.9, 0.59 the most in 20,000 pairs), so a mean of 0.5 over the given sides
 # says the context agrees.
 _CONTEXT_MIN = 0.5
-# The best place must score this much above the next to win outright: 0.02 of the score is
-# about 3 characters of one 32-character side (or 1 of a 50-character quote alone), which a
-# re-wrap or a typo fix beside the quote can produce; less than that is no ground to choose.
-_CLEAR_MARGIN = 0.02
+# The best place must score at least this share of one character above the next to win
+# outright: one character more of the quote or of a side agreeing is the unit of evidence (for
+# a note with 32 characters each side, 0.0078 of the score); smaller differences come from how
+# windows of different lengths align, not from the text, and are no ground to choose.
+_CLEAR_CHARACTER = 0.9
 # A producer may leave out the space beside the quote or cut its context a little short, so
 # each side is compared with windows up to this many characters shorter or longer (9 compares).
 _CONTEXT_SLACK = 4
@@ -66,6 +67,7 @@ _MAX_HITS = 50_000  # occurrences of one exact quote looked at
 _CHEAP_ALIGN = 64  # longer quotes are aligned only where a rough look finds them similar
 _ROUGH_MIN = 0.5  # similarity of the quote to the text at a candidate start, for that look
 _NEAR = 4096  # how far from where the last quote moved the quick exact search looks
+_SHIFTS = 5  # placed notes whose median move predicts the next note's
 
 
 @dataclass(frozen=True)
@@ -173,11 +175,16 @@ class _Place:
 def _score(
     text: str, prefix: str, suffix: str, start: int, end: int, step: str, quote: float = 1.0
 ) -> _Place:
+    """A candidate place scored. A side cut off by the edge of the text counts for what could be
+    compared: the part beyond the edge neither agrees (in the score, so a place with both sides
+    seen outranks it) nor disagrees (in whether the context agrees, so it can still be
+    accepted)."""
     p, p_share = _prefix_fit(text, prefix, start)
     s, s_share = _suffix_fit(text, suffix, end)
-    weight = _W_SIDE * (p_share + s_share)
-    context = (p * p_share + s * s_share) / (p_share + s_share) if weight else None
-    score = (_W_QUOTE * quote + _W_SIDE * (p * p_share + s * s_share)) / (_W_QUOTE + weight)
+    seen = p_share + s_share
+    context = (p * p_share + s * s_share) / seen if seen else None
+    weight = _W_QUOTE + _W_SIDE * (bool(prefix) + bool(suffix))
+    score = (_W_QUOTE * quote + _W_SIDE * (p * p_share + s * s_share)) / weight
     return _Place(start, end, step, quote, context, score)
 
 
@@ -412,26 +419,43 @@ def _acceptable(place: _Place, length: int, alone: bool) -> bool:
     return alone and place.quote == 1.0 and length >= _DISTINCT_LEN
 
 
-def _decide(places: list[_Place], length: int, hint: int | None) -> tuple[_Place | None, str]:
-    """The place that wins, or None and why not."""
+def _one_character(length: int, prefix: str, suffix: str) -> float:
+    """The least a character more agreeing adds to a place's score, for this note."""
+    weight = _W_QUOTE + _W_SIDE * (bool(prefix) + bool(suffix))
+    parts = [_W_QUOTE / length] + [_W_SIDE / len(side) for side in (prefix, suffix) if side]
+    return min(parts) / weight
+
+
+def _decide(
+    places: list[_Place], length: int, hints: tuple[int, ...], margin: float
+) -> tuple[_Place | None, str, bool]:
+    """The place that wins, or None and why not; and whether the best had rivals about as good
+    (then the hints decided, or nothing could). Several hints must agree to decide."""
     if not places:
-        return None, "not found"
+        return None, "not found", False
     ranked = sorted(places, key=lambda p: (-p.score, p.start))
     best = ranked[0]
     alone = sum(p.quote == 1.0 for p in places) == 1
     if not _acceptable(best, length, alone):
-        return None, "only found out of context"
-    close = [p for p in ranked if best.score - p.score < _CLEAR_MARGIN]
+        return None, "only found out of context", False
+    close = [p for p in ranked if best.score - p.score < margin]
     if len(close) == 1:
-        return best, ""
-    if hint is not None:
-        close.sort(key=lambda p: abs(p.start - hint))
-        nearest = close[0]
-        if _HINT_RATIO * abs(nearest.start - hint) < abs(close[1].start - hint) and _acceptable(
-            nearest, length, alone
-        ):
-            return nearest, ""
-    return None, f"ambiguous: {len(close)} places"
+        return best, "", False
+    chosen = {_nearest(close, hint) for hint in hints}
+    if len(chosen) == 1:
+        nearest = chosen.pop()
+        if nearest is not None and _acceptable(nearest, length, alone):
+            return nearest, "", True
+    return None, f"ambiguous: {len(close)} places", True
+
+
+def _nearest(places: list[_Place], hint: int) -> _Place | None:
+    """The place nearest `hint` when it is less than 1/_HINT_RATIO as far as the next."""
+    by_distance = sorted(places, key=lambda p: abs(p.start - hint))
+    first, second = by_distance[0], by_distance[1]
+    if _HINT_RATIO * abs(first.start - hint) < abs(second.start - hint):
+        return first
+    return None
 
 
 def _overlaps(place: _Place, others: list[_Place], length: int) -> bool:
@@ -448,7 +472,13 @@ class Anchorer:
     def __init__(self, text: str) -> None:
         self.text = text
         self._folded: FoldedText | None = None
-        self._shift = 0
+        self._shifts: list[int] = [0]  # how far the last few placed notes moved
+
+    @property
+    def _shift(self) -> int:
+        """The median move of the notes placed last, which one note placed far away (a deleted
+        quote's words found elsewhere) does not sway."""
+        return sorted(self._shifts)[len(self._shifts) // 2]
 
     @property
     def folded(self) -> FoldedText:
@@ -461,7 +491,7 @@ class Anchorer:
         """Where `quote` stands in the text now."""
         found = self._find(quote)
         if found.state != "orphaned" and quote.has_position:
-            self._shift = found.start - quote.start
+            self._shifts = [*self._shifts[-(_SHIFTS - 1) :], found.start - quote.start]
         return found
 
     def anchor_within(self, quote: Quote, start: int, end: int) -> Anchor:
@@ -471,6 +501,7 @@ class Anchorer:
         text, exact = self.text, quote.exact
         if not exact:
             return self._orphan(quote, "not found")
+        margin = _CLEAR_CHARACTER * _one_character(len(exact), quote.prefix, quote.suffix)
         places = [
             _score(text, quote.prefix, quote.suffix, at, at + len(exact), "exact")
             for at in _occurrences(text, exact, _MAX_HITS, start, end)
@@ -490,32 +521,43 @@ class Anchorer:
                     places.append(self._unfold(place, len(f_exact)))
         if len(places) == 1:
             return self._placed(quote, places[0], "")
-        return self._placed(quote, *_decide(places, len(exact), None))
+        return self._placed(quote, *_decide(places, len(exact), (), margin)[:2])
 
     def _find(self, quote: Quote) -> Anchor:
         text, exact = self.text, quote.exact
         if not exact:
             return self._orphan(quote, "not found")
-        hint = quote.start if quote.has_position else None
         if (
-            hint is not None
+            quote.has_position
             and 0 <= quote.start <= quote.end <= len(text)
             and text[quote.start : quote.end] == exact
             and _context_equal(text, quote.prefix, quote.suffix, quote.start, quote.end)
         ):
             return Anchor("ok", "position", quote.start, quote.end)
-        if hint is not None:
-            at = self._near_exact(quote)
+        # The hints are where the old position is now, as far as the notes before this one
+        # tell: edits shift every place after them alike (the bench's 207 cuts shift its second
+        # half by 40,000 characters, which made a stale offset pick the wrong one of two
+        # copies). The last note's move follows each edit at once, the median of the last few
+        # ignores one placed far away; a tie is broken only where both agree.
+        hints = (
+            (quote.start + self._shifts[-1], quote.start + self._shift)
+            if quote.has_position
+            else ()
+        )
+        if hints and (quote.prefix or quote.suffix):
+            at = self._near_exact(quote, hints[0])
             if at is not None:
                 return Anchor("moved", "exact", at, at + len(exact))
 
-        # Exact occurrences, scored in the text itself.
+        margin = _CLEAR_CHARACTER * _one_character(len(exact), quote.prefix, quote.suffix)
+        # Exact occurrences, scored in the text itself. A clear winner is final; a near tie
+        # waits for the folded view, which may hold an equally good place nearer the hints.
         places = [
             _score(text, quote.prefix, quote.suffix, at, at + len(exact), "exact")
             for at in _occurrences(text, exact, _MAX_HITS)
         ]
-        best, why = _decide(places, len(exact), hint)
-        if best is not None or (places and max(p.score for p in places) >= 1.0):
+        best, why, tied = _decide(places, len(exact), hints, margin)
+        if best is not None and not tied:
             return self._placed(quote, best, why)
 
         # The same on the folded view: offsets found there are mapped back to the text.
@@ -531,16 +573,16 @@ class Anchorer:
             )
             if place.start not in starts:
                 places.append(place)
-        best, why = _decide(places, len(exact), hint)
+        best, why, _ = _decide(places, len(exact), hints, margin)
         if best is not None or (places and max(p.score for p in places) >= 1.0):
-            return self._placed(quote, best, why)
+            return self._placed(quote, best, why)  # no fuzzy place can beat a perfect one
 
         # Fuzzy matches on the folded view, where no better place is already known.
         for place in _fuzzy(folded.text, f_exact, f_prefix, f_suffix):
             place = self._unfold(place, len(f_exact))
             if not _overlaps(place, places, len(exact)):
                 places.append(place)
-        return self._placed(quote, *_decide(places, len(exact), hint))
+        return self._placed(quote, *_decide(places, len(exact), hints, margin)[:2])
 
     def _unfold(self, place: _Place, length: int) -> _Place:
         """The place with its folded offsets mapped to the text's."""
@@ -561,15 +603,14 @@ class Anchorer:
     def _orphan(quote: Quote, why: str) -> Anchor:
         return Anchor("orphaned", "none", quote.start, quote.end, 0.0, why)
 
-    def _near_exact(self, quote: Quote) -> int | None:
-        """The exact quote with its whole context, near where the last quote moved to, when no
-        other occurrence is as near the old position; else None (then the full search decides).
+    def _near_exact(self, quote: Quote, hint: int) -> int | None:
+        """The exact quote with its whole context near `hint`, when no other occurrence is less
+        than _HINT_RATIO times as far from it; else None (then the full search decides).
 
         Gives what the ranked decision would, without scanning the whole text."""
         text, exact = self.text, quote.exact
-        n, hint = len(exact), quote.start
-        guess = hint + self._shift
-        lo, hi = max(0, guess - _NEAR), guess + n + _NEAR
+        n = len(exact)
+        lo, hi = max(0, hint - _NEAR), hint + n + _NEAR
         best: tuple[int, int] | None = None
         at = text.find(exact, lo, hi)
         while at >= 0:
@@ -581,12 +622,8 @@ class Anchorer:
         if best is None:
             return None
         at = best[1]
-        radius = abs(at - hint)
-        if radius > len(text) // 4:
-            return None
-        # Another occurrence less than _HINT_RATIO times as far from the old position could
-        # tie on context and leave the decision to the full search.
-        reach = _HINT_RATIO * radius
+        # Another occurrence this near could tie on context and leave the decision open.
+        reach = _HINT_RATIO * abs(at - hint)
         other = text.find(exact, max(0, hint - reach), hint + reach + n)
         while other >= 0:
             if other != at:

@@ -415,8 +415,9 @@ def test_edits_away_from_quotes_and_their_context_keep_them_exactly(data: st.Dat
         last = end
     text = "".join(pieces) + TEXT[last:]
 
+    # Together, not one by one: an inserted copy may hold a quote with its whole context, and
+    # only the notes before it tell how far the text moved (their move breaks the tie).
     found = anchor_all(text, quotes)
-    assert found == [anchor(text, q) for q in quotes]
     for quote, result in zip(quotes, found, strict=True):
         shift = sum(len(put) - (end - at) for at, end, put in edits if end <= quote.start)
         assert isinstance(result, Anchor)

@@ -133,6 +133,21 @@ def test_nothing_acceptable_is_orphaned(text: str, exact: str) -> None:
     assert (found.state, found.step, found.reason) == ("orphaned", "none", "not found")
 
 
+@pytest.mark.parametrize(
+    ("exact", "prefix", "suffix", "hint", "where"),
+    [
+        ("before us", "we had every-thing", "", HINT_B + 1, "before us, we had no"),
+        ("we had", "", "nutting", TWO_CITIES.index("we had every") + 1, "we had nothing"),
+    ],
+    ids=["prefix", "suffix"],
+)
+def test_context_outweighs_a_position_near_the_other_place(
+    exact: str, prefix: str, suffix: str, hint: int, where: str
+) -> None:
+    found = match(TWO_CITIES, exact, prefix, suffix, hint=hint)
+    assert (found.state, found.start) == ("moved", TWO_CITIES.index(where))
+
+
 @pytest.mark.parametrize(("hint", "where"), [(HINT_A, HINT_A), (HINT_B, HINT_B)], ids=["A", "B"])
 def test_the_position_breaks_a_tie_between_equal_places(hint: int, where: int) -> None:
     found = match(TWO_CITIES, "befor us", hint=hint)
@@ -146,24 +161,28 @@ def test_without_a_position_two_equal_places_are_ambiguous_never_the_first() -> 
 
 
 # -- the same cases through `margin merge` ---------------------------------------------------------
-# Each note arrives in a bundle with a stored position that does not hold its quote (or with no
-# position at all), so margin must place it by quote and context, as it does a colleague's
-# note on a copy of the text extracted differently.
+# Each note arrives in a bundle with a position that does not hold its quote: the sender's copy
+# of each text began with a 10-character header, so every stored position is 10 too far (as
+# with a colleague's copy extracted differently; 10 too few where that would run past the end,
+# which a bundle may not say), or the note has no position at all. margin must place them by
+# quote and context, the position only breaking ties.
 
 DOCUMENT_TEXT = "Some document text"
+HEADER = 10
+
+
+def _stale(text: str, start: int, exact: str) -> int:
+    return start + HEADER if start + HEADER + len(exact) <= len(text) else start - HEADER
+
+
 # (case, text, quote, prefix, suffix, stored start or None, where it must start or a reason)
 MERGED = [
-    *[(name, text, exact, prefix, suffix, 1, where) for name, text, exact, prefix, suffix, where
-      in PLACED],
-    # The position points at the other "before us" / "we had": context outweighs it.
-    ("prefix against the position", TWO_CITIES, "before us", "we had every-thing", "", HINT_B + 1,
-     "before us, we had no"),
-    ("suffix against the position", TWO_CITIES, "we had", "", "nutting",
-     TWO_CITIES.index("we had every") + 1, "we had nothing"),
-    ("tie broken by the position A", TWO_CITIES, "befor us", "", "", HINT_A, HINT_A),
-    ("tie broken by the position B", TWO_CITIES, "befor us", "", "", HINT_B, HINT_B),
+    *[(name, text, exact, prefix, suffix, _stale(text, text.index(where), exact), where)
+      for name, text, exact, prefix, suffix, where in PLACED],
+    ("tie broken by the position A", TWO_CITIES, "befor us", "", "", HINT_A + HEADER, HINT_A),
+    ("tie broken by the position B", TWO_CITIES, "befor us", "", "", HINT_B + HEADER, HINT_B),
     ("tie without a position", TWO_CITIES, "befor us", "", "", None, "ambiguous: 2 places"),
-    ("quote from another text", TWO_CITIES, SOLITUDE, "", "", 0, "not found"),
+    ("quote from another text", TWO_CITIES, SOLITUDE, "", "", HEADER, "not found"),
 ]  # fmt: skip
 
 
@@ -179,7 +198,7 @@ def _bundle(rows: list[tuple], documents: dict[str, str]) -> dict:
         if start is not None:
             assert text[start : start + len(exact)] != exact
             selectors.append({"type": "TextPositionSelector", "start": start,
-                              "end": min(len(text), start + len(exact))})  # fmt: skip
+                              "end": start + len(exact)})  # fmt: skip
         items.append(
             {
                 "id": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, name)}",
