@@ -56,6 +56,11 @@ _DISTINCT_LEN = CONTEXT
 # a near place from a far one, not two far ones apart (two lookalikes at the other end of the
 # text are ambiguous however the old position lies).
 _HINT_RATIO = 2
+# Nor when the nearest is farther than this from it: then the quote is gone from where it was,
+# and the copies far away are other uses of the same words (on the bench a deleted "Who knows"
+# went 267,000 characters away to the nearest of three). Edits between two notes move a place
+# by less: the bench's notes stand 2,000 characters apart, its cuts are at most 400.
+_HINT_REACH = 4096
 
 # -- finding candidates ------------------------------------------------------------------------
 _QUOTE_MIN = 0.75  # fuzzy: at most a quarter of the quote may have changed (Levenshtein)
@@ -377,6 +382,26 @@ def _refine(text: str, exact: str, start: int, end: int) -> tuple[float, int, in
     return best[0], start, end
 
 
+def _cuts_word(before: str, after: str) -> bool:
+    """True when the border between `before` and `after` falls inside a word."""
+    return bool(before and after) and before[-1].isalnum() and after[0].isalnum()
+
+
+def _whole_words(
+    text: str, start: int, end: int, cut_start: bool, cut_end: bool
+) -> tuple[int, int]:
+    """The span widened to whole words at each end where the quote itself did not cut a word:
+    a careful reader compares "promised you more" with "give you more", not "mised you more"
+    (a deleted line of the bench found its lookalike that way)."""
+    if not cut_start:
+        while 0 < start < end and text[start - 1].isalnum() and text[start].isalnum():
+            start -= 1
+    if not cut_end:
+        while start < end < len(text) and text[end - 1].isalnum() and text[end].isalnum():
+            end += 1
+    return start, end
+
+
 def _fuzzy(text: str, exact: str, prefix: str, suffix: str) -> list[_Place]:
     """Places where the quote is similar enough, one per stretch of text, scored."""
     n = len(exact)
@@ -402,6 +427,8 @@ def _fuzzy(text: str, exact: str, prefix: str, suffix: str) -> list[_Place]:
         if aligned is None:
             continue
         quote_sim, s, e = _refine(text, exact, lo + aligned.dest_start, lo + aligned.dest_end)
+        s, e = _whole_words(text, s, e, _cuts_word(prefix, exact), _cuts_word(exact, suffix))
+        quote_sim = Levenshtein.normalized_similarity(exact, text[s:e])
         if quote_sim >= _QUOTE_MIN:
             places.append(_score(text, prefix, suffix, s, e, "fuzzy", quote_sim))
     return places
@@ -450,10 +477,12 @@ def _decide(
 
 
 def _nearest(places: list[_Place], hint: int) -> _Place | None:
-    """The place nearest `hint` when it is less than 1/_HINT_RATIO as far as the next."""
+    """The place nearest `hint`, when it is near and less than 1/_HINT_RATIO as far as the
+    next."""
     by_distance = sorted(places, key=lambda p: abs(p.start - hint))
     first, second = by_distance[0], by_distance[1]
-    if _HINT_RATIO * abs(first.start - hint) < abs(second.start - hint):
+    distance = abs(first.start - hint)
+    if distance <= _HINT_REACH and _HINT_RATIO * distance < abs(second.start - hint):
         return first
     return None
 
