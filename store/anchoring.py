@@ -72,7 +72,6 @@ _MAX_HITS = 50_000  # occurrences of one exact quote looked at
 _CHEAP_ALIGN = 64  # longer quotes are aligned only where a rough look finds them similar
 _ROUGH_MIN = 0.5  # similarity of the quote to the text at a candidate start, for that look
 _NEAR = 4096  # how far from where the last quote moved the quick exact search looks
-_SHIFTS = 5  # placed notes whose median move predicts the next note's
 
 
 @dataclass(frozen=True)
@@ -454,10 +453,10 @@ def _one_character(length: int, prefix: str, suffix: str) -> float:
 
 
 def _decide(
-    places: list[_Place], length: int, hints: tuple[int, ...], margin: float
+    places: list[_Place], length: int, hint: int | None, margin: float
 ) -> tuple[_Place | None, str, bool]:
     """The place that wins, or None and why not; and whether the best had rivals about as good
-    (then the hints decided, or nothing could). Several hints must agree to decide."""
+    (then the hint decided, or nothing could)."""
     if not places:
         return None, "not found", False
     ranked = sorted(places, key=lambda p: (-p.score, p.start))
@@ -468,11 +467,9 @@ def _decide(
     close = [p for p in ranked if best.score - p.score < margin]
     if len(close) == 1:
         return best, "", False
-    chosen = {_nearest(close, hint) for hint in hints}
-    if len(chosen) == 1:
-        nearest = chosen.pop()
-        if nearest is not None and _acceptable(nearest, length, alone):
-            return nearest, "", True
+    nearest = None if hint is None else _nearest(close, hint)
+    if nearest is not None and _acceptable(nearest, length, alone):
+        return nearest, "", True
     return None, f"ambiguous: {len(close)} places", True
 
 
@@ -501,13 +498,7 @@ class Anchorer:
     def __init__(self, text: str) -> None:
         self.text = text
         self._folded: FoldedText | None = None
-        self._shifts: list[int] = [0]  # how far the last few placed notes moved
-
-    @property
-    def _shift(self) -> int:
-        """The median move of the notes placed last, which one note placed far away (a deleted
-        quote's words found elsewhere) does not sway."""
-        return sorted(self._shifts)[len(self._shifts) // 2]
+        self._shift = 0  # how far the last note placed moved
 
     @property
     def folded(self) -> FoldedText:
@@ -520,7 +511,12 @@ class Anchorer:
         """Where `quote` stands in the text now."""
         found = self._find(quote)
         if found.state != "orphaned" and quote.has_position:
-            self._shifts = [*self._shifts[-(_SHIFTS - 1) :], found.start - quote.start]
+            shift = found.start - quote.start
+            # A note placed by its context says how far the text moved; one placed by its words
+            # alone says so only near the move already known: far away it is more likely a
+            # deleted quote's words found elsewhere, which would mislead the next note.
+            if quote.prefix or quote.suffix or abs(shift - self._shift) <= _HINT_REACH:
+                self._shift = shift
         return found
 
     def anchor_within(self, quote: Quote, start: int, end: int) -> Anchor:
@@ -550,7 +546,7 @@ class Anchorer:
                     places.append(self._unfold(place, len(f_exact)))
         if len(places) == 1:
             return self._placed(quote, places[0], "")
-        return self._placed(quote, *_decide(places, len(exact), (), margin)[:2])
+        return self._placed(quote, *_decide(places, len(exact), None, margin)[:2])
 
     def _find(self, quote: Quote) -> Anchor:
         text, exact = self.text, quote.exact
@@ -563,29 +559,23 @@ class Anchorer:
             and _context_equal(text, quote.prefix, quote.suffix, quote.start, quote.end)
         ):
             return Anchor("ok", "position", quote.start, quote.end)
-        # The hints are where the old position is now, as far as the notes before this one
-        # tell: edits shift every place after them alike (the bench's 207 cuts shift its second
-        # half by 40,000 characters, which made a stale offset pick the wrong one of two
-        # copies). The last note's move follows each edit at once, the median of the last few
-        # ignores one placed far away; a tie is broken only where both agree.
-        hints = (
-            (quote.start + self._shifts[-1], quote.start + self._shift)
-            if quote.has_position
-            else ()
-        )
-        if hints and (quote.prefix or quote.suffix):
-            at = self._near_exact(quote, hints[0])
+        # The hint is where the old position is now, as far as the notes before this one tell:
+        # edits shift every place after them alike (the bench's 207 cuts shift its second half
+        # by 40,000 characters, which made a stale offset pick the wrong one of two copies).
+        hint = quote.start + self._shift if quote.has_position else None
+        if hint is not None and (quote.prefix or quote.suffix):
+            at = self._near_exact(quote, hint)
             if at is not None:
                 return Anchor("moved", "exact", at, at + len(exact))
 
         margin = _CLEAR_CHARACTER * _one_character(len(exact), quote.prefix, quote.suffix)
         # Exact occurrences, scored in the text itself. A clear winner is final; a near tie
-        # waits for the folded view, which may hold an equally good place nearer the hints.
+        # waits for the folded view, which may hold an equally good place nearer the hint.
         places = [
             _score(text, quote.prefix, quote.suffix, at, at + len(exact), "exact")
             for at in _occurrences(text, exact, _MAX_HITS)
         ]
-        best, why, tied = _decide(places, len(exact), hints, margin)
+        best, why, tied = _decide(places, len(exact), hint, margin)
         if best is not None and not tied:
             return self._placed(quote, best, why)
 
@@ -602,7 +592,7 @@ class Anchorer:
             )
             if place.start not in starts:
                 places.append(place)
-        best, why, _ = _decide(places, len(exact), hints, margin)
+        best, why, _ = _decide(places, len(exact), hint, margin)
         if best is not None or (places and max(p.score for p in places) >= 1.0):
             return self._placed(quote, best, why)  # no fuzzy place can beat a perfect one
 
@@ -611,7 +601,7 @@ class Anchorer:
             place = self._unfold(place, len(f_exact))
             if not _overlaps(place, places, len(exact)):
                 places.append(place)
-        return self._placed(quote, *_decide(places, len(exact), hints, margin)[:2])
+        return self._placed(quote, *_decide(places, len(exact), hint, margin)[:2])
 
     def _unfold(self, place: _Place, length: int) -> _Place:
         """The place with its folded offsets mapped to the text's."""
