@@ -543,7 +543,7 @@ class Anchorer:
                     place = _score(
                         folded.text, f_prefix, f_suffix, at, at + len(f_exact), "normalised"
                     )
-                    places.append(self._unfold(place, len(f_exact)))
+                    places.append(self._unfold(place))
         if len(places) == 1:
             return self._placed(quote, places[0], "")
         return self._placed(quote, *_decide(places, len(exact), None, margin)[:2])
@@ -587,8 +587,7 @@ class Anchorer:
         starts = {p.start for p in places}
         for at in _occurrences(folded.text, f_exact, _MAX_HITS):
             place = self._unfold(
-                _score(folded.text, f_prefix, f_suffix, at, at + len(f_exact), "normalised"),
-                len(f_exact),
+                _score(folded.text, f_prefix, f_suffix, at, at + len(f_exact), "normalised")
             )
             if place.start not in starts:
                 places.append(place)
@@ -598,12 +597,12 @@ class Anchorer:
 
         # Fuzzy matches on the folded view, where no better place is already known.
         for place in _fuzzy(folded.text, f_exact, f_prefix, f_suffix):
-            place = self._unfold(place, len(f_exact))
+            place = self._unfold(place)
             if not _overlaps(place, places, len(exact)):
                 places.append(place)
         return self._placed(quote, *_decide(places, len(exact), hint, margin)[:2])
 
-    def _unfold(self, place: _Place, length: int) -> _Place:
+    def _unfold(self, place: _Place) -> _Place:
         """The place with its folded offsets mapped to the text's."""
         folded = self.folded
         start = folded.to_original_start(place.start)
