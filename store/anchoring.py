@@ -323,17 +323,21 @@ def _folded_view(text: str) -> FoldedText:
 def _seeds(exact: str) -> list[tuple[int, str]]:
     """Pieces of the quote to search for exactly, with their offsets in it.
 
-    A short quote is cut into one more piece than the edits it may have (a quarter of its
-    length), so at least one piece survives intact; a long one gives up to _QUOTE_SEEDS pieces
-    of _SEED characters spread over it."""
+    A quote of up to 2 * _SEED characters is cut into one more piece than the edits it may have
+    (a quarter of its length), so at least one piece survives intact (in a long text such short
+    pieces are mostly too common to count, and the context's ends locate it instead); a longer
+    one gives up to _QUOTE_SEEDS pieces of _SEED characters spread over it."""
     n = len(exact)
-    if n <= _SEED:
+    seeds: list[tuple[int, str]] = []
+    if n <= 2 * _SEED:
         count = int(n * (1 - _QUOTE_MIN)) + 1
         cuts = [round(i * n / count) for i in range(count + 1)]
-        return [(a, exact[a:b]) for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
-    count = min(_QUOTE_SEEDS, -(-n // _SEED))
-    offsets = sorted({round(i * (n - _SEED) / (count - 1)) for i in range(count)})
-    return [(k, exact[k : k + _SEED]) for k in offsets]
+        seeds += [(a, exact[a:b]) for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
+    if n > _SEED:
+        count = min(_QUOTE_SEEDS, -(-n // _SEED))
+        offsets = sorted({round(i * (n - _SEED) / (count - 1)) for i in range(count)})
+        seeds += [(k, exact[k : k + _SEED]) for k in offsets]
+    return seeds
 
 
 def _candidates(text: str, exact: str, prefix: str, suffix: str) -> list[int]:
