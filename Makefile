@@ -34,6 +34,7 @@ lint: $(BIN)/.installed
 	$(BIN)/python -m ruff check tui store index tests bench
 	$(BIN)/python -m ruff format --check tui store index tests bench
 	$(BIN)/python -m mypy store index
+	$(BIN)/python -m pytest -q tests/test_layers.py
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/ingest_search.py

@@ -206,9 +206,13 @@ def make_parser(schema: object) -> QueryParser:
     return parser
 
 
-def parse_query(parser: QueryParser, query: str) -> wq.Query:
-    """Check and parse a query; QueryError when it is refused or means nothing."""
-    cleaned = check_query(query)
+def parse_query(parser: QueryParser, query: str, *, checked: str | None = None) -> wq.Query:
+    """Check and parse a query; QueryError when it is refused or means nothing.
+
+    Args:
+        checked: what `check_query(query)` returned, when the caller has checked it already.
+    """
+    cleaned = check_query(query) if checked is None else checked
     try:
         parsed = parser.parse(cleaned)
     except RecursionError:
@@ -300,7 +304,7 @@ def _expansions(q: wq.MultiTerm, reader: object) -> Iterable[bytes]:
                     seen.add(btext)
                     yield btext
         return
-    for btext in q._btexts(reader):
+    for btext in q._btexts(reader):  # noqa: SLF001 - whoosh's stored-text reader
         yield btext.encode("utf-8") if isinstance(btext, str) else btext
 
 
@@ -521,7 +525,7 @@ def _union(reader: object, q: ExpandedTerms, wanted: int) -> tuple[int, list[tup
     top_n: list[tuple[float, int]] = []
     for leaf, base in reader.leaf_readers():  # type: ignore[attr-defined]
         docs: set[int] = set()
-        for btext in q._btexts(leaf):
+        for btext in q._btexts(leaf):  # noqa: SLF001 - whoosh's stored-text reader
             docs.update(leaf.postings(q.fieldname, btext).all_ids())  # deletions filtered
         total += len(docs)
         if len(top_n) < wanted:
@@ -536,10 +540,16 @@ def run_search(
     query: str,
     limit: int = 20,
     offset: int = 0,
+    *,
+    checked: str | None = None,
 ) -> SearchResult:
-    """Check, parse, expand, run (at most TIME_LIMIT seconds) and make the page of hits."""
+    """Check, parse, expand, run (at most TIME_LIMIT seconds) and make the page of hits.
+
+    Args:
+        checked: what `check_query(query)` returned, when the caller has checked it already.
+    """
     began = time.perf_counter()
-    parsed, terms = expand(query, parse_query(parser, query), searcher)
+    parsed, terms = expand(query, parse_query(parser, query, checked=checked), searcher)
     wanted = max(1, offset + limit)
     timed_out = False
     reader = searcher.reader()

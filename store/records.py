@@ -8,9 +8,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 
+def format_time(stamp: datetime) -> str:
+    """A time as margin stores it (its one time format): UTC, ISO 8601, milliseconds, a Z."""
+    utc = stamp.astimezone(timezone.utc)
+    return utc.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def now() -> str:
-    """The current time as stored: UTC, ISO 8601, milliseconds, with a Z."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """The current time as stored (see `format_time`)."""
+    return format_time(datetime.now(timezone.utc))
 
 
 def new_id() -> str:

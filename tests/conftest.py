@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlite_utils
 
 from store.library import Library
 from store.records import Author
@@ -58,3 +60,9 @@ def alice() -> Author:
 @pytest.fixture
 def seed_text() -> str:
     return SEED.read_text(encoding="utf-8")
+
+
+def on_disk(library: Any) -> sqlite_utils.Database:
+    """The library's file opened as a user would, with sqlite-utils: tests assert on what is
+    stored without reaching into the Library's own connection."""
+    return sqlite_utils.Database(library.path)

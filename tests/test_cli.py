@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from index import index_dir_for
 from store.ingest import extract
 from store.library import Library
-from tests.conftest import CORPUS, REPO, SAMPLES, SEED
+from tests.conftest import CORPUS, REPO, SAMPLES, SEED, on_disk
 from tui.cli import cli
 
 
@@ -54,13 +54,13 @@ def test_import_then_search_the_seed_article(lib_path: Path) -> None:
 def test_importing_the_same_file_again_changes_nothing(lib_path: Path) -> None:
     run(lib_path, "import", str(SEED))
     lib = Library(lib_path)
-    before = (lib.db["documents"].count, lib.max_seq())
+    before = (on_disk(lib)["documents"].count, lib.max_seq())
     lib.close()
     code, output = run(lib_path, "import", str(SEED))
     assert code == 0
     assert output.startswith("duplicate")
     lib = Library(lib_path)
-    assert (lib.db["documents"].count, lib.max_seq()) == before
+    assert (on_disk(lib)["documents"].count, lib.max_seq()) == before
     lib.close()
 
 
@@ -82,7 +82,7 @@ def test_a_folder_with_bad_files_imports_the_good_one_and_exits_1(
     assert lines["program.txt"].startswith("failed") and "binary" in lines["program.txt"]
     lib = Library(lib_path)
     assert [d.title for d in lib.documents()] != []
-    assert lib.db["documents"].count == 1
+    assert on_disk(lib)["documents"].count == 1
     lib.close()
 
 
@@ -115,7 +115,7 @@ def test_list_and_check_and_backup(lib_path: Path, tmp_path: Path) -> None:
     assert code == 0, output
     code, output = run(lib_path, "backup", str(tmp_path / "copy.margin"))
     assert code == 0
-    assert Library(tmp_path / "copy.margin").db["documents"].count == 4
+    assert on_disk(Library(tmp_path / "copy.margin"))["documents"].count == 4
 
 
 def test_scripted_annotation_link_review_and_claims(lib_path: Path) -> None:
@@ -261,7 +261,7 @@ def test_a_killed_import_leaves_a_sound_library(tmp_path: Path) -> None:
         if library.exists():
             try:
                 with Library(library) as lib:
-                    if lib.db["documents"].count >= 3:
+                    if on_disk(lib)["documents"].count >= 3:
                         break
             except Exception:  # noqa: BLE001 - the file may be mid-creation
                 continue

@@ -24,7 +24,7 @@ from store.exchange.validate import read_bundle
 from store.library import Library
 from store.records import Author
 from store.sanitize import ingest_clean
-from tests.conftest import NewDoc
+from tests.conftest import NewDoc, on_disk
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 W3C = SHARED / "standards" / "w3c-annotation" / "web-annotation-tests"
@@ -131,7 +131,7 @@ def sample(tmp_path: Path) -> tuple[Library, dict[str, str]]:
 def snapshot(lib: Library) -> dict[str, list[dict]]:
     """Every row a merge could touch, for "nothing changed" checks."""
     return {
-        table: lib._rows(f"SELECT * FROM {table} ORDER BY 1, 2")
+        table: _q(lib, f"SELECT * FROM {table} ORDER BY 1, 2")
         for table in (
             "documents",
             "annotations",
@@ -334,7 +334,7 @@ def test_round_trip_is_byte_identical(sample, tmp_path):
         ("links", "link"),
         ("reviews", "review"),
     ):
-        for row in other._rows(f"SELECT id FROM {table}"):
+        for row in _q(other, f"SELECT id FROM {table}"):
             assert (entity, row["id"]) in logged
     other.close()
 
@@ -666,3 +666,7 @@ def test_a_folder_export_keeps_what_others_wrote_there(sample, tmp_path):
     assert len(fresh.annotations(include_deleted=True)) == 5
     other.close()
     fresh.close()
+
+
+def _q(library, sql: str, params=()) -> list[dict]:  # noqa: ANN001
+    return list(on_disk(library).query(sql, params))

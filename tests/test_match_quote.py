@@ -245,7 +245,7 @@ def test_the_same_cases_through_margin_merge(tmp_path) -> None:  # noqa: ANN001
     result = runner.invoke(cli, ["--library", str(library), "import", *map(str, files)])
     assert result.exit_code == 0, result.output
     lib = Library(library)
-    documents = {d.text: d.id for d in (lib.document(r["id"]) for r in lib.db["documents"].rows)}
+    documents = {d.text: d.id for d in (lib.document(s.id) for s in lib.documents())}
     assert set(documents) == {SOLITUDE, TWO_CITIES, DOCUMENT_TEXT}
     bundle = tmp_path / "fixtures.margin.jsonld"
     bundle.write_text(json.dumps(_bundle(MERGED, documents)), encoding="utf-8")

@@ -15,6 +15,7 @@ from store.exchange import BundleError, export_qdpx, import_qdpx
 from store.exchange.qdpx import QdpxLimits
 from store.library import Library
 from store.records import Author
+from tests.conftest import on_disk
 from tests.test_exchange import ALICE, SHARED, build_sample, snapshot
 
 REFI = SHARED / "standards" / "refi-qda"
@@ -230,8 +231,7 @@ def test_source_paths_outside_the_archive_are_refused(tmp_path):
     assert "archive member '/abs_entry.txt' is an absolute path" in refused
     assert len(report.refused) == 6
     assert not any(
-        "SECRET" in r["text"] or "root:" in r["text"]
-        for r in lib._rows("SELECT text FROM documents")
+        "SECRET" in r["text"] or "root:" in r["text"] for r in _q(lib, "SELECT text FROM documents")
     )
     lib.close()
 
@@ -333,3 +333,7 @@ def test_offsets_into_a_source_that_cleaning_changes_are_re_anchored(tmp_path):
     assert annotation.exact == "the quote"
     assert lib.document(annotation.document_id).text.count("\r") == 0
     lib.close()
+
+
+def _q(library, sql: str, params=()) -> list[dict]:  # noqa: ANN001
+    return list(on_disk(library).query(sql, params))

@@ -20,11 +20,10 @@ from store.db import explain
 from store.errors import MarginError
 from store.ingest import iter_source_files
 from store.ingest.decode import Refused, known_encoding
-from store.library import parse_colour
 from store.sanitize import terminal_safe
 from store.schema import VERDICTS
 from tui import paths
-from tui.service import EXPORT_FORMATS, Service
+from tui.service import EXPORT_FORMATS, Service, parse_colour
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -84,12 +83,12 @@ def cli(ctx: click.Context, library: Path | None) -> None:
     With no command, opens the app on the library.
     """
     ctx.obj = Context(library)
-    ctx.call_on_close(lambda: ctx.obj._service and ctx.obj._service.close())
+    ctx.call_on_close(lambda: ctx.obj._service and ctx.obj._service.close())  # noqa: SLF001 - the Context's own service, built on first use
     if ctx.invoked_subcommand is None:
         from tui.app import make_app  # Textual only when the app opens
 
         service = ctx.obj.service
-        damage = service.library.quick_problems()
+        damage = service.quick_problems()
         if damage:  # refuse before the screen takes over, rather than fail in the middle
             say(f"margin: {ctx.obj.library_path}: {damage[0]}", style="red", console=err)
             sys.exit(2)
@@ -196,7 +195,7 @@ def _index_with_progress(service: Service, *, quiet: bool) -> None:
 @pass_context
 def list_(obj: Context, as_json: bool) -> None:
     """List the documents with counts of highlights and claims."""
-    documents = obj.service.library.documents()
+    documents = obj.service.documents()
     if as_json:
         out.print_json(json.dumps([d.__dict__ for d in documents]))
         return
@@ -270,10 +269,10 @@ def reindex(obj: Context) -> None:
         disable=not err.is_terminal,
     ) as bar:
         task = bar.add_task("", total=None)
-        service.index.rebuild(
-            service.library, progress=lambda d, t: bar.update(task, completed=d, total=t)
+        indexed = service.rebuild_index(
+            progress=lambda d, t: bar.update(task, completed=d, total=t)
         )
-    say(f"index rebuilt: {len(service.library.document_ids())} documents")
+    say(f"index rebuilt: {indexed} documents")
 
 
 @cli.command()
@@ -378,11 +377,11 @@ def annotate(
 @pass_context
 def link(obj: Context, claim: str, evidence: str, relation: str, note: str) -> None:
     """Link annotation EVIDENCE to annotation CLAIM (ids or id prefixes)."""
-    lib = obj.service.library
+    service = obj.service
     try:
-        made = obj.service.link(
-            lib.resolve_annotation(claim).id,
-            lib.resolve_annotation(evidence).id,
+        made = service.link(
+            service.resolve_annotation(claim).id,
+            service.resolve_annotation(evidence).id,
             relation=relation,
             note=note,
         )
@@ -411,12 +410,12 @@ def claims(
     as_json: bool,
 ) -> None:
     """List claims with their evidence counts and latest verdict."""
-    lib = obj.service.library
+    service = obj.service
     try:
-        document_id = lib.resolve_document(document).id if document else None
+        document_id = service.resolve_document(document).id if document else None
     except MarginError as error:
         _fail(error)
-    found = lib.claims(
+    found = service.claims(
         document_id=document_id,
         no_evidence=no_evidence,
         unreviewed=unreviewed,
@@ -462,9 +461,7 @@ def claims(
 def review(obj: Context, claim: str, verdict: str, comment: str) -> None:
     """Record a VERDICT on CLAIM (kept in its history)."""
     try:
-        made = obj.service.review(
-            obj.service.library.resolve_annotation(claim).id, verdict, comment
-        )
+        made = obj.service.review(obj.service.resolve_annotation(claim).id, verdict, comment)
     except MarginError as error:
         _fail(error)
     say(f"{made.verdict} recorded on claim {made.claim_id[:8]} by {made.reviewer_name}")
@@ -475,7 +472,7 @@ def review(obj: Context, claim: str, verdict: str, comment: str) -> None:
 @pass_context
 def tags(obj: Context, as_json: bool) -> None:
     """List the codebook: every tag with its colour and count."""
-    found = obj.service.library.tags()
+    found = obj.service.tags()
     if as_json:
         out.print_json(json.dumps([t.__dict__ for t in found]))
         return

@@ -16,15 +16,31 @@ from index import IndexBusy, SearchIndex, SearchResult, index_dir_for, sync_in_c
 from store import exchange
 from store.errors import IngestError, InvalidInput, MarginError
 from store.ingest import Limits, extract, iter_source_files
+from store.library import TAG_PALETTE as TAG_PALETTE  # re-exported for the codebook screen
 from store.library import Library, tag_name, text_sha256
+from store.library import parse_colour as parse_colour  # re-exported for the CLI
 from store.profile import load_profile, rename_profile
 from store.quotes import find_quote
-from store.records import Annotation, Author, Link, Review, Tag
+from store.records import (
+    Annotation,
+    Author,
+    ClaimSummary,
+    Document,
+    DocumentSummary,
+    Link,
+    Review,
+    Tag,
+)
 from store.versions import UpdateReport, update_document
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+# What an export or an import reports, as data each caller renders in its own way.
+ExportReport = exchange.ExportSummary | exchange.QdpxReport
+ImportReport = exchange.MergeReport | exchange.QdpxReport
+MergeReport = exchange.MergeReport
+
 EXPORT_FORMATS = ("bundle", "folder", "markdown", "csv", "claimreview", "qdpx")
 
 
@@ -77,6 +93,9 @@ class Service:
     library_path: Path
     config_dir: Path
     limits: Limits = field(default_factory=Limits)
+    index_later: Callable[[], None] | None = field(default=None, repr=False)
+    """Set by the app: after a write, bring the index up to date off the event loop (call
+    `sync_index_after_write` in a worker). The command line leaves it None and syncs in place."""
 
     def __post_init__(self) -> None:
         self.library_path = Path(self.library_path)
@@ -138,11 +157,32 @@ class Service:
         return index_seq != store_seq
 
     def _after_write(self) -> None:
+        if self.index_later is not None:
+            self.index_later()
+            return
         try:
             self.sync_index()
         except IndexBusy as busy:
             # The store has the change; the next sync picks it up.
             log.info("index sync deferred: %s", busy)
+
+    def data_version(self) -> int:
+        """Changes when someone else (another process or thread) has written to the library."""
+        return self.library.data_version()
+
+    def sync_index_after_write(self) -> None:
+        """In a worker thread: apply the latest writes to the index, then close the thread's
+        connection. The store has every change already, so a failure here is only logged: the
+        next sync catches up from the change log."""
+        try:
+            self.sync_index()
+        except (MarginError, OSError) as error:
+            log.info("index sync after a write deferred: %s", error)
+        finally:
+            lib = getattr(self._local, "library", None)
+            if lib is not None:
+                lib.close()
+                self._local.library = None
 
     def rename(self, name: str) -> Author:
         """Change the display name shown beside this person's notes."""
@@ -312,20 +352,16 @@ class Service:
         return after
 
     def _restore_anchor(self, before: Annotation) -> None:
-        with self.library.write():
-            self.library.db["annotations"].update(
-                before.id,
-                {
-                    "start": before.start,
-                    "end": before.end,
-                    "exact": before.exact,
-                    "prefix": before.prefix,
-                    "suffix": before.suffix,
-                    "anchor_state": before.anchor_state,
-                    "anchor_step": before.anchor_step,
-                },
-            )
-            self.library._log("annotation", before.id, "update")
+        self.library.restore_anchor(
+            before.id,
+            start=before.start,
+            end=before.end,
+            exact=before.exact,
+            prefix=before.prefix,
+            suffix=before.suffix,
+            state=before.anchor_state,
+            step=before.anchor_step,
+        )
 
     def delete_annotation(self, annotation_id: str) -> Annotation:
         """Delete an annotation (a tombstone, so the deletion travels and can be undone)."""
@@ -423,6 +459,35 @@ class Service:
 
     # -- exchange -------------------------------------------------------------------------
 
+    def export_report(
+        self,
+        fmt: str,
+        out: Path,
+        *,
+        document: str | None = None,
+        tag: str | None = None,
+        claims_only: bool = False,
+        with_sources: bool = False,
+    ) -> ExportReport:
+        """Export notes in one of EXPORT_FORMATS; returns what was written, as data."""
+        lib = self.library
+        ids = [lib.resolve_document(document).id] if document else None
+        filters = {"document_ids": ids, "tag": tag, "claims_only": claims_only}
+        out = Path(out)
+        if fmt == "bundle":
+            return exchange.export_bundle(lib, out, with_sources=with_sources, **filters)
+        if fmt == "folder":
+            return exchange.export_folder(lib, out, with_sources=with_sources, **filters)
+        if fmt == "markdown":
+            return exchange.export_markdown(lib, out, **filters)
+        if fmt == "csv":
+            return exchange.export_csv(lib, out, **filters)
+        if fmt == "claimreview":
+            return exchange.export_claimreview(lib, out)
+        if fmt == "qdpx":
+            return exchange.export_qdpx(lib, out)
+        raise InvalidInput(f"unknown format {fmt!r}: one of {', '.join(EXPORT_FORMATS)}")
+
     def export_notes(
         self,
         fmt: str,
@@ -434,33 +499,30 @@ class Service:
         with_sources: bool = False,
     ) -> list[str]:
         """Export notes in one of EXPORT_FORMATS; returns the lines of the report."""
-        lib = self.library
-        ids = [lib.resolve_document(document).id] if document else None
-        filters = {"document_ids": ids, "tag": tag, "claims_only": claims_only}
-        out = Path(out)
-        if fmt == "bundle":
-            return [exchange.export_bundle(lib, out, with_sources=with_sources, **filters).line()]
-        if fmt == "folder":
-            return [exchange.export_folder(lib, out, with_sources=with_sources, **filters).line()]
-        if fmt == "markdown":
-            return [exchange.export_markdown(lib, out, **filters).line()]
-        if fmt == "csv":
-            return [exchange.export_csv(lib, out, **filters).line()]
-        if fmt == "claimreview":
-            return [exchange.export_claimreview(lib, out).line()]
-        if fmt == "qdpx":
-            return exchange.export_qdpx(lib, out).lines()
-        raise InvalidInput(f"unknown format {fmt!r}: one of {', '.join(EXPORT_FORMATS)}")
+        return self.export_report(
+            fmt,
+            out,
+            document=document,
+            tag=tag,
+            claims_only=claims_only,
+            with_sources=with_sources,
+        ).lines()
+
+    def import_report(self, source: Path) -> ImportReport:
+        """Merge a colleague's notes (bundle file, folder bundle or .qdpx); what happened, as
+        data: counts, conflicts (a merge's), lost and refused items."""
+        source = Path(source)
+        report: ImportReport
+        if source.suffix.lower() == ".qdpx":
+            report = exchange.import_qdpx(self.library, source, author=self.author)
+        else:
+            report = exchange.merge(self.library, source, author=self.author)
+        self._after_write()
+        return report
 
     def import_notes(self, source: Path) -> list[str]:
         """Merge a colleague's notes (bundle file, folder bundle or .qdpx); the report's lines."""
-        source = Path(source)
-        if source.suffix.lower() == ".qdpx":
-            lines = exchange.import_qdpx(self.library, source, author=self.author).lines()
-        else:
-            lines = exchange.merge(self.library, source, author=self.author).lines()
-        self._after_write()
-        return lines
+        return self.import_report(source).lines()
 
     def conflicts(self) -> list[exchange.Conflict]:
         """Merge conflicts waiting for a decision."""
@@ -484,11 +546,10 @@ class Service:
                     "no longer found in its document)"
                 )
                 continue
-            text = lib.db.execute(
-                "SELECT substr(text, ?, ?) FROM documents WHERE id = ?",
-                [annotation.start + 1, annotation.end - annotation.start, annotation.document_id],
-            ).fetchone()
-            if text is None or text[0] != annotation.exact:
+            text = lib.text_at(
+                annotation.document_id, annotation.start, annotation.end - annotation.start
+            )
+            if text != annotation.exact:
                 problems.append(
                     f"annotation {annotation.id[:8]}: its quote no longer matches the text at "
                     f"{annotation.start}-{annotation.end}"
@@ -505,3 +566,82 @@ class Service:
     def backup(self, target: Path) -> None:
         """Write a consistent copy of the library to `target`."""
         self.library.backup(Path(target))
+
+    # -- reads for the screens and the CLI ---------------------------------------------------
+
+    def text_around(
+        self, document_id: str, offset: int, *, before: int, length: int
+    ) -> tuple[int, str] | None:
+        """(start, text) of `length` characters of a document from `before` characters ahead
+        of `offset`, without loading the whole text; None when the document is gone."""
+        start = max(0, offset - before)
+        text = self.library.text_at(document_id, start, length)
+        return None if text is None else (start, text)
+
+    def tag_examples(self, name: str, limit: int = 8) -> list[tuple[str, str]]:
+        """(quote, document title) of the newest notes carrying a tag (or one nested under it)."""
+        return self.library.recent_quotes(name, limit)
+
+    def documents(self) -> list[DocumentSummary]:
+        """The documents with their counts of notes, for the library screen."""
+        return self.library.documents()
+
+    def document(self, document_id: str) -> Document:
+        """One document, text included."""
+        return self.library.document(document_id)
+
+    def deletion_preview(self, document_id: str) -> tuple[DocumentSummary, int, int]:
+        """What deleting a document takes with it: (summary, notes, links to other documents)."""
+        lib = self.library
+        return (
+            lib.document_summary(document_id),
+            lib.count_notes(document_id),
+            lib.links_to_other_documents(document_id),
+        )
+
+    def annotation(self, annotation_id: str) -> Annotation:
+        """One annotation (tombstones too)."""
+        return self.library.annotation(annotation_id)
+
+    def annotations(self, document_id: str) -> list[Annotation]:
+        """A document's live annotations in text order."""
+        return self.library.annotations(document_id)
+
+    def evidence_ids(self, document_id: str) -> set[str]:
+        """The annotations of a document linked as evidence to some claim."""
+        return self.library.evidence_ids(document_id)
+
+    def tags(self) -> list[Tag]:
+        """The codebook with counts."""
+        return self.library.tags()
+
+    def claims(self, **filters: object) -> list[ClaimSummary]:
+        """The claims board (filters as Library.claims: document_id, no_evidence, unreviewed,
+        verdict, tag, order)."""
+        return self.library.claims(**filters)  # type: ignore[arg-type]
+
+    def reviews(self, claim_id: str) -> list[Review]:
+        """The verdicts on a claim, oldest first."""
+        return self.library.reviews(claim_id)
+
+    def evidence_links(self, claim_id: str) -> list[Link]:
+        """A claim's live links to its evidence, oldest first."""
+        return self.library.links(claim_id=claim_id)
+
+    def resolve_document(self, ref: str) -> Document:
+        """A document named by id, id prefix, title or path (as the CLI's arguments name it)."""
+        return self.library.resolve_document(ref)
+
+    def resolve_annotation(self, ref: str) -> Annotation:
+        """An annotation named by id or a unique id prefix."""
+        return self.library.resolve_annotation(ref)
+
+    def quick_problems(self) -> list[str]:
+        """SQLite's quick check of the library file (empty when sound)."""
+        return self.library.quick_problems()
+
+    def rebuild_index(self, progress: Progress | None = None) -> int:
+        """Build the search index again from the library; returns the documents indexed."""
+        with self._index_lock:
+            self.index.rebuild(self.library, progress=progress)
+        return len(self.library.document_ids())
