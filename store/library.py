@@ -106,6 +106,8 @@ def _annotation(row: dict[str, Any], tags: Sequence[str] = ()) -> Annotation:
         anchor_state=row["anchor_state"],
         anchor_step=row["anchor_step"],
         tags=tuple(sorted(tags)),
+        editor_id=row.get("editor_id") or row["author_id"],
+        editor_name=row.get("editor_name") or row["author_name"],
     )
 
 
@@ -121,7 +123,22 @@ def _split_tags(joined: str | None) -> list[str]:
 
 
 def _link(row: dict[str, Any]) -> Link:
-    return Link(**{**row, "deleted": bool(row["deleted"])})
+    return Link(
+        **{
+            **row,
+            "deleted": bool(row["deleted"]),
+            "editor_id": row.get("editor_id") or row["author_id"],
+            "editor_name": row.get("editor_name") or row["author_name"],
+        }
+    )
+
+
+def _edited_by(editor: Author | None) -> dict[str, Any]:
+    # A change made by a person names them; one made by margin itself (re-anchoring, undo of
+    # a merge) leaves the last editor in place.
+    if editor is None:
+        return {"modified": now()}
+    return {"modified": now(), "editor_id": editor.id, "editor_name": editor.name}
 
 
 _SUMMARY_SQL = """
@@ -351,6 +368,8 @@ class Library(ExchangeLedger):
                     "note": _note(note),
                     "author_id": author.id,
                     "author_name": author.name,
+                    "editor_id": author.id,
+                    "editor_name": author.name,
                     "created": stamp,
                     "modified": stamp,
                     "deleted": 0,
@@ -484,11 +503,13 @@ class Library(ExchangeLedger):
         note: str | None = None,
         start: int | None = None,
         end: int | None = None,
+        editor: Author | None = None,
     ) -> Annotation:
-        """Change an annotation's role, note or span (a new span re-takes quote and context)."""
+        """Change an annotation's role, note or span (a new span re-takes quote and context);
+        `editor` is who made the change."""
         with self._tx():
             current = self.annotation(annotation_id)
-            values: dict[str, Any] = {"modified": now()}
+            values: dict[str, Any] = _edited_by(editor)
             if role is not None:
                 if role not in ROLES:
                     raise InvalidInput(f"role must be one of {', '.join(ROLES)}, not {role!r}")
@@ -518,24 +539,28 @@ class Library(ExchangeLedger):
             self._log("annotation", annotation_id, "update")
         return self.annotation(annotation_id)
 
-    def set_deleted(self, annotation_id: str, deleted: bool = True) -> Annotation:
+    def set_deleted(
+        self, annotation_id: str, deleted: bool = True, *, editor: Author | None = None
+    ) -> Annotation:
         """Tombstone an annotation (or bring it back); its links go quiet with it."""
         with self._tx():
             self.annotation(annotation_id)
             self._db.table("annotations").update(
-                annotation_id, {"deleted": int(deleted), "modified": now()}
+                annotation_id, {"deleted": int(deleted), **_edited_by(editor)}
             )
             self._log("annotation", annotation_id, "update")
         return self.annotation(annotation_id)
 
-    def set_tags(self, annotation_id: str, names: Iterable[str]) -> Annotation:
+    def set_tags(
+        self, annotation_id: str, names: Iterable[str], *, editor: Author | None = None
+    ) -> Annotation:
         """Replace an annotation's tags (new names create tags)."""
         with self._tx():
             self.annotation(annotation_id)
             self._db.execute("DELETE FROM annotation_tags WHERE annotation_id = ?", [annotation_id])
             for name in names:
                 self._attach_tag(annotation_id, name)
-            self._db.table("annotations").update(annotation_id, {"modified": now()})
+            self._db.table("annotations").update(annotation_id, _edited_by(editor))
             self._log("annotation", annotation_id, "update")
         return self.annotation(annotation_id)
 
@@ -744,6 +769,8 @@ class Library(ExchangeLedger):
                     "note": _note(note),
                     "author_id": author.id,
                     "author_name": author.name,
+                    "editor_id": author.id,
+                    "editor_name": author.name,
                     "created": stamp,
                     "modified": stamp,
                     "deleted": 0,
@@ -783,11 +810,13 @@ class Library(ExchangeLedger):
             ).fetchall()
         }
 
-    def set_link_deleted(self, link_id: str, deleted: bool = True) -> Link:
+    def set_link_deleted(
+        self, link_id: str, deleted: bool = True, *, editor: Author | None = None
+    ) -> Link:
         """Tombstone a link (or bring it back)."""
         with self._tx():
             self.get_link(link_id)
-            self._db.table("links").update(link_id, {"deleted": int(deleted), "modified": now()})
+            self._db.table("links").update(link_id, {"deleted": int(deleted), **_edited_by(editor)})
             self._log("link", link_id, "update")
         return self.get_link(link_id)
 
@@ -1134,6 +1163,8 @@ class Library(ExchangeLedger):
                 "note": _note(a.note),
                 "author_id": a.author_id,
                 "author_name": a.author_name,
+                "editor_id": a.editor_id or a.author_id,
+                "editor_name": a.editor_name or a.author_name,
                 "created": a.created,
                 "modified": a.modified,
                 "deleted": int(a.deleted),
@@ -1164,6 +1195,8 @@ class Library(ExchangeLedger):
                 "note": _note(link.note),
                 "author_id": link.author_id,
                 "author_name": link.author_name,
+                "editor_id": link.editor_id or link.author_id,
+                "editor_name": link.editor_name or link.author_name,
                 "created": link.created,
                 "modified": link.modified,
                 "deleted": int(link.deleted),

@@ -104,10 +104,18 @@ class Annotation:
     anchor_state: str
     anchor_step: str
     tags: tuple[str, ...] = ()
+    # Who made the change held now (`modified` is when); the author when no one else has.
+    editor_id: str = ""
+    editor_name: str = ""
 
     @property
     def is_claim(self) -> bool:
         return self.role == "claim"
+
+    def to_json(self) -> dict:
+        """Every field, plus `author` (who made it) and `editor` (who made the change held
+        now, and when) as objects: what `--json` prints for a note."""
+        return _with_people(self)
 
 
 @dataclass(frozen=True)
@@ -136,6 +144,23 @@ class Link:
     created: str
     modified: str
     deleted: bool
+    editor_id: str = ""
+    editor_name: str = ""
+
+    def to_json(self) -> dict:
+        """Every field, plus `author` and `editor` objects (as for an annotation)."""
+        return _with_people(self)
+
+
+def _with_people(record: Annotation | Link) -> dict:
+    out = {f.name: to_json(getattr(record, f.name)) for f in fields(record)}
+    out["author"] = {"id": record.author_id, "name": record.author_name}
+    out["editor"] = {
+        "id": record.editor_id or record.author_id,
+        "name": record.editor_name or record.author_name,
+        "at": record.modified,
+    }
+    return out
 
 
 @dataclass(frozen=True)

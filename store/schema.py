@@ -171,3 +171,16 @@ CREATE TABLE IF NOT EXISTS tag_aliases (
     new TEXT
 )
 """
+
+# Version 6: who last changed each note and link (issue 12). `author_*` stays the person who
+# made the record (W3C `creator`); `editor_*` is the person whose change is the one held now,
+# with `modified` its time. Rows older than this version were last changed, as far as anyone
+# knows, by their author. (Version 5 is review_grounds, issue 16.)
+V6 = """
+ALTER TABLE annotations ADD COLUMN editor_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE annotations ADD COLUMN editor_name TEXT NOT NULL DEFAULT '';
+UPDATE annotations SET editor_id = author_id, editor_name = author_name;
+ALTER TABLE links ADD COLUMN editor_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE links ADD COLUMN editor_name TEXT NOT NULL DEFAULT '';
+UPDATE links SET editor_id = author_id, editor_name = author_name
+"""

@@ -218,6 +218,8 @@ def test_every_command_prints_json_that_parses(lib_path: Path, tmp_path: Path) -
     assert js("note", evidence["id"], "why it matters")["note"] == "why it matters"
     assert js("role", evidence["id"], "claim")["role"] == "claim"
     assert "Xi" in js("cite", claim["id"])["citation"]
+    shown = js("show", evidence["id"][:8])
+    assert shown["author"]["name"] == shown["editor"]["name"] and shown["note"] == "why it matters"
     assert js("tag", "create", "econ", "--colour", "#61afef")["colour"] == "#61afef"
     assert js("tag", "describe", "econ", "trade and money")["description"] == "trade and money"
     assert js("tag", "rename", "econ", "economy")["name"] == "economy"

@@ -288,7 +288,8 @@ def test_mapping_follows_the_standard(sample):
     assert items[ids["gone"]]["margin:deleted"] is True
     docs = {d["id"]: d for d in collection["margin:documents"]}
     xi = docs[f"urn:uuid:{ids['xi']}"]
-    assert xi["margin:source"] == "xi.txt"  # a local path travels as its file name only
+    assert "margin:source" not in xi  # a local path does not travel, not even its file name
+    assert "margin:metadata" not in xi
     assert "margin:text" not in xi
     assert (
         docs[f"urn:uuid:{ids['fed']}"]["margin:source"] == "https://www.gutenberg.org/ebooks/1404"

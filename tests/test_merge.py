@@ -107,7 +107,10 @@ def test_a_note_edited_on_both_sides_is_a_conflict_on_both(pair):
         (at_a, "Alice's edit", "Bob's edit of Alice's note"),
     ):
         (conflict,) = report.conflicts
-        assert conflict.record_id == note.id and "edited here and by the sender" in conflict.reason
+        assert (
+            conflict.record_id == note.id
+            and "edited on both sides since the last exchange" in conflict.reason
+        )
         assert (conflict.mine["note"], conflict.theirs["note"]) == (mine, theirs)
     assert pair.a.annotation(note.id).note == "Alice's edit"
     assert pair.b.annotation(note.id).note == "Bob's edit of Alice's note"

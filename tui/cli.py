@@ -805,6 +805,27 @@ def cite(obj: Context, annotation: str, as_json: bool) -> None:
     say(text)
 
 
+@cli.command()
+@click.argument("annotation")
+@json_option
+@pass_context
+def show(obj: Context, annotation: str, as_json: bool) -> None:
+    """Show ANNOTATION (an id or id prefix): its quote, note and tags, who made it and who
+    last changed it."""
+    found = obj.service.resolve_annotation(annotation)
+    if as_json:
+        emit(found)
+        return
+    say(f"{found.role} {found.id}: \u201c{found.exact}\u201d")
+    if found.note:
+        say(f"  note: {found.note}")
+    if found.tags:
+        say(f"  tags: {', '.join(found.tags)}")
+    say(f"  by {found.author_name}, {found.created[:16].replace('T', ' ')} UTC")
+    editor = found.editor_name or found.author_name
+    say(f"  last changed by {editor}, {found.modified[:16].replace('T', ' ')} UTC")
+
+
 @tag.command("add")
 @click.argument("annotation")
 @click.argument("names", nargs=-1, required=True, metavar="TAG...")

@@ -325,7 +325,8 @@ class Service:
             document_id, start, end, author=self.author, role=role, note=note, tags=tags
         )
         self._push_undo(
-            f"{annotation.role} added", lambda: self.library.set_deleted(annotation.id, True)
+            f"{annotation.role} added",
+            lambda: self.library.set_deleted(annotation.id, True, editor=self.author),
         )
         self._after_write()
         return annotation
@@ -333,9 +334,12 @@ class Service:
     def set_role(self, annotation_id: str, role: str) -> Annotation:
         """Make an annotation a claim or a plain highlight."""
         before = self.library.annotation(annotation_id)
-        after = self.library.update_annotation(annotation_id, role=role)
+        after = self.library.update_annotation(annotation_id, role=role, editor=self.author)
         self._push_undo(
-            f"{role} set", lambda: self.library.update_annotation(annotation_id, role=before.role)
+            f"{role} set",
+            lambda: self.library.update_annotation(
+                annotation_id, role=before.role, editor=self.author
+            ),
         )
         self._after_write()
         return after
@@ -343,9 +347,12 @@ class Service:
     def set_note(self, annotation_id: str, note: str) -> Annotation:
         """Write or replace an annotation's note."""
         before = self.library.annotation(annotation_id)
-        after = self.library.update_annotation(annotation_id, note=note)
+        after = self.library.update_annotation(annotation_id, note=note, editor=self.author)
         self._push_undo(
-            "note changed", lambda: self.library.update_annotation(annotation_id, note=before.note)
+            "note changed",
+            lambda: self.library.update_annotation(
+                annotation_id, note=before.note, editor=self.author
+            ),
         )
         self._after_write()
         return after
@@ -353,8 +360,11 @@ class Service:
     def set_tags(self, annotation_id: str, names: Iterable[str]) -> Annotation:
         """Replace an annotation's tags (new names create tags)."""
         before = self.library.annotation(annotation_id)
-        after = self.library.set_tags(annotation_id, list(names))
-        self._push_undo("tags changed", lambda: self.library.set_tags(annotation_id, before.tags))
+        after = self.library.set_tags(annotation_id, list(names), editor=self.author)
+        self._push_undo(
+            "tags changed",
+            lambda: self.library.set_tags(annotation_id, before.tags, editor=self.author),
+        )
         self._after_write()
         return after
 
@@ -373,7 +383,9 @@ class Service:
     def reattach(self, annotation_id: str, start: int, end: int) -> Annotation:
         """Anchor an orphaned (or misplaced) annotation to a span the user chose."""
         before = self.library.annotation(annotation_id)
-        after = self.library.update_annotation(annotation_id, start=start, end=end)
+        after = self.library.update_annotation(
+            annotation_id, start=start, end=end, editor=self.author
+        )
         self._push_undo("re-attached", lambda: self._restore_anchor(before))
         self._after_write()
         return after
@@ -392,9 +404,10 @@ class Service:
 
     def delete_annotation(self, annotation_id: str) -> Annotation:
         """Delete an annotation (a tombstone, so the deletion travels and can be undone)."""
-        annotation = self.library.set_deleted(annotation_id, True)
+        annotation = self.library.set_deleted(annotation_id, True, editor=self.author)
         self._push_undo(
-            "annotation deleted", lambda: self.library.set_deleted(annotation_id, False)
+            "annotation deleted",
+            lambda: self.library.set_deleted(annotation_id, False, editor=self.author),
         )
         self._after_write()
         return annotation
@@ -406,14 +419,19 @@ class Service:
         link = self.library.link(
             claim_id, evidence_id, author=self.author, relation=relation, note=note
         )
-        self._push_undo("link added", lambda: self.library.set_link_deleted(link.id, True))
+        self._push_undo(
+            "link added", lambda: self.library.set_link_deleted(link.id, True, editor=self.author)
+        )
         self._after_write()
         return link
 
     def unlink(self, link_id: str) -> Link:
         """Remove a link between a claim and its evidence."""
-        link = self.library.set_link_deleted(link_id, True)
-        self._push_undo("link removed", lambda: self.library.set_link_deleted(link_id, False))
+        link = self.library.set_link_deleted(link_id, True, editor=self.author)
+        self._push_undo(
+            "link removed",
+            lambda: self.library.set_link_deleted(link_id, False, editor=self.author),
+        )
         self._after_write()
         return link
 
@@ -496,7 +514,16 @@ class Service:
         claims_only: bool = False,
         with_sources: bool = False,
     ) -> ExportReport:
-        """Export notes in one of EXPORT_FORMATS; returns what was written, as data."""
+        """Export notes in one of EXPORT_FORMATS; returns what was written, as data.
+
+        Every filter means the same in every format; a format that cannot honour one refuses
+        it rather than ignore it: a report for people names its sources but carries no texts.
+        """
+        if with_sources and fmt in ("markdown", "csv", "claimreview"):
+            raise InvalidInput(
+                f"--with-sources embeds the document texts, which {fmt} does not carry: "
+                "use bundle or folder (qdpx always carries them)"
+            )
         lib = self.library
         ids = [lib.resolve_document(document).id] if document else None
         filters = {"document_ids": ids, "tag": tag, "claims_only": claims_only}
@@ -510,9 +537,9 @@ class Service:
         if fmt == "csv":
             return exchange.export_csv(lib, out, **filters)
         if fmt == "claimreview":
-            return exchange.export_claimreview(lib, out)
+            return exchange.export_claimreview(lib, out, **filters)
         if fmt == "qdpx":
-            return exchange.export_qdpx(lib, out)
+            return exchange.export_qdpx(lib, out, **filters)
         raise InvalidInput(f"unknown format {fmt!r}: one of {', '.join(EXPORT_FORMATS)}")
 
     def export_notes(

@@ -25,7 +25,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path, PureWindowsPath
+from pathlib import Path
 from typing import Any
 
 from store.errors import InvalidInput
@@ -167,15 +167,14 @@ _URL = re.compile(r"https?://\S+", re.IGNORECASE)
 
 
 def public_source(source: str | None) -> str | None:
-    """A source as it travels: a web address as it is, a local path reduced to its file name."""
+    """A source as it travels: a web address, or nothing.
+
+    A local path says who the exporter is and how their machine is laid out (a home folder
+    holds the login name), and even its last part is a private file name: only a URL leaves.
+    """
     if not source:
         return None
-    if _URL.fullmatch(source):
-        return source
-    name = (
-        PureWindowsPath(source.replace("\\", "/")).name if ("\\" in source) else Path(source).name
-    )
-    return name or None
+    return source if _URL.fullmatch(source) else None
 
 
 def agent(author_id: str, name: str) -> dict:
@@ -184,8 +183,17 @@ def agent(author_id: str, name: str) -> dict:
     return {"id": urn(ident.lower()), "name": name, "type": "Person"}
 
 
+def add_editor(out: dict[str, Any], record: Annotation | Link) -> None:
+    """`margin:editor`: who made the change this version holds, beside W3C `creator` (who made
+    the record). Written only when it is someone else than the creator; absent means the
+    creator, which is also what a bundle from before editors were kept says."""
+    if record.editor_id and record.editor_id != record.author_id:
+        out["margin:editor"] = agent(record.editor_id, record.editor_name)
+
+
 def document_json(doc: Document, *, with_text: bool) -> dict:
-    """A document entry of `margin:documents`."""
+    """A document entry of `margin:documents`: an allowlist (title, author, date, URL, format,
+    pages, hash, length, and the text when asked), never a local path or machine detail."""
     out: dict[str, Any] = {
         "format": "text/plain",
         "id": urn(doc.id),
@@ -204,8 +212,8 @@ def document_json(doc: Document, *, with_text: bool) -> dict:
         out["margin:source"] = source
     if doc.page_starts:
         out["margin:pageStarts"] = list(doc.page_starts)
-    if doc.metadata:
-        out["margin:metadata"] = doc.metadata
+    # Nothing else of the document leaves: its `metadata` is about this machine's import (the
+    # file's path, size and encoding, the extractor's warnings), of no use to anyone else.
     if with_text:
         out["margin:text"] = doc.text
     return out
@@ -263,6 +271,7 @@ def annotation_json(a: Annotation, doc: Document, previous: str | None) -> dict:
         out["margin:deleted"] = True
     if previous:
         out["margin:previous"] = previous
+    add_editor(out, a)
     return out
 
 
@@ -298,6 +307,7 @@ def link_json(link: Link, previous: str | None) -> dict:
         out["margin:deleted"] = True
     if previous:
         out["margin:previous"] = previous
+    add_editor(out, link)
     return out
 
 

@@ -25,9 +25,17 @@ WORDS = {
 _WEB = re.compile(r"https?://\S+", re.IGNORECASE)
 
 
-def claimreview_json(lib: Library) -> dict:
-    """The ClaimReview graph for every verdict in the library."""
-    chosen = select(lib, claims_only=True, include_deleted=False)
+def claimreview_json(
+    lib: Library,
+    *,
+    document_ids: list[str] | None = None,
+    tag: str | None = None,
+    claims_only: bool = True,  # noqa: ARG001 - verdicts are on claims: always true here
+) -> dict:
+    """The ClaimReview graph for the verdicts on the chosen claims (all when no filter)."""
+    chosen = select(
+        lib, document_ids=document_ids, tag=tag, claims_only=True, include_deleted=False
+    )
     claims = {a.id: a for a in chosen.annotations if a.role == "claim"}
     graph = []
     for review in chosen.reviews:
@@ -71,9 +79,10 @@ def claimreview_json(lib: Library) -> dict:
     return {"@context": "https://schema.org", "@graph": graph}
 
 
-def export_claimreview(lib: Library, out: Path) -> ExportSummary:
-    """Write every verdict as schema.org ClaimReview JSON-LD."""
-    obj = claimreview_json(lib)
+def export_claimreview(lib: Library, out: Path, **filters: Any) -> ExportSummary:
+    """Write the verdicts (of the claims `filters` choose, as `select` reads them) as
+    schema.org ClaimReview JSON-LD."""
+    obj = claimreview_json(lib, **filters)
     data = (json.dumps(obj, sort_keys=True, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)

@@ -177,7 +177,9 @@ class _Merger:
                 sha256=sha,
                 text=text,
                 page_starts=doc.page_starts,
-                metadata=doc.metadata or {},
+                # The sender's import details (an older margin sent its file's path): not kept,
+                # so they are not sent on either.
+                metadata={},
                 imported_at=now(),
             )
         )
@@ -426,6 +428,8 @@ class _Merger:
                 note=inc.note,
                 author_id=inc.author_id,
                 author_name=inc.author_name,
+                editor_id=inc.editor_id or inc.author_id,
+                editor_name=inc.editor_name or inc.author_name,
                 created=inc.created,
                 modified=inc.modified,
                 deleted=bool(inc.deleted),
@@ -492,13 +496,14 @@ class _Merger:
         owner = f"{local.author_name} ({local.author_id[:8]})"
         sender = f"{inc.author_name} ({inc.author_id[:8]})"
         what = "a deletion" if inc.deleted and not local.deleted else "a version"
+        here, there = _changed_by(local), _changed_by(inc)
         reason = {
             Outcome.CONFLICT_AUTHOR: f"{sender} sent {what} of a record by {owner}; "
-            "this library's is kept",
-            Outcome.CONFLICT_BOTH: f"edited here and by the sender since the last exchange "
-            f"({owner}); this library's is kept",
-            Outcome.CONFLICT_SAME_TIME: "two versions with the same modified time; "
-            "this library's is kept",
+            f"changed here by {here}, theirs by {there}; this library's is kept",
+            Outcome.CONFLICT_BOTH: f"edited on both sides since the last exchange: here by "
+            f"{here}, theirs by {there}; this library's is kept",
+            Outcome.CONFLICT_SAME_TIME: f"two versions with the same modified time: here by "
+            f"{here}, theirs by {there}; this library's is kept",
         }[why]
         theirs = asdict(inc)
         if doc is not None:
@@ -563,6 +568,8 @@ class _Merger:
                 note=inc.note,
                 author_id=inc.author_id,
                 author_name=inc.author_name,
+                editor_id=inc.editor_id or inc.author_id,
+                editor_name=inc.editor_name or inc.author_name,
                 created=inc.created,
                 modified=inc.modified,
                 deleted=bool(inc.deleted),
@@ -605,6 +612,14 @@ class _Merger:
                 f"{count} annotations (and their links and verdicts) not merged; import the "
                 "document or ask for a bundle made --with-sources, then merge again"
             )
+
+
+def _changed_by(record: Any) -> str:
+    """ "Bob (3f2a9c1e) at 2026-12-03 08:12 UTC": who made a version and when."""
+    who = record.editor_id or record.author_id
+    name = record.editor_name or record.author_name
+    stamp = normal_time(record.modified)
+    return f"{name} ({who[:8]}) at {stamp[:10]} {stamp[11:16]} UTC"
 
 
 def merge_bundle(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import zipfile
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -31,9 +32,10 @@ from .qdpx import (
 from .vocab import derived_id
 
 
-def project_xml(lib: Library) -> tuple[bytes, dict[str, bytes], QdpxReport]:
-    """The project.qde bytes, the source files by archive name, and the loss report."""
-    chosen = select(lib, include_deleted=True)
+def project_xml(lib: Library, **filters: Any) -> tuple[bytes, dict[str, bytes], QdpxReport]:
+    """The project.qde bytes, the source files by archive name, and the loss report, for the
+    notes `filters` choose (`select`'s document_ids, tag, claims_only; all when none)."""
+    chosen = select(lib, include_deleted=True, **filters)
     report = QdpxReport(Path("project.qde"))
     live = [a for a in chosen.annotations if not a.deleted]
     dead = len(chosen.annotations) - len(live)
@@ -243,9 +245,9 @@ def _order_codes(codes: etree._Element) -> None:
         code.extend(ordered)
 
 
-def export_qdpx(lib: Library, out: Path) -> QdpxReport:
+def export_qdpx(lib: Library, out: Path, **filters: Any) -> QdpxReport:
     """Write a REFI-QDA project archive (project.qde + sources/*.txt) and what it lost."""
-    data, files, report = project_xml(lib)
+    data, files, report = project_xml(lib, **filters)
     report.path = out
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")

@@ -16,7 +16,7 @@ from store.library import Library
 from store.records import Annotation, Document, Link, Review
 from store.sanitize import terminal_safe
 
-from .bundle import ExportSummary, Selection, select
+from .bundle import ExportSummary, Selection, public_source, select
 
 _SPECIAL = set("\\`*_[]<>#|~$&")
 
@@ -100,11 +100,9 @@ def _render(chosen: Selection) -> str:
         doc = docs[doc_id]
         out += [f"## {md_inline(doc.title)}", ""]
         about = [md_inline(x) for x in (doc.author, doc.published and doc.published[:10]) if x]
-        if doc.source:
-            about.append(
-                "source: "
-                + md_inline(Path(doc.source).name if "://" not in doc.source else doc.source)
-            )
+        source = public_source(doc.source)
+        if source:
+            about.append("source: " + md_inline(source))
         if about:
             out += [" \u00b7 ".join(about), ""]
         notes = per_doc[doc_id]

@@ -105,6 +105,9 @@ class InAnnotation:
     modified: str
     deleted: bool
     previous: str | None
+    # `margin:editor`: who made this version (the author when the bundle does not say).
+    editor_id: str = ""
+    editor_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,9 @@ class InLink:
     modified: str
     deleted: bool
     previous: str | None
+    # `margin:editor`: who made this version (the author when the bundle does not say).
+    editor_id: str = ""
+    editor_name: str = ""
 
 
 # A verdict arrives exactly as margin stores one (reviews are append-only, never merged).
@@ -156,6 +162,15 @@ def _creator(a: dict, limits: Limits) -> tuple[str, str]:
     if type(name) is not str or len(name) > limits.author:
         raise RecordError(f"creator name must be a string of at most {limits.author} characters")
     return author_id, clean_field(name, limits.author) or "anonymous"
+
+
+def _editor(a: dict, limits: Limits, author: tuple[str, str]) -> tuple[str, str]:
+    if "margin:editor" not in a:
+        return author
+    try:
+        return _creator({"creator": a["margin:editor"]}, limits)
+    except RecordError as error:
+        raise RecordError(str(error).replace("creator", "margin:editor", 1)) from None
 
 
 def _bodies(a: dict) -> list[dict]:
@@ -246,6 +261,7 @@ def _highlight(a: dict, limits: Limits, now: datetime) -> InAnnotation:
             except InvalidInput:
                 raise RecordError(f"tag {show(value)} is empty once cleaned") from None
     author_id, author_name = _creator(a, limits)
+    editor_id, editor_name = _editor(a, limits, (author_id, author_name))
     created, modified = _times(a, limits, now)
     return InAnnotation(
         id=record_id,
@@ -265,6 +281,8 @@ def _highlight(a: dict, limits: Limits, now: datetime) -> InAnnotation:
         modified=modified,
         deleted=_deleted(a),
         previous=_previous(a),
+        editor_id=editor_id,
+        editor_name=editor_name,
     )
 
 
@@ -290,6 +308,7 @@ def _link(a: dict, limits: Limits, now: datetime) -> InLink:
     if claim_id == evidence_id:
         raise RecordError("links a claim to itself")
     author_id, author_name = _creator(a, limits)
+    editor_id, editor_name = _editor(a, limits, (author_id, author_name))
     created, modified = _times(a, limits, now)
     return InLink(
         id=record_id,
@@ -303,6 +322,8 @@ def _link(a: dict, limits: Limits, now: datetime) -> InLink:
         modified=modified,
         deleted=_deleted(a),
         previous=_previous(a),
+        editor_id=editor_id,
+        editor_name=editor_name,
     )
 
 

@@ -1,0 +1,286 @@
+"""Teams (issue 12): every change names its editor, nothing private leaves, filters mean the
+same in every format. Through the real command line on real libraries, one home per person."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from store.db import connect
+from store.library import Library
+from store.migrations import SCHEMA_VERSION, migrate
+from store.records import Author, to_json
+from tests.conftest import SAMPLES, SEED, NewDoc
+from tui.cli import cli
+
+QUOTE = "Beijing has identified both the digital realm"
+
+
+def run(home: Path, *args: str) -> Result:
+    result = CliRunner().invoke(
+        cli,
+        ["--library", str(home / "library.margin"), *args],
+        catch_exceptions=False,
+        env={"MARGIN_HOME": str(home)},
+    )
+    assert result.exit_code == 0, (args, result.output)
+    return result
+
+
+def js(home: Path, *args: str) -> object:
+    return json.loads(run(home, *args, "--json").stdout)
+
+
+@pytest.fixture
+def team(tmp_path: Path) -> tuple[Path, Path]:
+    ada, bob = tmp_path / "ada", tmp_path / "bob"
+    run(ada, "whoami", "Ada")
+    run(bob, "whoami", "Bob")
+    return ada, bob
+
+
+def test_bob_edits_adas_note_and_ada_sees_bob_as_the_editor(
+    team: tuple[Path, Path], tmp_path: Path
+) -> None:
+    ada, bob = team
+    run(ada, "import", str(SEED))
+    note = js(ada, "annotate", "Xi", "--quote", QUOTE, "--note", "Ada's reading")
+    assert note["author"]["name"] == "Ada" and note["editor"]["name"] == "Ada"
+    run(ada, "export", "-o", str(tmp_path / "ada.jsonld"), "--with-sources")
+
+    run(bob, "merge", str(tmp_path / "ada.jsonld"))
+    edited = js(bob, "note", note["id"][:8], "Ada's reading, with Bob's caveat")
+    assert edited["author"]["name"] == "Ada" and edited["editor"]["name"] == "Bob"
+    run(bob, "export", "-o", str(tmp_path / "bob.jsonld"))
+    sent = json.loads((tmp_path / "bob.jsonld").read_text(encoding="utf-8"))
+    (item,) = [i for i in sent["first"]["items"] if i["id"].endswith(note["id"])]
+    assert item["creator"]["name"] == "Ada"  # W3C creator stays the author
+    assert item["margin:editor"]["name"] == "Bob"
+
+    run(ada, "merge", str(tmp_path / "bob.jsonld"))
+    assert js(ada, "conflicts") == []
+    shown = js(ada, "show", note["id"][:8])
+    assert shown["note"] == "Ada's reading, with Bob's caveat"
+    assert shown["author"]["name"] == "Ada"
+    assert shown["editor"]["name"] == "Bob" and shown["editor"]["at"] == edited["modified"]
+    assert "last changed by Bob" in run(ada, "show", note["id"][:8]).stdout
+
+    # Ada answers: she is the editor again, on both sides once Bob merges it back.
+    js(ada, "tag", "add", note["id"][:8], "disputed")
+    run(ada, "export", "-o", str(tmp_path / "ada2.jsonld"))
+    run(bob, "merge", str(tmp_path / "ada2.jsonld"))
+    back = js(bob, "show", note["id"][:8])
+    assert back["editor"]["name"] == "Ada" and back["tags"] == ["disputed"]
+
+
+def test_a_conflict_names_both_editors_and_when(team: tuple[Path, Path], tmp_path: Path) -> None:
+    ada, bob = team
+    run(ada, "import", str(SEED))
+    note = js(ada, "annotate", "Xi", "--quote", QUOTE, "--note", "first")
+    run(ada, "export", "-o", str(tmp_path / "a.jsonld"), "--with-sources")
+    run(bob, "merge", str(tmp_path / "a.jsonld"))
+    theirs = js(bob, "note", note["id"][:8], "Bob's reading")
+    run(bob, "export", "-o", str(tmp_path / "b.jsonld"))
+    mine = js(ada, "note", note["id"][:8], "Ada's reading")
+    run(ada, "merge", str(tmp_path / "b.jsonld"))
+    (conflict,) = js(ada, "conflicts")
+    reason = conflict["reason"]
+    assert f"here by Ada ({mine['editor']['id'][:8]}) at {mine['modified'][:10]}" in reason
+    assert f"theirs by Bob ({theirs['editor']['id'][:8]}) at {theirs['modified'][:10]}" in reason
+    assert "Bob" in run(ada, "conflicts").stdout
+
+
+def test_links_and_tags_record_their_editor(library: Library, alice: Author) -> None:
+    bob = Author(id="22222222-2222-4222-8222-222222222222", name="Bob")
+    doc, _ = library.add_document(NewDoc("Claim and its evidence, in one text."))
+    claim = library.annotate(doc.id, 0, 5, author=alice, role="claim")
+    evidence = library.annotate(doc.id, 6, 10, author=alice)
+    link = library.link(claim.id, evidence.id, author=alice)
+    assert (link.editor_id, link.editor_name) == (alice.id, "Alice")
+    gone = library.set_link_deleted(link.id, True, editor=bob)
+    assert gone.author_name == "Alice" and gone.editor_name == "Bob"
+    tagged = library.set_tags(claim.id, ["x"], editor=bob)
+    assert tagged.editor_name == "Bob" and tagged.author_name == "Alice"
+
+
+def test_old_libraries_name_the_author_as_the_editor(tmp_path: Path) -> None:
+    for start in range(1, SCHEMA_VERSION):
+        path = tmp_path / f"v{start}.margin"
+        db = connect(path)
+        migrate(db, target=start)
+        db["documents"].insert(
+            {
+                "id": "d1",
+                "title": "Old",
+                "format": "txt",
+                "sha256": "ab",
+                "text": "old text",
+                "length": 8,
+                "metadata": "{}",
+                "imported_at": "2026-01-01T00:00:00.000Z",
+            }
+        )
+        for i, role in (("a1", "claim"), ("a2", "highlight")):
+            db["annotations"].insert(
+                {
+                    "id": i,
+                    "document_id": "d1",
+                    "start": 0,
+                    "end": 3,
+                    "exact": "old",
+                    "role": role,
+                    "author_id": "u1",
+                    "author_name": "Old Ada",
+                    "created": "2026-01-01T00:00:00.000Z",
+                    "modified": "2026-01-01T00:00:00.000Z",
+                }
+            )
+        db["links"].insert(
+            {
+                "id": "l1",
+                "claim_id": "a1",
+                "evidence_id": "a2",
+                "relation": "supports",
+                "author_id": "u1",
+                "author_name": "Old Ada",
+                "created": "2026-01-01T00:00:00.000Z",
+                "modified": "2026-01-01T00:00:00.000Z",
+            }
+        )
+        db.conn.close()
+        with Library(path) as lib:
+            note = lib.annotation("a1")
+            assert (note.editor_id, note.editor_name) == ("u1", "Old Ada")
+            link = lib.get_link("l1")
+            assert (link.editor_id, link.editor_name) == ("u1", "Old Ada")
+
+
+# -- nothing private leaves ------------------------------------------------------------------------
+
+FORMATS = {
+    "bundle": "notes.margin.jsonld",
+    "folder": "notes-folder",
+    "markdown": "notes.md",
+    "csv": "notes.csv",
+    "claimreview": "claims.jsonld",
+    "qdpx": "notes.qdpx",
+}
+
+
+def _every_byte(path: Path) -> bytes:
+    """A file's bytes, every file of a folder, and every member of a zip archive."""
+    if not path.exists():
+        return b""
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    out = b""
+    for file in files:
+        out += file.read_bytes()
+        if zipfile.is_zipfile(file):
+            with zipfile.ZipFile(file) as archive:
+                out += b"".join(archive.read(name) for name in archive.namelist())
+    return out
+
+
+def _noted_library(home: Path, folder: Path) -> None:
+    run(home, "import", str(folder))
+    claim = js(home, "annotate", "Xi", "--quote", QUOTE, "--claim", "--tag", "geo")
+    evidence = js(home, "annotate", "Xi", "--quote", "Chinese telecom company Huawei")
+    run(home, "link", claim["id"][:8], evidence["id"][:8])
+    run(home, "review", claim["id"][:8], "supported", "--comment", "checked")
+    union = js(home, "annotate", "Federalist", "--quote", "well constructed Union", "--claim")
+    run(home, "review", union["id"][:8], "unsupported")
+
+
+def test_no_export_carries_the_exporters_folder(tmp_path: Path) -> None:
+    ada = tmp_path / "ada"
+    run(ada, "whoami", "Ada")
+    private = tmp_path / "home" / "ada-login-7f3e" / "private-papers"
+    shutil.copytree(SAMPLES, private)
+    _noted_library(ada, private)
+    with Library(ada / "library.margin") as lib:  # the library itself knows where they came from
+        assert sum(str(private) in lib.document(i).source for i in lib.document_ids()) >= 3
+    outputs = tmp_path / "out"
+    for fmt, name in FORMATS.items():
+        for extra in ((), ("--with-sources",)) if fmt in ("bundle", "folder") else ((),):
+            target = outputs / f"{fmt}{len(extra)}" / name
+            run(ada, "export", "--format", fmt, "-o", str(target), *extra)
+            data = _every_byte(target)
+            assert data, fmt
+            for secret in (str(private), "ada-login-7f3e", "private-papers", str(tmp_path)):
+                assert secret.encode() not in data, (fmt, extra, secret)
+                # JSON writes "/" as is, but a Windows path or an escaped one would hide it
+                assert json.dumps(secret)[1:-1].encode() not in data, (fmt, extra, secret)
+
+
+def test_a_merged_document_keeps_no_path_of_the_sender(tmp_path: Path) -> None:
+    ada, bob = tmp_path / "ada", tmp_path / "bob"
+    private = tmp_path / "ada-login-7f3e"
+    shutil.copytree(SAMPLES, private)
+    _noted_library(ada, private)
+    run(ada, "export", "-o", str(tmp_path / "a.jsonld"), "--with-sources")
+    run(bob, "merge", str(tmp_path / "a.jsonld"))
+    with Library(bob / "library.margin") as lib:
+        for doc in (lib.document(i) for i in lib.document_ids()):
+            assert "ada-login-7f3e" not in json.dumps(to_json(doc))
+
+
+# -- filters mean the same in every format ---------------------------------------------------------
+
+
+def _exported_quotes(fmt: str, target: Path) -> str:
+    data = _every_byte(target).decode("utf-8", errors="replace")
+    return " ".join(data.split())
+
+
+def test_doc_tag_and_claims_only_are_honoured_by_every_format(tmp_path: Path) -> None:
+    ada = tmp_path / "ada"
+    _noted_library(ada, SAMPLES)
+    docs = js(ada, "list")
+    xi = next(d for d in docs if d["title"].startswith("Xi"))
+    others = [d for d in docs if d["id"] != xi["id"]]
+    for fmt, name in FORMATS.items():
+        every = tmp_path / f"{fmt}-all" / name
+        only = tmp_path / f"{fmt}-doc" / name
+        run(ada, "export", "--format", fmt, "-o", str(every))
+        run(ada, "export", "--format", fmt, "-o", str(only), "--doc", xi["id"][:8])
+        whole, part = _every_byte(every), _every_byte(only)
+        assert len(part) < len(whole), fmt
+        assert any(d["title"].encode() in whole for d in others), fmt
+        assert not any(d["title"].encode() in part for d in others), fmt
+        for flag in (("--tag", "nothing-has-this"), ("--claims-only",)):
+            filtered = tmp_path / f"{fmt}-{flag[0]}" / name
+            run(ada, "export", "--format", fmt, "-o", str(filtered), *flag)
+            if flag[0] == "--tag":
+                assert b"Huawei" not in _every_byte(filtered), fmt
+            elif fmt != "claimreview":
+                assert b"Huawei" in whole and b"Huawei" in _every_byte(filtered), fmt
+
+
+def test_with_sources_is_refused_where_it_means_nothing(tmp_path: Path) -> None:
+    ada = tmp_path / "ada"
+    _noted_library(ada, SAMPLES)
+    for fmt in ("markdown", "csv", "claimreview"):
+        target = tmp_path / f"{fmt}.out"
+        result = CliRunner().invoke(
+            cli,
+            [
+                "--library",
+                str(ada / "library.margin"),
+                "export",
+                "--format",
+                fmt,
+                "-o",
+                str(target),
+                "--with-sources",
+            ],
+            catch_exceptions=False,
+            env={"MARGIN_HOME": str(ada)},
+        )
+        assert result.exit_code == 2 and result.stdout == ""
+        assert result.stderr.startswith("margin: --with-sources") and result.stderr.count("\n") == 1
+        assert not target.exists()
