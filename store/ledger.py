@@ -110,12 +110,22 @@ class ExchangeLedger:
             [now(), entity, record_id, version],
         )
 
-    def mark_resolved(self, conflict_id: str, keep: str) -> None:
-        """Record how a conflict was settled ("mine" or "theirs")."""
+    def mark_resolved(self, conflict_id: str, keep: str, by: str | None = None) -> None:
+        """Record how a conflict was settled ("mine", "theirs", "both" or "edit") and by whom."""
         self._db.execute(
-            "UPDATE exchange_conflicts SET resolved = ?, resolution = ? WHERE id = ?",
-            [now(), keep, conflict_id],
+            "UPDATE exchange_conflicts SET resolved = ?, resolution = ?, resolved_by = ? "
+            "WHERE id = ?",
+            [now(), keep, by, conflict_id],
         )
+
+    def open_conflict(self, entity: str, record_id: str, theirs_version: str) -> dict | None:
+        """The open conflict already stored for this version of theirs, or None."""
+        rows = self._rows(
+            "SELECT * FROM exchange_conflicts WHERE entity = ? AND record_id = ? "
+            "AND theirs_version = ? AND resolved IS NULL",
+            [entity, record_id, theirs_version],
+        )
+        return rows[0] if rows else None
 
     def add_history(self, import_id: str, entity: str, record_id: str, previous: dict) -> None:
         """Keep the row a merge is about to replace."""

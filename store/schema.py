@@ -175,12 +175,36 @@ CREATE TABLE IF NOT EXISTS tag_aliases (
 # Version 6: who last changed each note and link (issue 12). `author_*` stays the person who
 # made the record (W3C `creator`); `editor_*` is the person whose change is the one held now,
 # with `modified` its time. Rows older than this version were last changed, as far as anyone
-# knows, by their author. (Version 5 is review_grounds, issue 16.)
+# knows, by their author. A conflict may now be settled by keeping both versions or by an edit
+# of them (`resolution` 'both', 'edit'), and says who settled it. (Version 5 is review_grounds,
+# issue 16.)
 V6 = """
 ALTER TABLE annotations ADD COLUMN editor_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE annotations ADD COLUMN editor_name TEXT NOT NULL DEFAULT '';
 UPDATE annotations SET editor_id = author_id, editor_name = author_name;
 ALTER TABLE links ADD COLUMN editor_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE links ADD COLUMN editor_name TEXT NOT NULL DEFAULT '';
-UPDATE links SET editor_id = author_id, editor_name = author_name
+UPDATE links SET editor_id = author_id, editor_name = author_name;
+CREATE TABLE exchange_conflicts_v6 (
+    id TEXT PRIMARY KEY,
+    entity TEXT NOT NULL CHECK (entity IN ('annotation', 'link')),
+    record_id TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    mine TEXT NOT NULL,
+    theirs TEXT NOT NULL,
+    theirs_version TEXT NOT NULL,
+    source TEXT NOT NULL,
+    detected TEXT NOT NULL,
+    resolved TEXT,
+    resolution TEXT CHECK (resolution IN ('mine', 'theirs', 'both', 'edit')),
+    resolved_by TEXT,
+    UNIQUE (entity, record_id, theirs_version)
+);
+INSERT INTO exchange_conflicts_v6 (id, entity, record_id, reason, mine, theirs, theirs_version,
+    source, detected, resolved, resolution)
+SELECT id, entity, record_id, reason, mine, theirs, theirs_version, source, detected, resolved,
+    resolution FROM exchange_conflicts;
+DROP TABLE exchange_conflicts;
+ALTER TABLE exchange_conflicts_v6 RENAME TO exchange_conflicts;
+CREATE INDEX exchange_conflicts_open ON exchange_conflicts(resolved, detected)
 """

@@ -40,6 +40,7 @@ READS = {
     "close",
     "conflict_row",
     "conflict_rows",
+    "open_conflict",
     "count_notes",
     "document",
     "document_by_sha",

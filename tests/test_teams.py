@@ -16,6 +16,7 @@ from store.library import Library
 from store.migrations import SCHEMA_VERSION, migrate
 from store.records import Author, to_json
 from tests.conftest import SAMPLES, SEED, NewDoc
+from tests.test_exchange import w3c_failures
 from tui.cli import cli
 
 QUOTE = "Beijing has identified both the digital realm"
@@ -61,6 +62,7 @@ def test_bob_edits_adas_note_and_ada_sees_bob_as_the_editor(
     (item,) = [i for i in sent["first"]["items"] if i["id"].endswith(note["id"])]
     assert item["creator"]["name"] == "Ada"  # W3C creator stays the author
     assert item["margin:editor"]["name"] == "Bob"
+    assert w3c_failures(sent) == []  # the W3C MUST assertions, with the new term in
 
     run(ada, "merge", str(tmp_path / "bob.jsonld"))
     assert js(ada, "conflicts") == []
@@ -284,3 +286,82 @@ def test_with_sources_is_refused_where_it_means_nothing(tmp_path: Path) -> None:
         assert result.exit_code == 2 and result.stdout == ""
         assert result.stderr.startswith("margin: --with-sources") and result.stderr.count("\n") == 1
         assert not target.exists()
+
+
+# -- conflicts people can resolve ------------------------------------------------------------------
+
+
+def _both_edit(tmp_path: Path, *, ada_tags: tuple[str, ...] = (), bob_tags: tuple[str, ...] = ()):
+    """Ada's note, edited on both sides since Bob merged it; Ada merges Bob's bundle."""
+    ada, bob = tmp_path / "ada", tmp_path / "bob"
+    run(ada, "whoami", "Ada")
+    run(bob, "whoami", "Bob")
+    run(ada, "import", str(SEED))
+    note = js(ada, "annotate", "Xi", "--quote", QUOTE, "--note", "first", "--tag", "shared")
+    run(ada, "export", "-o", str(tmp_path / "a.jsonld"), "--with-sources")
+    run(bob, "merge", str(tmp_path / "a.jsonld"))
+    run(bob, "note", note["id"][:8], "Bob's reading")
+    if bob_tags:
+        run(bob, "tag", "add", note["id"][:8], *bob_tags)
+    run(bob, "export", "-o", str(tmp_path / "b.jsonld"))
+    run(ada, "note", note["id"][:8], "Ada's reading")
+    if ada_tags:
+        run(ada, "tag", "add", note["id"][:8], *ada_tags)
+    run(ada, "merge", str(tmp_path / "b.jsonld"))
+    (conflict,) = js(ada, "conflicts")
+    return ada, bob, note, conflict
+
+
+def test_the_conflict_list_shows_document_quote_and_both_editors(tmp_path: Path) -> None:
+    ada, _, note, conflict = _both_edit(tmp_path)
+    assert conflict["document"].startswith("Xi")
+    assert conflict["quote"] == QUOTE
+    assert (conflict["mine_editor"], conflict["theirs_editor"]) == ("Ada", "Bob")
+    line = run(ada, "conflicts").stdout
+    assert "Xi" in line and "Beijing has identified" in line and "Bob" in line and "Ada" in line
+    assert note["id"] not in line  # a short id, not a bare UUID
+
+
+def test_keep_both_keeps_both_texts_under_each_name_and_unites_the_tags(tmp_path: Path) -> None:
+    ada, bob, note, conflict = _both_edit(tmp_path, ada_tags=("mine-tag",), bob_tags=("bobs",))
+    with Library(ada / "library.margin") as lib:  # Bob's tag came only with the losing version
+        assert lib.find_tag("bobs") is None
+    run(ada, "conflicts", conflict["id"][:8], "--keep", "both")
+    kept = js(ada, "show", note["id"][:8])
+    assert kept["note"] == "Ada: Ada's reading\n\nBob: Bob's reading"
+    assert set(kept["tags"]) == {"shared", "mine-tag", "bobs"}
+    assert kept["editor"]["name"] == "Ada"
+    assert js(ada, "conflicts") == []
+    assert "1 settled (1 kept both)" in run(ada, "conflicts").stdout
+    # Bob takes the joined note as newer than his own: no conflict on his side.
+    run(ada, "export", "-o", str(tmp_path / "a2.jsonld"))
+    run(bob, "merge", str(tmp_path / "a2.jsonld"))
+    assert js(bob, "conflicts") == []
+    assert js(bob, "show", note["id"][:8])["note"] == kept["note"]
+
+
+def test_edit_keeps_the_users_text_and_refuses_without_one(tmp_path: Path) -> None:
+    ada, _, note, conflict = _both_edit(tmp_path)
+    bad = CliRunner().invoke(
+        cli,
+        [
+            "--library",
+            str(ada / "library.margin"),
+            "conflicts",
+            conflict["id"][:8],
+            "--keep",
+            "edit",
+        ],
+        env={"MARGIN_HOME": str(ada)},
+    )
+    assert bad.exit_code == 2 and bad.stderr.startswith("margin: --note")
+    run(ada, "conflicts", conflict["id"][:8], "--keep", "edit", "--note", "We agree: both")
+    assert js(ada, "show", note["id"][:8])["note"] == "We agree: both"
+
+
+def test_an_open_conflict_merged_again_is_the_same_conflict(tmp_path: Path) -> None:
+    ada, _, _, conflict = _both_edit(tmp_path)
+    again = js(ada, "merge", str(tmp_path / "b.jsonld"))["report"]
+    assert "0 conflicts" in again[0]
+    assert any("still open" in line and conflict["id"][:8] in line for line in again)
+    assert [c["id"] for c in js(ada, "conflicts")] == [conflict["id"]]

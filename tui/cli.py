@@ -670,16 +670,26 @@ def merge(obj: Context, source: Path, as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--keep", type=click.Choice(["mine", "theirs"]), help="Resolve CONFLICT_ID this way.")
+@click.option(
+    "--keep",
+    type=click.Choice(["mine", "theirs", "both", "edit"]),
+    help="Resolve CONFLICT_ID: mine, theirs, both (both notes under each name, tags united), "
+    "or edit (the note given with --note, tags united).",
+)
+@click.option("--note", help="With --keep edit: the note to keep.")
 @click.argument("conflict_id", required=False)
 @json_option
 @pass_context
-def conflicts(obj: Context, keep: str | None, conflict_id: str | None, as_json: bool) -> None:
+def conflicts(
+    obj: Context, keep: str | None, note: str | None, conflict_id: str | None, as_json: bool
+) -> None:
     """List merge conflicts; with CONFLICT_ID (an id or id prefix) and --keep, resolve one."""
     if conflict_id:
         if keep is None:
-            raise Refused("say which version to keep: --keep mine or --keep theirs")
-        resolved = obj.service.resolve_conflict_ref(conflict_id, keep)
+            raise Refused("say which version to keep: --keep mine, theirs, both or edit")
+        if (keep == "edit") != (note is not None):
+            raise Refused("--note goes with --keep edit, and --keep edit needs --note")
+        resolved = obj.service.resolve_conflict_ref(conflict_id, keep, note)
         if as_json:
             emit({"resolved": resolved.id, "kept": keep})
             return
@@ -690,7 +700,7 @@ def conflicts(obj: Context, keep: str | None, conflict_id: str | None, as_json: 
         emit(found)
         return
     if not found:
-        say("no conflicts")
+        say(obj.service.conflicts_settled())
     for conflict in found:
         say(f"{conflict.id}  {conflict.line()}")
 

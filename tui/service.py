@@ -582,10 +582,27 @@ class Service:
         """Merge conflicts waiting for a decision."""
         return exchange.list_conflicts(self.library)
 
-    def resolve_conflict(self, conflict_id: str, keep: str) -> None:
-        """Keep my version or take theirs."""
-        exchange.resolve_conflict(self.library, conflict_id, keep)
+    def resolve_conflict(self, conflict_id: str, keep: str, note: str | None = None) -> None:
+        """Keep my version, take theirs, keep both, or keep `note` (an edit of the two)."""
+        exchange.resolve_conflict(
+            self.library,
+            conflict_id,
+            keep,  # type: ignore[arg-type]  # checked there, one line when wrong
+            note=note,
+            editor=self.author,
+        )
         self._after_write()
+
+    def conflicts_settled(self) -> str:
+        """What became of the conflicts, for a list with none open."""
+        return exchange.settled_summary(self.library)
+
+    def conflict(self, conflict_id: str) -> exchange.Conflict:
+        """One stored conflict (open or settled), with its document and quote."""
+        for found in exchange.list_conflicts(self.library, include_resolved=True):
+            if found.id == conflict_id:
+                return found
+        raise NotFound(f"no conflict with id {conflict_id}")
 
     # -- checks ---------------------------------------------------------------------------
 
@@ -827,7 +844,9 @@ class Service:
             removed = self.unlink(link.id)
         return removed
 
-    def resolve_conflict_ref(self, ref: str, keep: str) -> exchange.Conflict:
+    def resolve_conflict_ref(
+        self, ref: str, keep: str, note: str | None = None
+    ) -> exchange.Conflict:
         """Resolve the open conflict named by id or a unique id prefix (4+ characters)."""
         known = exchange.list_conflicts(self.library, include_resolved=True)
         found = [c for c in known if c.id == ref] or [
@@ -837,7 +856,7 @@ class Service:
             raise NotFound(f"no conflict matches {ref!r}")
         if len(found) > 1:
             raise InvalidInput(f"{ref!r} matches {len(found)} conflicts; give more of the id")
-        self.resolve_conflict(found[0].id, keep)
+        self.resolve_conflict(found[0].id, keep, note)
         return found[0]
 
     def restore(self, backup: Path, *, force: bool = False) -> RestoreReport:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .bundle import ExportSummary, export_bundle, export_folder
 from .claimreview import export_claimreview
-from .conflicts import Conflict, list_conflicts
+from .conflicts import Conflict, list_conflicts, settled_summary
 from .csv_export import export_csv
 from .merge import MergeReport, merge, resolve_conflict
 from .qdpx import QdpxReport, import_qdpx
@@ -31,6 +31,7 @@ __all__ = [
     "export_qdpx",
     "import_qdpx",
     "list_conflicts",
+    "settled_summary",
     "merge",
     "resolve_conflict",
 ]

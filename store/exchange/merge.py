@@ -27,7 +27,8 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from collections.abc import Set
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -119,6 +120,9 @@ class _Merger:
         self.missing: Counter = Counter()
         self.skipped_ids: set[str] = set()
         self.tag_ids: dict[str, str | None] = {}
+        # New tags of theirs that their notes carry: made only when a note carrying one is
+        # written, so a tag that came only with a version that lost a conflict is not added.
+        self.pending_tags: dict[str, Any] = {}
         self.said_aliases: set[str] = set()
         self._anchoring: Any = None
         self.anchored: dict[tuple[str, str], Any] = {}
@@ -205,7 +209,8 @@ class _Merger:
             )
         return aliased, now
 
-    def tags(self, incoming: list) -> None:
+    def tags(self, incoming: list, carried: Set[str] = frozenset()) -> None:
+        """Their codebook; `carried`: the tag names their notes carry (made when one is used)."""
         for tag in incoming:
             aliased, now = self._renamed(tag.name)
             if aliased:
@@ -213,6 +218,9 @@ class _Merger:
                     self.tag_ids[tag.name] = self._tag_id(now)
                 continue
             local = self.lib.find_tag(tag.name)
+            if local is None and tag.name in carried:
+                self.pending_tags[tag.name] = tag
+                continue
             if local is None:
                 made = self.lib.ensure_tag(tag.name, tag.colour, tag.description)
                 self.tag_ids[made.name] = made.name
@@ -241,8 +249,13 @@ class _Merger:
                 self.tag_ids[name] = self._tag_id(now) if now is not None else None
                 return self.tag_ids[name]
             local = self.lib.find_tag(name)
+            pending = self.pending_tags.pop(name, None)
             if local is not None:
                 self.tag_ids[name] = local.name
+            elif pending is not None:
+                made = self.lib.ensure_tag(name, pending.colour, pending.description)
+                self.tag_ids[name] = made.name
+                self.report.count("tag", "added")
             else:
                 made = self.lib.ensure_tag(name)  # the next palette colour
                 self.tag_ids[name] = made.name
@@ -505,6 +518,14 @@ class _Merger:
             Outcome.CONFLICT_SAME_TIME: f"two versions with the same modified time: here by "
             f"{here}, theirs by {there}; this library's is kept",
         }[why]
+        already = self.lib.open_conflict(entity, inc.id, version)
+        if already is not None:  # merged before and still open: the same conflict, not a new one
+            self.report.notices.append(
+                f"conflict {already['id'][:8]} on {entity} {inc.id} is still open "
+                "(merged before): see `margin conflicts`"
+            )
+            self.report.count(entity, "conflict_open")
+            return
         theirs = asdict(inc)
         if doc is not None:
             theirs["local_document_id"] = doc.id
@@ -631,7 +652,7 @@ def merge_bundle(
         import_id = new_id()
         merger = _Merger(lib, report, bundle.name, import_id)
         merger.documents(bundle.documents)
-        merger.tags(bundle.tags)
+        merger.tags(bundle.tags, {name for a in bundle.annotations for name in a.tags})
         merger.annotations(bundle.annotations)
         merger.links(bundle.links)
         merger.reviews(bundle.reviews)
@@ -665,10 +686,28 @@ def merge(
 # -- conflicts -------------------------------------------------------------------------------------
 
 
-def resolve_conflict(lib: Library, conflict_id: str, keep: Literal["mine", "theirs"]) -> None:
-    """Settle a stored conflict: keep this library's version ("mine") or the sender's ("theirs")."""
-    if keep not in ("mine", "theirs"):
-        raise InvalidInput(f"keep must be 'mine' or 'theirs', not {keep!r}")
+RESOLUTIONS = ("mine", "theirs", "both", "edit")
+
+
+def resolve_conflict(
+    lib: Library,
+    conflict_id: str,
+    keep: Literal["mine", "theirs", "both", "edit"],
+    *,
+    note: str | None = None,
+    editor: Author | None = None,
+) -> None:
+    """Settle a stored conflict.
+
+    "mine" keeps this library's version, "theirs" takes the sender's; "both" keeps both notes,
+    each under the name of the person who wrote that version, with the tags of both; "edit"
+    stores `note` (the user's edit of the two) with the tags of both. "both" and "edit" are a
+    new change by `editor`, which the sender takes as newer than theirs at the next exchange.
+    """
+    if keep not in RESOLUTIONS:
+        raise InvalidInput(f"keep must be one of {', '.join(RESOLUTIONS)}, not {keep!r}")
+    if keep == "edit" and note is None:
+        raise InvalidInput("an edit of a conflict needs the note to keep")
     with lib.write():
         row = lib.conflict_row(conflict_id)
         if row is None:
@@ -682,7 +721,9 @@ def resolve_conflict(lib: Library, conflict_id: str, keep: Literal["mine", "thei
         local_doc = theirs.pop("local_document_id", None)
         report = MergeReport(source=conflict.source)
         merger = _Merger(lib, report, conflict.source, new_id())
-        if keep == "mine":
+        if keep in ("both", "edit"):
+            _join(lib, merger, entity, record_id, theirs, note if keep == "edit" else None, editor)
+        if keep != "theirs":
             lib.remember_version(entity, record_id, version, theirs.get("previous"), base=False)
             current = _current_version(lib, entity, record_id)
             if current is not None:
@@ -710,7 +751,68 @@ def resolve_conflict(lib: Library, conflict_id: str, keep: Literal["mine", "thei
                         raise InvalidInput(f"conflict {conflict_id}: annotation {end} is gone")
                 merger.write_link(inc, lib.link_row(record_id))
             lib.remember_version(entity, record_id, version, inc.previous, base=True)
-        lib.mark_resolved(conflict_id, keep)
+        lib.mark_resolved(conflict_id, keep, editor.name if editor else None)
+
+
+def joined_note(mine: dict | Any, theirs: dict) -> str:
+    """Both notes, each under the name of the person who wrote that version (one note when
+    they say the same, or when one side has none)."""
+    ours = mine["note"] if isinstance(mine, dict) else mine.note
+    their = theirs.get("note", "")
+    if not their or their == ours:
+        return ours
+    if not ours:
+        return their
+    mine_name = _name_of(mine if isinstance(mine, dict) else asdict(mine))
+    return f"{mine_name}: {ours}\n\n{_name_of(theirs)}: {their}"
+
+
+def _name_of(version: dict) -> str:
+    return version.get("editor_name") or version.get("author_name") or "someone"
+
+
+def _join(
+    lib: Library,
+    merger: _Merger,
+    entity: str,
+    record_id: str,
+    theirs: dict,
+    edited: str | None,
+    editor: Author | None,
+) -> None:
+    """Write the union of this library's version and theirs (or the user's edit of them)."""
+    who = {"editor_id": editor.id, "editor_name": editor.name} if editor else {}
+    if entity == "annotation":
+        local = lib.annotation_row(record_id)
+        if local is None:
+            raise InvalidInput(f"annotation {record_id} is no longer in the library")
+        tags = merger._local_tags(tuple(theirs.get("tags", ())))  # noqa: SLF001 - same module
+        lib.add_history(merger.import_id, "annotation", record_id, asdict(local))
+        lib.put_annotation(
+            replace(
+                local,
+                note=joined_note(local, theirs) if edited is None else edited,
+                tags=tuple(dict.fromkeys([*local.tags, *tags])),
+                role="claim" if "claim" in (local.role, theirs.get("role")) else local.role,
+                deleted=local.deleted and bool(theirs.get("deleted")),
+                modified=now(),
+                **who,
+            )
+        )
+        return
+    link = lib.link_row(record_id)
+    if link is None:
+        raise InvalidInput(f"link {record_id} is no longer in the library")
+    lib.add_history(merger.import_id, "link", record_id, asdict(link))
+    lib.put_link(
+        replace(
+            link,
+            note=joined_note(link, theirs) if edited is None else edited,
+            deleted=link.deleted and bool(theirs.get("deleted")),
+            modified=now(),
+            **who,
+        )
+    )
 
 
 def _current_version(lib: Library, entity: str, record_id: str) -> str | None:
