@@ -49,6 +49,7 @@ SMALL_BACKLOG = 50
 ExportReport = exchange.ExportSummary | exchange.QdpxReport
 ImportReport = exchange.MergeReport | exchange.QdpxReport
 MergeReport = exchange.MergeReport
+Conflict = exchange.Conflict
 
 EXPORT_FORMATS = ("bundle", "folder", "markdown", "csv", "claimreview", "qdpx")
 
@@ -592,6 +593,12 @@ class Service:
             editor=self.author,
         )
         self._after_write()
+
+    def conflict_draft(self, conflict_id: str) -> str:
+        """Both versions' notes joined under each writer's name: what the note editor opens on
+        when a conflict is settled by an edit."""
+        conflict = self.conflict(conflict_id)
+        return exchange.joined_note(conflict.mine, conflict.theirs)
 
     def conflicts_settled(self) -> str:
         """What became of the conflicts, for a list with none open."""

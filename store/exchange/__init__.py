@@ -10,7 +10,7 @@ from .bundle import ExportSummary, export_bundle, export_folder
 from .claimreview import export_claimreview
 from .conflicts import Conflict, list_conflicts, settled_summary
 from .csv_export import export_csv
-from .merge import MergeReport, merge, resolve_conflict
+from .merge import MergeReport, joined_note, merge, resolve_conflict
 from .qdpx import QdpxReport, import_qdpx
 from .qdpx_export import export_qdpx
 from .report import export_markdown
@@ -30,6 +30,7 @@ __all__ = [
     "export_markdown",
     "export_qdpx",
     "import_qdpx",
+    "joined_note",
     "list_conflicts",
     "settled_summary",
     "merge",

@@ -15,8 +15,11 @@ from textual.widgets.option_list import Option
 
 from store.errors import MarginError
 from store.sanitize import terminal_safe
+from tui.dialogs.note import NoteDialog
+from tui.service import Conflict
 
 SHOWN = ("exact", "note", "role", "tags", "relation", "author_name", "modified", "deleted")
+LABELS = {"author_name": "author", "modified": "changed"}
 
 
 def describe(version: dict) -> Text:
@@ -27,13 +30,17 @@ def describe(version: dict) -> Text:
             value = version[key]
             if isinstance(value, list | tuple):
                 value = ", ".join(map(str, value))
-            text.append(f"{key}: ", style="bold")
+            text.append(f"{LABELS.get(key, key)}: ", style="bold")
             text.append(terminal_safe(str(value)) + "\n")
+            if key == "author_name":
+                editor = version.get("editor_name") or value
+                text.append("changed by: ", style="bold")
+                text.append(terminal_safe(str(editor)) + "\n")
     return text
 
 
 class ConflictsScreen(Screen[None]):
-    """Conflicts left by merges: keep mine or take theirs."""
+    """Conflicts left by merges: keep mine, take theirs, keep both, or edit the two."""
 
     BINDINGS = [
         Binding(
@@ -49,6 +56,20 @@ class ConflictsScreen(Screen[None]):
             "Take theirs",
             id="conflict-theirs",
             tooltip="Take the colleague's version",
+        ),
+        Binding(
+            "b",
+            "resolve('both')",
+            "Keep both",
+            id="conflict-both",
+            tooltip="Keep both notes, each under its writer's name, with the tags of both",
+        ),
+        Binding(
+            "e",
+            "edit",
+            "Edit",
+            id="conflict-edit",
+            tooltip="Open the note editor on both versions and keep what you write",
         ),
         Binding(
             "escape", "back", "Back", id="conflicts-back", tooltip="Back to the previous screen"
@@ -77,7 +98,7 @@ class ConflictsScreen(Screen[None]):
         if not self.conflicts:
             options.add_option(
                 Option(
-                    Text("No conflicts: every merge so far went cleanly.", style="dim"),
+                    Text(terminal_safe(self.app.service.conflicts_settled()), style="dim"),
                     disabled=True,
                 )
             )
@@ -99,27 +120,57 @@ class ConflictsScreen(Screen[None]):
         if isinstance(mine, str):
             mine, theirs = json.loads(mine), json.loads(theirs)
         self.query_one("#mine", Static).update(
-            Text.assemble(Text("Mine\n", style="bold underline"), describe(mine))
+            Text.assemble(
+                Text(f"Mine ({terminal_safe(conflict.mine_editor)})\n", style="bold underline"),
+                describe(mine),
+            )
         )
         self.query_one("#theirs", Static).update(
             Text.assemble(
-                Text(f"Theirs ({terminal_safe(conflict.source)})\n", style="bold underline"),
+                Text(
+                    f"Theirs ({terminal_safe(conflict.theirs_editor)}, "
+                    f"{terminal_safe(conflict.source)})\n",
+                    style="bold underline",
+                ),
                 describe(theirs),
             )
         )
 
-    def action_resolve(self, keep: str) -> None:
+    def _current(self) -> Conflict | None:
         options = self.query_one("#conflict-list", OptionList)
         if options.highlighted is None or not self.conflicts:
+            return None
+        return self.conflicts[options.highlighted]
+
+    def action_resolve(self, keep: str, note: str | None = None) -> None:
+        conflict = self._current()
+        if conflict is None:
             return
-        conflict = self.conflicts[options.highlighted]
         try:
-            self.app.service.resolve_conflict(conflict.id, keep)
+            self.app.service.resolve_conflict(conflict.id, keep, note)
         except MarginError as error:
             self.notify(str(error), severity="error", markup=False)
             return
-        self.notify(f"Kept {keep}", markup=False)
+        done = {
+            "mine": "Kept mine",
+            "theirs": "Took theirs",
+            "both": "Kept both",
+            "edit": "Kept your edit",
+        }
+        self.notify(done.get(keep, keep), markup=False)
         self.refresh_conflicts()
+
+    def action_edit(self) -> None:
+        conflict = self._current()
+        if conflict is None:
+            return
+        draft = self.app.service.conflict_draft(conflict.id)
+
+        def done(note: str | None) -> None:
+            if note is not None:
+                self.action_resolve("edit", note)
+
+        self.app.push_screen(NoteDialog(conflict.quote, draft), done)
 
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 2:
