@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import click
@@ -237,6 +238,10 @@ def test_every_command_prints_json_that_parses(lib_path: Path, tmp_path: Path) -
     assert js("export", "-o", str(bundle))["output"] == str(bundle)
     assert js("merge", str(bundle))["report"]
     assert js("conflicts") == []
+    team = tmp_path / "team.git"
+    subprocess.run(["git", "init", "--bare", "-q", str(team)], check=True)
+    assert js("sync", "--init", str(team))["pushed"] is True
+    assert js("sync")["pushed"] is False  # nothing new since
     assert js("locate")["library"] == str(lib_path)
     assert js("whoami", "Ada")["name"] == "Ada"
     assert js("backup", str(tmp_path / "copy.margin"))["backup"] == str(tmp_path / "copy.margin")

@@ -670,6 +670,30 @@ def merge(obj: Context, source: Path, as_json: bool) -> None:
 
 
 @cli.command()
+@click.argument("remote", required=False)
+@click.option(
+    "--init",
+    "init",
+    metavar="PATH_OR_URL",
+    help="Set up the notes repository first: clone this remote (a path or any URL git takes).",
+)
+@json_option
+@pass_context
+def sync(obj: Context, remote: str | None, init: str | None, as_json: bool) -> None:
+    """Share notes through a git repository: export, commit as you, pull, merge, push.
+
+    REMOTE is a git remote of the notes repository (origin by default). Conflicts are
+    margin's, as for `margin merge`: see `margin conflicts`.
+    """
+    report = obj.service.sync_notes(remote, init=init)
+    if as_json:
+        emit(report)
+        return
+    for line in report.lines():
+        say(line)
+
+
+@cli.command()
 @click.option(
     "--keep",
     type=click.Choice(["mine", "theirs", "both", "edit"]),

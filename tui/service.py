@@ -21,6 +21,7 @@ from rapidfuzz import fuzz
 from index import IndexBusy, SearchIndex, SearchResult, index_dir_for, sync_in_child
 from store import exchange
 from store.errors import IngestError, InvalidInput, MarginError, NotFound
+from store.exchange import gitsync
 from store.ingest import Limits, extract, iter_source_files
 from store.library import TAG_PALETTE as TAG_PALETTE  # re-exported for the codebook screen
 from store.library import Library, tag_name, text_sha256
@@ -49,6 +50,7 @@ SMALL_BACKLOG = 50
 ExportReport = exchange.ExportSummary | exchange.QdpxReport
 ImportReport = exchange.MergeReport | exchange.QdpxReport
 MergeReport = exchange.MergeReport
+SyncReport = gitsync.SyncReport
 Conflict = exchange.Conflict
 
 EXPORT_FORMATS = ("bundle", "folder", "markdown", "csv", "claimreview", "qdpx")
@@ -593,6 +595,17 @@ class Service:
             editor=self.author,
         )
         self._after_write()
+
+    def sync_notes(self, remote: str | None = None, *, init: str | None = None) -> SyncReport:
+        """`margin sync`: with `init` (a path or URL git accepts), clone the team's notes
+        repository first; then export, commit, pull, push and merge what came in."""
+        if init is not None:
+            gitsync.init(self.library_path, init)
+        report = gitsync.sync(
+            self.library, self.library_path, author=self.author, remote=remote or "origin"
+        )
+        self._after_write()
+        return report
 
     def conflict_draft(self, conflict_id: str) -> str:
         """Both versions' notes joined under each writer's name: what the note editor opens on
