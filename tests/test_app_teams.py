@@ -3,13 +3,17 @@ opened on both versions; the empty list says what became of the conflicts."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
-from textual.widgets import TextArea
+import pytest
+from textual.widgets import Input, TextArea
 
 from store.records import Author
-from tests.apptools import sample_service, screen_text, settle
+from tests.apptools import notices, sample_service, screen_text, settle
 from tui.app import make_app
+from tui.dialogs.ask import AskDialog
 from tui.dialogs.note import NoteDialog
 from tui.screens.conflicts import ConflictsScreen
 from tui.service import Service
@@ -75,3 +79,30 @@ async def test_edit_opens_the_note_editor_on_both_versions(tmp_path: Path) -> No
         assert ben.library.annotation(note_id).note == "Both: the causes are in human nature"
         assert ben.conflicts() == []
         assert "1 edited" in screen_text(app)
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+async def test_sync_from_the_library_screen(tmp_path: Path) -> None:
+    remote = tmp_path / "team.git"
+    subprocess.run(["git", "init", "--bare", "-q", str(remote)], check=True)
+    ana = sample_service(tmp_path / "ana", author=ANA)
+    note = ana.annotate_quote("Federalist", QUOTE, note="ana's reading")
+    app = make_app(ana)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        assert isinstance(app.screen, AskDialog)
+        app.screen.query_one(Input).value = str(remote)
+        await pilot.press("enter")
+        await settle(pilot)
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        assert "synced with origin (main)" in notices(app) and "pushed" in notices(app)
+        await pilot.press("s")  # set up now: s syncs at once
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        assert "nothing to push" in notices(app)
+    ben = sample_service(tmp_path / "ben", author=BEN)
+    ben.sync_notes(init=str(remote))
+    assert ben.library.annotation(note.id).note == "ana's reading"

@@ -652,6 +652,14 @@ class Service:
         self._after_write()
         return report
 
+    def notes_repository(self) -> Path | None:
+        """The clone of the team's notes repository `margin sync` uses, or None before
+        `margin sync --init`."""
+        from store.exchange.gitsync import notes_repository
+
+        repo = notes_repository(self.library_path)
+        return repo if (repo / ".git").exists() else None
+
     def conflict_draft(self, conflict_id: str) -> str:
         """Both versions' notes joined under each writer's name: what the note editor opens on
         when a conflict is settled by an edit."""

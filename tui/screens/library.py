@@ -15,6 +15,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from store.errors import MarginError
 from store.records import DocumentSummary
 from store.sanitize import clip, plural, terminal_safe
+from tui.dialogs.ask import AskDialog
 from tui.dialogs.confirm import ConfirmDialog
 from tui.dialogs.export import ExportChoice, ExportDialog
 from tui.dialogs.import_path import ImportChoice, ImportDialog
@@ -71,6 +72,13 @@ class LibraryScreen(Screen[None]):
             "Merge",
             id="merge",
             tooltip="Merge a colleague's notes (bundle, folder or .qdpx)",
+        ),
+        Binding(
+            "s",
+            "sync_notes",
+            "Sync",
+            id="sync",
+            tooltip="Share notes through the team's git repository (margin sync)",
         ),
         Binding(
             "escape",
@@ -318,12 +326,38 @@ class LibraryScreen(Screen[None]):
             chosen,
         )
 
+    def action_sync_notes(self) -> None:
+        if self.app.service.notes_repository() is not None:
+            self.exchange_notes("sync", Path("."))
+            return
+
+        def chosen(remote: str | None) -> None:
+            if remote:
+                self.exchange_notes("sync", Path("."), init=remote)
+
+        self.app.push_screen(
+            AskDialog(
+                "The team's notes repository (git): a path or URL, cloned once beside the "
+                "library; then s exports, commits, pulls, merges and pushes.",
+                placeholder="git@example.org:team/notes.git or /shared/notes.git",
+            ),
+            chosen,
+        )
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="exchange")
-    def exchange_notes(self, what: str, path: Path, fmt: str = "bundle") -> None:
-        """Export or merge in a thread; the report ends in a notification."""
+    def exchange_notes(
+        self, what: str, path: Path, fmt: str = "bundle", init: str | None = None
+    ) -> None:
+        """Export, merge or sync in a thread; the report ends in a notification."""
         self.app.call_from_thread(self._show_progress, f"{what}: {path.name}", 0, None)
         try:
             report: ExportReport | ImportReport
+            if what == "sync":
+                synced = self.app.service.sync_notes(init=init)
+                lines, severity = synced.lines(), "information"
+                conflicts = len(synced.received.conflicts) if synced.received else 0
+                self.app.call_from_thread(self._exchange_done, lines, severity, conflicts)
+                return
             if what == "export":
                 report = self.app.service.export_report(fmt, path)
             else:
