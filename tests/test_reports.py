@@ -124,22 +124,23 @@ def test_claimreview_json_ld(sample, tmp_path):
     summary = export_claimreview(lib, tmp_path / "reviews.jsonld")
     data = (tmp_path / "reviews.jsonld").read_text(encoding="utf-8")
     obj = json.loads(data)
-    assert obj["@context"] == "https://schema.org" and summary.reviews == len(obj["@graph"]) == 3
-    first = obj["@graph"][0]
-    assert first["@type"] == "ClaimReview"
-    assert {r["reviewRating"]["alternateName"] for r in obj["@graph"]} == {
-        "Supported",
-        "Partly supported",
-        "Needs evidence",
-    }
-    rated = {r["reviewRating"]["alternateName"]: r for r in obj["@graph"]}
-    assert rated["Partly supported"]["reviewRating"]["ratingValue"] == 3
-    assert "ratingValue" not in rated["Needs evidence"]["reviewRating"]
-    claim = rated["Supported"]
+    # One review per claim, its latest verdict; "needs evidence" is not published.
+    assert obj["@context"] == "https://schema.org" and summary.reviews == len(obj["@graph"]) == 1
+    (claim,) = obj["@graph"]
+    assert claim["@type"] == "ClaimReview"
+    assert claim["reviewRating"]["alternateName"] == "Partly supported"
+    assert claim["reviewRating"]["ratingValue"] == 3
     assert claim["claimReviewed"] == "Beijing has identified both the digital realm"
     assert claim["itemReviewed"]["@id"] == f"urn:uuid:{ids['claim']}"
     assert claim["itemReviewed"]["appearance"]["author"]["name"] == "Kenton Thibaut"
-    assert claim["author"]["name"] == BOB.name and claim["reviewBody"] == "Senegal is one case."
-    federalist = rated["Needs evidence"]["itemReviewed"]["appearance"]
-    assert federalist["url"] == "https://www.gutenberg.org/ebooks/1404"
+    assert claim["author"]["name"] == ALICE.name
+    assert claim["reviewBody"] == "Only the digital part."
+    assert "url" not in claim and "--publisher-url" in summary.lines()[-1]
     assert data.endswith("}\n")
+
+    summary = export_claimreview(
+        lib, tmp_path / "r2.jsonld", publisher_url="https://example.org/checks/"
+    )
+    (claim,) = json.loads((tmp_path / "r2.jsonld").read_text(encoding="utf-8"))["@graph"]
+    assert claim["url"] == f"https://example.org/checks/{ids['claim']}"
+    assert summary.lines() == [summary.line()]

@@ -365,3 +365,57 @@ def test_an_open_conflict_merged_again_is_the_same_conflict(tmp_path: Path) -> N
     assert "0 conflicts" in again[0]
     assert any("still open" in line and conflict["id"][:8] in line for line in again)
     assert [c["id"] for c in js(ada, "conflicts")] == [conflict["id"]]
+
+
+# -- reports others can use ------------------------------------------------------------------------
+
+
+def test_claimreview_url_is_set_once_and_the_export_says_how_when_missing(tmp_path: Path) -> None:
+    ada = tmp_path / "ada"
+    _noted_library(ada, SAMPLES)
+    out = tmp_path / "cr.jsonld"
+    first = js(ada, "export", "--format", "claimreview", "-o", str(out))
+    assert any("--publisher-url" in line for line in first["report"])
+    assert all("url" not in r for r in json.loads(out.read_text(encoding="utf-8"))["@graph"])
+    run(
+        ada,
+        "export",
+        "--format",
+        "claimreview",
+        "-o",
+        str(out),
+        "--force",
+        "--publisher-url",
+        "https://checks.example.org/margin/",
+    )
+    again = js(ada, "export", "--format", "claimreview", "-o", str(out), "--force")
+    assert not any("--publisher-url" in line for line in again["report"])
+    graph = json.loads(out.read_text(encoding="utf-8"))["@graph"]
+    assert [r["url"].startswith("https://checks.example.org/margin/") for r in graph] == [
+        True,
+        True,
+    ]
+    bad = CliRunner().invoke(
+        cli,
+        ["--library", str(ada / "library.margin"), "export", "--format", "csv"]
+        + ["-o", str(tmp_path / "x.csv"), "--publisher-url", "https://x.example"],
+        env={"MARGIN_HOME": str(ada)},
+    )
+    assert bad.exit_code == 2 and "claimreview only" in bad.stderr
+
+
+def test_a_note_stays_text_in_markdown(tmp_path: Path) -> None:
+    from markdown_it import MarkdownIt
+
+    def structure(note: str) -> list[str]:
+        home = tmp_path / str(abs(hash(note)))
+        run(home, "import", str(SEED))
+        js(home, "annotate", "Xi", "--quote", QUOTE, "--claim", "--note", note)
+        out = home / "report.md"
+        run(home, "export", "--format", "markdown", "-o", str(out))
+        tokens = MarkdownIt("commonmark").parse(out.read_text(encoding="utf-8"))
+        return [t.type for t in tokens]
+
+    plain = structure("line one\nline two\nline three\nline four\nline five\nline six")
+    hostile = structure("1. first\n---\n- item\n+ other\n===\n2) second")
+    assert hostile == plain  # the same blocks: no list, rule or heading came from the note

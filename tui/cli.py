@@ -639,6 +639,12 @@ def tag_delete(obj: Context, name: str, as_json: bool) -> None:
 @click.option(
     "--force", is_flag=True, help="Overwrite an existing file, or write into a non-empty folder."
 )
+@click.option(
+    "--publisher-url",
+    metavar="URL",
+    help="claimreview: your publisher's base URL, remembered for later exports; each review's "
+    "url is this followed by the claim's id.",
+)
 @json_option
 @pass_context
 def export(
@@ -650,6 +656,7 @@ def export(
     claims_only: bool,
     with_sources: bool,
     force: bool,
+    publisher_url: str | None,
     as_json: bool,
 ) -> None:
     """Export notes for a colleague (bundle, folder), for people (markdown, csv) or other tools.
@@ -661,7 +668,13 @@ def export(
     if taken and not force:
         raise Refused(f"{taken}; --force overwrites it")
     lines = obj.service.export_notes(
-        fmt, out, document=document, tag=tag, claims_only=claims_only, with_sources=with_sources
+        fmt,
+        out,
+        document=document,
+        tag=tag,
+        claims_only=claims_only,
+        with_sources=with_sources,
+        publisher_url=publisher_url,
     )
     if as_json:
         emit({"format": fmt, "output": str(out), "report": lines})

@@ -559,12 +559,15 @@ class Service:
         tag: str | None = None,
         claims_only: bool = False,
         with_sources: bool = False,
+        publisher_url: str | None = None,
     ) -> ExportReport:
         """Export notes in one of EXPORT_FORMATS; returns what was written, as data.
 
         Every filter means the same in every format; a format that cannot honour one refuses
         it rather than ignore it: a report for people names its sources but carries no texts.
         """
+        if publisher_url is not None and fmt != "claimreview":
+            raise InvalidInput("--publisher-url is the base of ClaimReview urls: claimreview only")
         if with_sources and fmt in ("markdown", "csv", "claimreview"):
             raise InvalidInput(
                 f"--with-sources embeds the document texts, which {fmt} does not carry: "
@@ -583,7 +586,12 @@ class Service:
         if fmt == "csv":
             return exchange.export_csv(lib, out, **filters)
         if fmt == "claimreview":
-            return exchange.export_claimreview(lib, out, **filters)
+            from store.exchange import claimreview
+
+            if publisher_url is not None:  # set once, for every later export
+                claimreview.save_publisher(self.config_dir, publisher_url)
+            base = claimreview.load_publisher(self.config_dir)
+            return exchange.export_claimreview(lib, out, publisher_url=base, **filters)
         if fmt == "qdpx":
             return exchange.export_qdpx(lib, out, **filters)
         raise InvalidInput(f"unknown format {fmt!r}: one of {', '.join(EXPORT_FORMATS)}")
@@ -597,6 +605,7 @@ class Service:
         tag: str | None = None,
         claims_only: bool = False,
         with_sources: bool = False,
+        publisher_url: str | None = None,
     ) -> list[str]:
         """Export notes in one of EXPORT_FORMATS; returns the lines of the report."""
         return self.export_report(
@@ -606,6 +615,7 @@ class Service:
             tag=tag,
             claims_only=claims_only,
             with_sources=with_sources,
+            publisher_url=publisher_url,
         ).lines()
 
     def import_report(self, source: Path) -> ImportReport:

@@ -56,6 +56,8 @@ class ExportSummary:
     """Deleted annotations and links carried (not counted above), so deletions travel too."""
     annotations_only: bool = False
     """A table of annotations (CSV): the other counts do not apply."""
+    notes: list[str] = field(default_factory=list)
+    """What the user may want to do about this export (one line each)."""
 
     def line(self) -> str:
         """One line for the user."""
@@ -71,7 +73,7 @@ class ExportSummary:
 
     def lines(self) -> list[str]:
         """The report as lines, like the other exchange reports."""
-        return [self.line()]
+        return [self.line(), *(f"  note      {line}" for line in self.notes)]
 
 
 @dataclass

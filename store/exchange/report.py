@@ -8,6 +8,7 @@ heading, an Obsidian tag or terminal escapes.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -19,12 +20,25 @@ from store.sanitize import terminal_safe
 from .bundle import ExportSummary, Selection, public_source, select
 
 _SPECIAL = set("\\`*_[]<>#|~$&")
+# What makes a line a block when it starts one: a list item ("1." "1)" "-" "+"), a rule
+# ("---"), a setext heading underline ("==="). Any ASCII punctuation may be escaped in
+# CommonMark, so a backslash before it keeps the line text wherever it lands.
+_ORDERED = re.compile(r"(\d{1,9})([.)])")
+
+
+def _block_safe(line: str) -> str:
+    found = _ORDERED.match(line)
+    if found:
+        return f"{found.group(1)}\\{found.group(2)}{line[found.end():]}"
+    if line[:1] in ("-", "+", "="):
+        return "\\" + line
+    return line
 
 
 def md_inline(text: str) -> str:
-    """Text on one line, inert in Markdown and in a terminal."""
+    """Text on one line, inert in Markdown and in a terminal, wherever the line starts."""
     flat = " ".join(terminal_safe(text).split())
-    return "".join("\\" + c if c in _SPECIAL else c for c in flat)
+    return _block_safe("".join("\\" + c if c in _SPECIAL else c for c in flat))
 
 
 def md_lines(text: str, indent: str = "") -> str:
