@@ -12,10 +12,11 @@ import pytest
 from click.testing import CliRunner, Result
 
 from store.db import connect
+from store.exchange.vocab import ANNO_CONTEXT, MARGIN_NS
 from store.library import Library
 from store.migrations import SCHEMA_VERSION, migrate
 from store.records import Author, to_json
-from tests.conftest import SAMPLES, SEED, NewDoc
+from tests.conftest import SAMPLES, SEED, W3C, NewDoc
 from tests.test_exchange import w3c_failures
 from tui.cli import cli
 
@@ -419,3 +420,68 @@ def test_a_note_stays_text_in_markdown(tmp_path: Path) -> None:
     plain = structure("line one\nline two\nline three\nline four\nline five\nline six")
     hostile = structure("1. first\n---\n- item\n+ other\n===\n2) second")
     assert hostile == plain  # the same blocks: no list, rule or heading came from the note
+
+
+def _margin_keys(node: object, found: set[str]) -> set[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key.startswith("margin:"):
+                found.add(key.removeprefix("margin:"))
+            _margin_keys(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            _margin_keys(value, found)
+    return found
+
+
+def _expanded_terms(node: object, found: set[str]) -> set[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key.startswith(MARGIN_NS):
+                found.add(key.removeprefix(MARGIN_NS))
+            _expanded_terms(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            _expanded_terms(value, found)
+    return found
+
+
+def test_json_ld_expansion_keeps_every_margin_term(tmp_path: Path) -> None:
+    """pyld expands a bundle offline (the W3C context from tests/fixtures): every margin term
+    goes in and comes out, link ends are IRIs, page starts an ordered list."""
+    jsonld = pytest.importorskip("pyld.jsonld")
+    context = json.loads((W3C / "context" / "anno.jsonld").read_text(encoding="utf-8"))
+
+    def offline(url: str, options: object = None) -> dict:  # noqa: ARG001
+        assert url == ANNO_CONTEXT, url  # nothing else may be fetched
+        return {"contextUrl": None, "documentUrl": url, "document": context}
+
+    ada, bob = tmp_path / "ada", tmp_path / "bob"
+    run(bob, "whoami", "Bob")
+    _noted_library(ada, SAMPLES)  # the PDF gives page starts; a link gives claim and evidence
+    note = js(ada, "show", js(ada, "claims")[0]["claim"]["id"])
+    run(ada, "export", "-o", str(tmp_path / "a.jsonld"), "--with-sources")
+    run(bob, "merge", str(tmp_path / "a.jsonld"))
+    run(bob, "note", note["id"][:8], "Bob's edit")  # an editor beside the creator
+    run(bob, "export", "-o", str(tmp_path / "b.jsonld"), "--with-sources")
+    bundle = json.loads((tmp_path / "b.jsonld").read_text(encoding="utf-8"))
+
+    expanded = jsonld.expand(bundle, {"documentLoader": offline})
+    sent = _margin_keys(bundle, set())
+    assert {"claim", "evidence", "pageStarts", "editor", "documents", "textSha256"} <= sent
+    assert _expanded_terms(expanded, set()) == sent
+
+    (collection,) = expanded
+    flat = json.dumps(expanded)
+    link = next(i for i in bundle["first"]["items"] if "margin:claim" in i)
+    assert json.dumps({"@id": link["margin:claim"]}) in flat  # an IRI, not a string
+    pdf = next(d for d in bundle["margin:documents"] if "margin:pageStarts" in d)
+    (starts,) = [
+        d[MARGIN_NS + "pageStarts"]
+        for d in collection[MARGIN_NS + "documents"]
+        if MARGIN_NS + "pageStarts" in d
+    ]
+    assert [v["@value"] for v in starts[0]["@list"]] == pdf["margin:pageStarts"]
+    page = bundle["first"]
+    assert bundle["last"] == page["id"] and page["partOf"] == bundle["id"]
+    assert w3c_failures(bundle) == []

@@ -396,17 +396,22 @@ def bundle_bytes(
     )
     ids = sorted(i for _, i, _ in built.items) + sorted(built.selection.documents)
     collection_id = derived_id("collection", hashlib.sha256("\n".join(ids).encode()).hexdigest())
+    # One page holds every item: it is the first and the last (W3C SHOULDs), part of the
+    # collection.
+    page_id = f"{urn(collection_id)}#page-1"
     collection = {
         "@context": CONTEXT,
         "first": {
-            "id": f"{urn(collection_id)}#page-1",
+            "id": page_id,
             "items": [item for _, _, item in built.items],
+            "partOf": urn(collection_id),
             "startIndex": 0,
             "type": "AnnotationPage",
         },
         "generator": {"name": "margin", "type": "Software"},
         "id": urn(collection_id),
         "label": "margin notes",
+        "last": page_id,
         "margin:documents": built.documents,
         "margin:formatVersion": FORMAT_VERSION,
         "margin:tags": built.tags,

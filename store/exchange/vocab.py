@@ -14,8 +14,20 @@ import uuid
 ANNO_CONTEXT = "http://www.w3.org/ns/anno.jsonld"
 MARGIN_NS = "https://w3id.org/margin/ns#"
 
-# The context of every bundle, folder file and annotation margin writes.
-CONTEXT: list = [ANNO_CONTEXT, {"assessing": "oa:assessing", "margin": MARGIN_NS}]
+# The context of every bundle, folder file and annotation margin writes. Every `margin:` key
+# expands through the prefix; three need more than a prefix to keep their meaning when a
+# JSON-LD processor expands a bundle: the ends of a link are resources, not strings, and the
+# page starts of a PDF are an ordered list, not a set.
+CONTEXT: list = [
+    ANNO_CONTEXT,
+    {
+        "assessing": "oa:assessing",
+        "margin": MARGIN_NS,
+        "margin:claim": {"@type": "@id"},
+        "margin:evidence": {"@type": "@id"},
+        "margin:pageStarts": {"@container": "@list"},
+    },
+]
 
 # Bumped when the bundle layout changes in a way an older margin cannot read.
 FORMAT_VERSION = 1
