@@ -15,7 +15,7 @@ from store.exchange import export_claimreview, export_csv, export_markdown
 from store.exchange.report import markdown_text, md_inline
 from store.library import Library
 from tests.conftest import NewDoc
-from tests.test_exchange import ALICE, BOB, build_sample
+from tests.test_exchange import ALICE, build_sample
 
 HOSTILE = (
     "\x1b]0;PWNED\x07 [/bold] [@click=app.quit]x[/] \u202eevil [x](javascript:alert(1)) #tag <b>"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
+from typing import Any
 
 from store.errors import NotFound
 from store.library import Library
@@ -87,7 +88,7 @@ def list_conflicts(lib: Library, *, include_resolved: bool = False) -> list[Conf
     return found
 
 
-def _whereabouts(lib: Library, conflict: Conflict) -> dict[str, str]:
+def _whereabouts(lib: Library, conflict: Conflict) -> dict[str, Any]:
     annotation_id = conflict.record_id
     if conflict.entity == "link":
         annotation_id = str(conflict.mine.get("claim_id") or conflict.theirs.get("claim_id"))

@@ -781,7 +781,7 @@ def _join(
     editor: Author | None,
 ) -> None:
     """Write the union of this library's version and theirs (or the user's edit of them)."""
-    who = {"editor_id": editor.id, "editor_name": editor.name} if editor else {}
+    who: dict[str, Any] = {"editor_id": editor.id, "editor_name": editor.name} if editor else {}
     if entity == "annotation":
         local = lib.annotation_row(record_id)
         if local is None:

@@ -29,7 +29,7 @@ _ORDERED = re.compile(r"(\d{1,9})([.)])")
 def _block_safe(line: str) -> str:
     found = _ORDERED.match(line)
     if found:
-        return f"{found.group(1)}\\{found.group(2)}{line[found.end():]}"
+        return f"{found.group(1)}\\{found.group(2)}{line[found.end() :]}"
     if line[:1] in ("-", "+", "="):
         return "\\" + line
     return line
