@@ -891,6 +891,41 @@ class Library:
         target.parent.mkdir(parents=True, exist_ok=True)
         self.db.execute("VACUUM INTO ?", [str(target)])
 
+    def retitle(
+        self,
+        document_id: str,
+        title: str | None = None,
+        *,
+        author: str | None = None,
+        published: str | None = None,
+    ) -> Document:
+        """Name a document: its title, author and date as the reader wants them shown.
+
+        An empty author or date clears it; None leaves it. The time of the change goes in the
+        document's metadata (`named_at`), which bundles carry, so a merge keeps the newer
+        naming. The index re-files the document's passages under the new title.
+        """
+        changes: dict[str, Any] = {}
+        if title is not None:
+            cleaned = clean_field(title, 500)
+            if not cleaned:
+                raise InvalidInput("a title cannot be empty")
+            changes["title"] = cleaned
+        if author is not None:
+            changes["author"] = clean_field(author, 500) or None
+        if published is not None:
+            changes["published"] = _date(published)
+        if not changes:
+            raise InvalidInput("nothing to change: give a title, an author or a date")
+        with self._tx():
+            document = self.document(document_id)
+            metadata = dict(document.metadata)
+            metadata["named_at"] = now()
+            changes["metadata"] = json.dumps(metadata, ensure_ascii=False, sort_keys=True)
+            self.db.table("documents").update(document_id, changes)
+            self._log("document", document_id, "update")
+        return self.document(document_id)
+
 
 _COUNTS = {"supports", "contradicts", "context", "evidence_not_ok"}
 
@@ -943,3 +978,13 @@ def _note(text: str) -> str:
     if len(text) > MAX_NOTE:
         raise InvalidInput(f"a note is at most {MAX_NOTE:,} characters")
     return ingest_clean(text)[0]
+
+
+def _date(value: str) -> str | None:
+    """A document date as stored: YYYY, YYYY-MM or YYYY-MM-DD; empty clears it."""
+    value = value.strip()
+    if not value:
+        return None
+    if re.fullmatch(r"\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?", value):
+        return value
+    raise InvalidInput(f"{value!r} is not a date: write it as YYYY, YYYY-MM or YYYY-MM-DD")

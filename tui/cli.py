@@ -628,6 +628,34 @@ def conflicts(obj: Context, keep: str | None, conflict_id: str | None) -> None:
         say(f"{conflict.id}  {conflict.line()}")
 
 
+@cli.command()
+@click.argument("document")
+@click.argument("title", required=False)
+@click.option("--author", help="Who wrote it (an empty value clears it).")
+@click.option("--date", "published", help="When it was published: YYYY, YYYY-MM or YYYY-MM-DD.")
+@click.option("--json", "as_json", is_flag=True, help="Print the document's new names as JSON.")
+@pass_context
+def retitle(
+    obj: Context,
+    document: str,
+    title: str | None,
+    author: str | None,
+    published: str | None,
+    as_json: bool,
+) -> None:
+    """Name DOCUMENT (id or part of its title): TITLE, and --author and --date."""
+    try:
+        named = obj.service.retitle(document, title, author=author, published=published)
+    except MarginError as error:
+        _fail(error)
+    if as_json:
+        fields = ("id", "title", "author", "published", "source")
+        out.print_json(json.dumps({name: getattr(named, name) for name in fields}))
+        return
+    details = ", ".join(v for v in (named.author, named.published) if v)
+    say(f"{named.id[:8]}  {named.title}" + (f" ({details})" if details else ""))
+
+
 def main() -> None:
     """Entry point of the `margin` command."""
     try:

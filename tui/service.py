@@ -19,7 +19,7 @@ from store.ingest import Limits, extract, iter_source_files
 from store.library import Library, tag_name, text_sha256
 from store.profile import load_profile, rename_profile
 from store.quotes import find_quote
-from store.records import Annotation, Author, Link, Review, Tag
+from store.records import Annotation, Author, Document, Link, Review, Tag
 from store.versions import UpdateReport, update_document
 
 log = logging.getLogger(__name__)
@@ -505,3 +505,17 @@ class Service:
     def backup(self, target: Path) -> None:
         """Write a consistent copy of the library to `target`."""
         self.library.backup(Path(target))
+
+    def retitle(
+        self,
+        document_ref: str,
+        title: str | None = None,
+        *,
+        author: str | None = None,
+        published: str | None = None,
+    ) -> Document:
+        """Name a document (by id or title): title, author, date; the index follows."""
+        document = self.library.resolve_document(document_ref)
+        named = self.library.retitle(document.id, title, author=author, published=published)
+        self._after_write()
+        return named
