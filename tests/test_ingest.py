@@ -696,6 +696,8 @@ def test_supported_extensions() -> None:
         ".html": "html",
         ".htm": "html",
         ".pdf": "pdf",
+        ".epub": "epub",
+        ".docx": "docx",
     }
 
 

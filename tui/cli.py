@@ -113,7 +113,7 @@ def cli(ctx: click.Context, library: Path | None) -> None:
 def import_(
     obj: Context, sources: tuple[Path, ...], update: bool, encoding: str | None, as_json: bool
 ) -> None:
-    """Import files and folders (recursively): .txt, .md, .html, .pdf.
+    """Import files and folders (recursively): .txt, .md, .html, .pdf, .epub, .docx.
 
     Prints one line per file (imported, duplicate, or failed with the reason) and exits 1 if
     any file failed; the others are imported all the same.
@@ -126,11 +126,12 @@ def import_(
             sys.exit(2)
     service = obj.service
     if encoding and any(
-        path.suffix.lower() in (".html", ".htm", ".pdf") for path in iter_source_files(sources)
+        path.suffix.lower() in (".html", ".htm", ".pdf", ".epub", ".docx")
+        for path in iter_source_files(sources)
     ):
         say(
             f"margin: --encoding {encoding} applies to .txt and .md files; web pages declare "
-            "their own and PDFs carry none",
+            "their own and PDFs, EPUBs and Word files carry theirs",
             console=err,
         )
     missing = [s for s in sources if not s.exists()]
@@ -242,7 +243,7 @@ def search(obj: Context, query: str, limit: int, as_json: bool) -> None:
         say(f"no hits for {query}")
         return
     for hit in result.hits:
-        where = f"p. {hit.page}" if hit.page else f"@{hit.offset}"
+        where = hit.where
         kind = f" [{hit.role}]" if hit.kind == "annotation" else ""
         say(f"{hit.title} ({where}){kind}", style="bold")
         line = Text("    ")

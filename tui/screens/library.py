@@ -189,7 +189,7 @@ class LibraryScreen(Screen[None]):
         return [
             _cell(_short(d.title, 26)),
             _cell(_short(d.author or "", 16)),
-            _cell(_short(source_label(d.source), 14), "dim"),
+            _cell(_short(source_label(d.source), 12), "dim"),
             _cell(d.format),
             _cell(f"{max(1, round(d.length / 1000))}k"),
             _cell(d.highlights),
