@@ -205,3 +205,17 @@ def test_a_lone_number_is_a_page_number_only_when_it_rises_with_the_pages() -> N
     assert cleaning.page_numbers == 0
     pages, cleaning = clean_pages(["Intro\nlines\n- 12 -", "More\nlines\n- 13 -"])
     assert pages == ["Intro\nlines", "More\nlines"]
+
+
+def test_unattested_breaks_follow_the_documents_habit() -> None:
+    # A word processor's PDF: its attested line-end hyphens are compounds, so an unknown one
+    # keeps its hyphen.
+    compounds = "a long-\nterm plan and a long-term view\nthe co-\nowner spoke"
+    (text,) = join_hyphens([compounds], cleaning := Cleaning())
+    assert "the co-owner\nspoke" in text and "long-term\nplan" in text
+    assert (cleaning.hyphens_joined, cleaning.hyphens_kept) == (0, 2)
+    # A typeset PDF: its attested breaks are broken words, so an unknown one joins.
+    broken = "the gov-\nernment and the government\nthe rhon-\ncus sem"
+    (text,) = join_hyphens([broken], cleaning := Cleaning())
+    assert "the rhoncus\nsem" in text
+    assert (cleaning.hyphens_joined, cleaning.hyphens_kept) == (2, 0)
