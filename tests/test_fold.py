@@ -138,3 +138,11 @@ async def test_reader_find_folds_and_marks_the_original(tmp_path: Path) -> None:
         assert reader.hit == (start, start + len("crème brûlée"))
         assert "Not found" not in notices(app)
     service.close()
+
+
+def test_a_document_is_named_as_typed_without_its_accents(tmp_path: Path) -> None:
+    service, doc_id = service_with(tmp_path, TEXT)
+    service.retitle(doc_id, "Natásha Rostóva in ﬂight")
+    assert service.library.resolve_document("natasha rostova in flight").id == doc_id
+    assert service.library.resolve_document("ROSTOVA").id == doc_id
+    service.close()
