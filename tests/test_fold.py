@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
@@ -145,4 +146,25 @@ def test_a_document_is_named_as_typed_without_its_accents(tmp_path: Path) -> Non
     service.retitle(doc_id, "Natásha Rostóva in ﬂight")
     assert service.library.resolve_document("natasha rostova in flight").id == doc_id
     assert service.library.resolve_document("ROSTOVA").id == doc_id
+    service.close()
+
+
+def test_an_index_of_the_old_schema_rebuilds_itself_with_the_fold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import index.schema
+    import index.sync
+
+    # The index as margin built it before the fold: schema version 1, tokens lowercased.
+    with monkeypatch.context() as old:
+        old.setattr(index.sync, "SCHEMA_VERSION", 1)
+        old.setattr(index.schema, "fold", str.lower)
+        service, doc_id = service_with(tmp_path, TEXT)
+        assert service.search("Natasha").total == 0
+        service.close()
+    service = Service(tmp_path / "library.margin", tmp_path / "config")
+    result = service.search("Natasha")  # version 1 found: rebuilt, then searched
+    assert result.total == 1 and result.hits[0].document_id == doc_id
+    meta = service.index.index_state(service.library)
+    assert meta[0] == meta[1]
     service.close()

@@ -230,8 +230,8 @@ def test_missing_folder_and_unsupported_paths(tmp_path: Path) -> None:
     folder = tmp_path / "dir.txt"
     folder.mkdir()
     assert refused(folder) == "a folder, not a file"
-    assert refused(write(tmp_path, "notes.docx", b"PK\x03\x04")).startswith(
-        "unsupported file type .docx (supported: .txt"
+    assert refused(write(tmp_path, "notes.odt", b"PK\x03\x04")).startswith(
+        "unsupported file type .odt (supported: .txt"
     )
 
 
@@ -662,7 +662,7 @@ def test_iter_source_files_walks_folders_sorted_skipping_hidden_and_unsupported(
         "sub/c.pdf",
         "sub/deeper/d.HTML",
         "sub/e.htm",
-        "notes.docx",
+        "notes.odt",
         ".hidden.txt",
         ".git/config.txt",
         "sub/.cache/x.md",
@@ -670,7 +670,7 @@ def test_iter_source_files_walks_folders_sorted_skipping_hidden_and_unsupported(
         "y.markdown",
     ):
         write(root, name, b"x")
-    explicit = write(tmp_path, "report.docx", b"x")
+    explicit = write(tmp_path, "report.odt", b"x")
     found = list(
         iter_source_files([root / "b.txt", root, explicit, root / "sub", tmp_path / "gone.txt"])
     )
@@ -682,7 +682,7 @@ def test_iter_source_files_walks_folders_sorted_skipping_hidden_and_unsupported(
         "lib/sub/e.htm",
         "lib/y.markdown",
         "lib/z.text",
-        "report.docx",  # named explicitly: extract will say why it is refused
+        "report.odt",  # named explicitly: extract will say why it is refused
         "gone.txt",
     ]
 
