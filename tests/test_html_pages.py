@@ -135,3 +135,22 @@ def test_imported_pages_are_stored_titled_and_searchable(tmp_path: Path) -> None
     hits = json.loads(output)["hits"]
     assert [hit["title"] for hit in hits] == ["What is rustdoc?"]
     assert "Its job is to generate documentation" in hits[0]["snippet"]
+
+
+def test_only_overlays_named_as_such_are_dropped(tmp_path: Path, sandbox: Sandbox) -> None:
+    body = "".join(
+        f"<p>Paragraph {i}: butter, sugar and flour, creamed for the cookies of week {i}.</p>"
+        for i in range(6)
+    )
+    page = (
+        "<html><head><title>Cookies | Baking Notes</title></head><body>"
+        '<div class="cookie-banner"><p>We use cookies. Accept?</p></div>'
+        '<div class="modal" style="display: none"><h1>Sign up</h1></div>'
+        f'<article class="post-cookie-recipes"><h1>Cookies</h1>{body}</article></body></html>'
+    )
+    path = tmp_path / "cookies.html"
+    path.write_text(page, encoding="utf-8")
+    doc = extract(path, sandbox=sandbox)
+    assert doc.title == "Cookies"
+    assert "Paragraph 5: butter, sugar and flour" in doc.text
+    assert "We use cookies" not in doc.text and "Sign up" not in doc.text

@@ -66,7 +66,12 @@ _INVISIBLE_TAGS = ("dialog", "template", "noscript")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 # Overlays a page's own stylesheet hides (mdBook's "#mdbook-help-container", search boxes,
 # cookie banners): named so by the page, so the name is the only sign we get offline.
-_OVERLAY = re.compile(r"(?:^|[-_\s])(?:help-(?:container|popup)|modal|popup|cookie)", re.I)
+# Whole words only: an article classed "post-cookie-recipes" stays.
+_OVERLAY = re.compile(
+    r"(?:^|[-_\s])(?:help-(?:container|popup)|modal|popup|cookie-(?:banner|notice|consent|bar)"
+    r"|consent-banner)(?:$|[-_\s])",
+    re.IGNORECASE,
+)
 _TITLE_SEPARATORS = re.compile(r"\s+[-|\u2013\u2014\u00b7\u2022:]{1,2}\s+")
 _REFRESH = re.compile(r"^\s*(\d+(?:\.\d+)?)?\s*[;,]?\s*(?:url\s*=\s*)?['\"]?([^'\"]*)", re.I)
 # A page that redirects with at most this little text of its own is a stub, not a document.
@@ -88,7 +93,8 @@ def _is_block(element: Any) -> bool:
     the page: trafilatura nests it, or it spans lines), else it is inline like `em`."""
     tag = element.tag
     if tag == "code":
-        return len(element) > 0 and element[0].tag == "code" or "\n" in "".join(element.itertext())
+        nested = len(element) > 0 and element[0].tag == "code"
+        return nested or "\n" in "".join(element.itertext())
     return tag in _BLOCKS and tag != "lb"
 
 
