@@ -247,3 +247,17 @@ def test_font_obfuscation_is_not_drm(tmp_path: Path, sandbox: Sandbox) -> None:
     path = tmp_path / "fonts.epub"
     path.write_bytes(epub2({"META-INF/encryption.xml": encryption}))
     assert extract(path, sandbox=sandbox).metadata["chapters"][0] == "The First Letter"
+
+
+async def test_the_reader_status_bar_names_the_chapter(tmp_path: Path) -> None:
+    from tests.apptools import sample_service, screen_text, settle
+    from tui.app import make_app
+
+    service = sample_service(tmp_path)
+    doc = service.library.resolve_document("War and Peace")
+    app = make_app(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.open_document(doc.id, doc.page_starts[1] + 40)
+        await settle(pilot)
+        assert "Chapter II: The drawing room fills" in screen_text(app)
+    service.close()
