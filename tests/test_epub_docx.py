@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from store.ingest import Sandbox, extract
 from store.library import Library
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, on_disk
 from tui.cli import cli
 
 EPUB = SAMPLES / "war-and-peace-book-one.epub"
@@ -121,7 +121,7 @@ def test_epub_chapters_name_hits_citations_and_the_status_bar(tmp_path: Path) ->
     code, plain = run(lib_path, "search", "Mortemart")
     assert "(Chapter II: The drawing room fills)" in plain or "(Chapter III" in plain
     lib = Library(lib_path)
-    (row,) = lib.db["documents"].rows
+    (row,) = on_disk(lib)["documents"].rows
     doc = lib.document(row["id"])
     from store.citation import citation
 
@@ -215,7 +215,7 @@ def test_bad_books_and_documents_get_one_line_and_change_nothing(tmp_path: Path)
     lib_path = tmp_path / "library.margin"
     run(lib_path, "import", str(DOCX))
     lib = Library(lib_path)
-    before = (lib.db["documents"].count, lib.max_seq())
+    before = (on_disk(lib)["documents"].count, lib.max_seq())
     lib.close()
     cases = bad_files(tmp_path)
     code, output = run(
@@ -232,7 +232,7 @@ def test_bad_books_and_documents_get_one_line_and_change_nothing(tmp_path: Path)
         assert len(mine) == 1, (name, output)
         assert mine[0].startswith("failed") and reason in mine[0], (name, mine[0])
     lib = Library(lib_path)
-    assert (lib.db["documents"].count, lib.max_seq()) == before
+    assert (on_disk(lib)["documents"].count, lib.max_seq()) == before
     lib.close()
 
 

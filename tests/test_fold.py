@@ -152,12 +152,14 @@ def test_a_document_is_named_as_typed_without_its_accents(tmp_path: Path) -> Non
 def test_an_index_of_the_old_schema_rebuilds_itself_with_the_fold(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import index.meta
     import index.schema
     import index.sync
 
     # The index as margin built it before the fold: schema version 1, tokens lowercased.
     with monkeypatch.context() as old:
         old.setattr(index.sync, "SCHEMA_VERSION", 1)
+        old.setattr(index.meta, "SCHEMA_VERSION", 1)  # the meta entry records it
         old.setattr(index.schema, "fold", str.lower)
         service, doc_id = service_with(tmp_path, TEXT)
         assert service.search("Natasha").total == 0

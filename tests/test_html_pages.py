@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from store.ingest import Sandbox, extract
 from store.library import Library
-from tests.conftest import REPO
+from tests.conftest import REPO, on_disk
 from tui.cli import cli
 
 PAGES = REPO / "tests" / "fixtures" / "html"
@@ -112,7 +112,7 @@ def test_redirect_stub_is_refused_naming_its_target(tmp_path: Path) -> None:
     assert "a redirect page to https://doc.rust-lang.org/rustdoc/what-is-rustdoc.html" in line[0]
     assert "Traceback" not in output
     lib = Library(lib_path)
-    assert lib.db["documents"].count == 0
+    assert on_disk(lib)["documents"].count == 0
     lib.close()
 
 
@@ -121,7 +121,7 @@ def test_imported_pages_are_stored_titled_and_searchable(tmp_path: Path) -> None
     code, output = run(lib_path, "import", str(PAGES))
     assert "redirect page" in output  # the stub is refused, the batch goes on
     lib = Library(lib_path)
-    titles = sorted(row["title"] for row in lib.db["documents"].rows)
+    titles = sorted(row["title"] for row in on_disk(lib)["documents"].rows)
     lib.close()
     assert titles == [
         "Harbour towns count the cost of the long winter",

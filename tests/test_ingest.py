@@ -20,10 +20,7 @@ from store.ingest import SUPPORTED, Extracted, Limits, Sandbox, extract, iter_so
 from store.ingest.html import preclean
 from store.ingest.pdftext import clean_pages
 from store.sanitize import has_surrogates, ingest_clean
-from tests.conftest import REPO, SHARED
-
-PDFS = SHARED / "corpus" / "pdf"
-SAMPLES = REPO / "samples" / "sources"
+from tests.conftest import PDFS, REPO, SAMPLES
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from store.exchange import export_bundle, merge
 from store.library import Library
 from tests.apptools import notices, sample_service, screen_text, settle
-from tests.conftest import NewDoc
+from tests.conftest import NewDoc, on_disk
 from tests.test_exchange import ALICE, BOB
 from tui.app import make_app
 from tui.cli import cli
@@ -70,7 +70,7 @@ def test_cli_retitle_refuses_bad_input_in_one_line_and_changes_nothing(tmp_path:
         assert result.exit_code == 2, result.output
         assert reason in result.output and len(result.output.strip().splitlines()) == 1
     lib = Library(lib_path)
-    (row,) = lib.db["documents"].rows
+    (row,) = on_disk(lib)["documents"].rows
     assert row["title"] == "Notes on reading slowly" and row["published"] == "2023-11-05"
     lib.close()
 
@@ -83,7 +83,7 @@ def test_a_naming_travels_in_a_bundle_and_the_newer_one_wins(tmp_path: Path) -> 
     a.retitle(doc.id, "Harbour report", author="Port Authority", published="2024")
     export_bundle(a, tmp_path / "a.jsonld", with_sources=False)
     report = merge(b, tmp_path / "a.jsonld", author=BOB)
-    (row,) = b.db["documents"].rows
+    (row,) = on_disk(b)["documents"].rows
     assert (row["title"], row["author"], row["published"]) == (
         "Harbour report",
         "Port Authority",

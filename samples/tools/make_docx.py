@@ -39,7 +39,7 @@ def main(source: str, out: str) -> None:
     for line in ("Read the chapter once without notes.", "Mark each claim about society."):
         document.add_paragraph(line, style="List Number")
     table = document.add_table(rows=1, cols=2)
-    for cell, text in zip(table.rows[0].cells, ("Chapter", "Subject")):
+    for cell, text in zip(table.rows[0].cells, ("Chapter", "Subject"), strict=True):
         cell.text = text
     for row in (
         ("I", "Introductory"),
@@ -47,7 +47,7 @@ def main(source: str, out: str) -> None:
         ("III", "Of Individuality, as One of the Elements of Well-Being"),
     ):
         cells = table.add_row().cells
-        for cell, text in zip(cells, row):
+        for cell, text in zip(cells, row, strict=True):
             cell.text = text
     document.add_heading("Chapter I. Introductory", level=1)
     for paragraph in opening(source):

@@ -14,17 +14,20 @@ import sys
 import zipfile
 
 CHAPTERS = ("CHAPTER I", "CHAPTER II", "CHAPTER III", "CHAPTER IV")
-NAMES = ("Chapter I: Anna Pávlovna's reception", "Chapter II: The drawing room fills",
-         "Chapter III: The vicomte's story")
+NAMES = (
+    "Chapter I: Anna Pávlovna's reception",
+    "Chapter II: The drawing room fills",
+    "Chapter III: The vicomte's story",
+)
 STAMP = (2024, 1, 1, 0, 0, 0)  # fixed member times: the same input makes the same bytes
 
 
 def chapters(path: str) -> list[list[str]]:
     text = open(path, encoding="utf-8").read()
-    book = text[text.index("BOOK ONE: 1805"):]
+    book = text[text.index("BOOK ONE: 1805") :]
     found = []
-    for this, following in zip(CHAPTERS, CHAPTERS[1:]):
-        body = book[book.index(f"\n{this}\n") + len(this) + 2: book.index(f"\n{following}\n")]
+    for this, following in zip(CHAPTERS, CHAPTERS[1:], strict=False):
+        body = book[book.index(f"\n{this}\n") + len(this) + 2 : book.index(f"\n{following}\n")]
         paragraphs = [re.sub(r"\s+", " ", p).strip() for p in re.split(r"\n\s*\n", body)]
         found.append([p for p in paragraphs if p])
     return found
@@ -42,11 +45,13 @@ def xhtml(title: str, body: str) -> str:
 def main(source: str, out: str) -> None:
     parts = chapters(source)
     files = {
-        "OEBPS/cover.xhtml": xhtml("Cover", '<div class="cover"><img src="cover.svg" alt=""/></div>'),
+        "OEBPS/cover.xhtml": xhtml(
+            "Cover", '<div class="cover"><img src="cover.svg" alt=""/></div>'
+        ),
         "OEBPS/cover.svg": '<svg xmlns="http://www.w3.org/2000/svg" width="600" height="800"/>\n',
         "OEBPS/style.css": "p { text-indent: 1.5em; margin: 0 }\n",
     }
-    for number, (name, paragraphs) in enumerate(zip(NAMES, parts), 1):
+    for number, (name, paragraphs) in enumerate(zip(NAMES, parts, strict=False), 1):
         body = f'<section epub:type="chapter"><h2>{html.escape(name.split(":")[0])}</h2>\n'
         body += "\n".join(f"<p>{html.escape(p, quote=False)}</p>" for p in paragraphs)
         files[f"OEBPS/chapter-{number}.xhtml"] = xhtml(name, body + "\n</section>")

@@ -26,7 +26,7 @@ def _short(error: BaseException) -> str:
 def _is_list_item(paragraph: Any) -> tuple[bool, bool]:
     """(is a list item, is numbered): from its numbering properties or its list style."""
     style = (paragraph.style.name if paragraph.style is not None else "") or ""
-    ppr = paragraph._p.pPr
+    ppr = paragraph._p.pPr  # noqa: SLF001 - python-docx has no public API for numbering
     has_numbering = ppr is not None and ppr.find(f"{_W}numPr") is not None
     if style.startswith("List Number"):
         return True, True

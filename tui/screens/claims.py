@@ -110,8 +110,7 @@ class ClaimsScreen(Screen[None]):
         self.refresh_claims()
 
     def refresh_claims(self) -> None:
-        lib = self.app.service.library
-        self.claims = lib.claims(
+        self.claims = self.app.service.claims(
             document_id=self.document_id,
             no_evidence=self.mode == "no evidence",
             unreviewed=self.mode == "unreviewed",
@@ -168,7 +167,7 @@ class ClaimsScreen(Screen[None]):
         self.refresh_claims()
 
     def action_filter_tag(self) -> None:
-        names = [t.name for t in self.app.service.library.tags()]
+        names = [t.name for t in self.app.service.tags()]
 
         def chosen(name: str | None) -> None:
             self.tag = name
