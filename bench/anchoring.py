@@ -6,6 +6,10 @@ Prints figures; it is not a test. The edit is an editor's pass: a preface insert
 start, paragraphs re-wrapped (line breaks moved, a space doubled), a word changed inside some
 quotes, passages deleted (some with a quote in them, most without). Every edit is recorded, so
 the bench also says whether each annotation ended where it should. Medians: machines are noisy.
+
+The same notes are then placed as other tools send them (short, approximate or no context, no
+position at all), and 200 quotes that stand two to five times in the book are added, each
+counted as placed right, orphaned or misplaced against the recorded edits.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import store.anchoring as anchoring
-from store.anchoring import Anchorer, Quote, anchor_all, fold, quote_at
+from store.anchoring import Anchor, Anchorer, Quote, anchor_all, fold, quote_at
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "gutenberg"
 BOOK = "pg28054-the-brothers-karamazov.txt"  # 2.0 MB (1.96 million characters)
@@ -151,6 +155,105 @@ def expected_span(quote: Quote, edits: list[Edit]) -> tuple[int, int] | str:
     return quote.start + shift_start, quote.end + shift_end
 
 
+# -- notes as other tools send them ----------------------------------------------------------
+
+
+def _roughen(side: str, rng: random.Random, before: bool) -> str:
+    """A context as another extraction or a careless producer gives it: the space beside the
+    quote left out and two characters changed."""
+    side = side.rstrip() if before else side.lstrip()
+    chars = list(side)
+    for _ in range(min(2, len(chars))):
+        chars[rng.randrange(len(chars))] = rng.choice("abcdefghijklmnopqrstuvwxyz ")
+    return "".join(chars)
+
+
+def as_sent(quotes: list[Quote], rng: random.Random) -> dict[str, list[Quote]]:
+    """The same notes with the context and position other tools send."""
+    short = 8  # characters each side: a short prefix and suffix, as some W3C producers send
+    return {
+        "full context (margin's own)": quotes,
+        "short context (8 characters)": [
+            Quote(q.exact, q.prefix[-short:], q.suffix[:short], q.start, q.end) for q in quotes
+        ],
+        "approximate context": [
+            Quote(
+                q.exact,
+                _roughen(q.prefix, rng, True),
+                _roughen(q.suffix, rng, False),
+                q.start,
+                q.end,
+            )
+            for q in quotes
+        ],
+        "no context, old position": [Quote(q.exact, "", "", q.start, q.end) for q in quotes],
+        "quote alone (no position)": [
+            Quote(q.exact, "", "", q.start, q.end, has_position=False) for q in quotes
+        ],
+    }
+
+
+def repeated_quotes(text: str, n: int, rng: random.Random) -> list[Quote]:
+    """n phrases of two or three words that stand two to five times in the text, each at one of
+    its places."""
+    words = [m.span() for m in re.finditer(r"[A-Za-z']+", text)]
+    seen: set[str] = set()
+    found: list[Quote] = []
+    while len(found) < n:
+        k = rng.randrange(len(words) - 3)
+        start, end = words[k][0], words[k + rng.randint(1, 2)][1]
+        phrase = text[start:end]
+        if phrase in seen or "\n" in phrase or len(phrase) < 8:
+            continue
+        seen.add(phrase)
+        if 2 <= text.count(phrase) <= 5:
+            found.append(quote_at(text, start, end))
+    return sorted(found, key=lambda q: q.start)
+
+
+def verdict(quote: Quote, found: Anchor, edits: list[Edit]) -> str:
+    """One of VERDICTS: where the note ended against where the recorded edits put its quote."""
+    where = expected_span(quote, edits)
+    if isinstance(where, str):
+        return "orphaned, deleted" if found.state == "orphaned" else "placed, deleted"
+    if found.state == "orphaned":
+        return "orphaned, present"
+    return "right" if (found.start, found.end) == where else "misplaced"
+
+
+# right: at the quote's place; orphaned, deleted: its passage was cut and it was orphaned (also
+# right); orphaned, present: its words are still there but it was not placed; placed, deleted:
+# its passage was cut but it was placed elsewhere (a misplacement); misplaced: its words are
+# still there but it was placed somewhere else.
+VERDICTS = ("right", "orphaned, deleted", "orphaned, present", "placed, deleted", "misplaced")
+
+
+def placement_table(text: str, changed: str, quotes: list[Quote], edits: list[Edit]) -> None:
+    """Placed right, orphaned and misplaced for each kind of note, against the recorded edits."""
+    rng = random.Random(17)
+    kinds = as_sent(quotes, rng)
+    repeated = repeated_quotes(text, 200, rng)
+    kinds["repeated quotes, full context"] = repeated
+    kinds["repeated quotes, no context, old position"] = [
+        Quote(q.exact, "", "", q.start, q.end) for q in repeated
+    ]
+    kinds["repeated quotes alone"] = [
+        Quote(q.exact, "", "", q.start, q.end, has_position=False) for q in repeated
+    ]
+    print(f"{'kind of note':42} {'notes':>5} " + " ".join(f"{v:>17}" for v in VERDICTS))
+    for kind, group in kinds.items():
+        started = time.perf_counter()
+        results = anchor_all(changed, group)
+        took = time.perf_counter() - started
+        counts = Counter(verdict(q, f, edits) for q, f in zip(group, results, strict=True))
+        ambiguous = sum(f.reason.startswith("ambiguous") for f in results)
+        print(
+            f"{kind:42} {len(group):5} "
+            + " ".join(f"{counts[v]:17}" for v in VERDICTS)
+            + f"   ({ambiguous} ambiguous, {took:.2f} s)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -255,8 +358,10 @@ def main() -> None:
             f"{sum(times) * 1000:9.1f}"
         )
     print("against the recorded edits:")
-    for verdict, count in sorted(verdicts.items()):
-        print(f"  {verdict:40} {count:5}")
+    for line, count in sorted(verdicts.items()):
+        print(f"  {line:40} {count:5}")
+    print("placed right, orphaned and misplaced, by how the note was sent:")
+    placement_table(text, changed, quotes, edits)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from store import db as dbmod
-from store.anchoring import quote_at
+from store.anchoring import Quote, anchor_within, quote_at
 from store.errors import InvalidInput, LibraryError, NotFound
 from store.ledger import ExchangeLedger
 from store.migrations import migrate
@@ -501,6 +501,9 @@ class Library(ExchangeLedger):
                 e = current.end if end is None else end
                 if not (0 <= s < e <= len(text)):
                     raise InvalidInput(f"span {s}-{e} is not inside the document")
+                step = "position"
+                if current.anchor_state == "orphaned":
+                    s, e, step = _orphan_in_span(text, current, s, e)
                 quote = quote_at(text, s, e)
                 values.update(
                     start=s,
@@ -509,7 +512,7 @@ class Library(ExchangeLedger):
                     prefix=quote.prefix,
                     suffix=quote.suffix,
                     anchor_state="ok",
-                    anchor_step="position",
+                    anchor_step=step,
                 )
             self._db.table("annotations").update(annotation_id, values)
             self._log("annotation", annotation_id, "update")
@@ -1385,3 +1388,13 @@ def _date(value: str) -> str | None:
     if re.fullmatch(r"\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?", value):
         return value
     raise InvalidInput(f"{value!r} is not a date: write it as YYYY, YYYY-MM or YYYY-MM-DD")
+
+
+def _orphan_in_span(text: str, orphan: Annotation, start: int, end: int) -> tuple[int, int, str]:
+    """Where an orphan's own quote stands inside the stretch a person chose to re-attach it to
+    (exactly or folded; by context when it stands there twice), else the stretch as chosen."""
+    quote = Quote(orphan.exact, orphan.prefix, orphan.suffix, orphan.start, orphan.end)
+    found = anchor_within(text, quote, start, end)
+    if found.state == "orphaned":
+        return start, end, "position"
+    return found.start, found.end, found.step

@@ -24,6 +24,8 @@ class UpdateReport:
     ok: int = 0
     moved: list[Annotation] = field(default_factory=list)
     orphaned: list[Annotation] = field(default_factory=list)
+    reasons: dict[str, str] = field(default_factory=dict)
+    """Why each orphan was not placed, by annotation id ("ambiguous: 2 places", ...)."""
 
     def lines(self) -> list[str]:
         """The report for a person: moved and orphaned annotations, claims first."""
@@ -36,8 +38,10 @@ class UpdateReport:
         for label, group in (("orphaned", self.orphaned), ("moved", self.moved)):
             for annotation in sorted(group, key=lambda a: (a.role != "claim", a.start)):
                 quote = " ".join(annotation.exact.split())[:70]
+                why = self.reasons.get(annotation.id, "") if label == "orphaned" else ""
                 found.append(
                     f"  {label:8} {annotation.role:9} {annotation.id[:8]} \u201c{quote}\u201d"
+                    + (f" ({why})" if why else "")
                 )
         return found
 
@@ -88,4 +92,5 @@ def update_document(lib: Library, document_id: str, new: NewDocument) -> UpdateR
                 report.moved.append(annotation)
             else:
                 report.orphaned.append(annotation)
+                report.reasons[annotation.id] = found.reason
     return report

@@ -414,11 +414,52 @@ def test_edits_away_from_quotes_and_their_context_keep_them_exactly(data: st.Dat
         last = end
     text = "".join(pieces) + TEXT[last:]
 
+    # Together, not one by one: an inserted copy may hold a quote with its whole context, and
+    # only the notes before it tell how far the text moved (their move breaks the tie).
     found = anchor_all(text, quotes)
-    assert found == [anchor(text, q) for q in quotes]
     for quote, result in zip(quotes, found, strict=True):
         shift = sum(len(put) - (end - at) for at, end, put in edits if end <= quote.start)
         assert isinstance(result, Anchor)
         assert (result.start, result.end) == (quote.start + shift, quote.end + shift)
         assert result.state == ("ok" if shift == 0 else "moved")
         assert text[result.start : result.end] == quote.exact
+
+
+# -- the ranked decision, on small texts carried here ------------------------------------------
+
+
+def test_the_old_offset_holding_the_words_is_not_enough_when_the_context_moved() -> None:
+    spring = "In spring the orchard was full; we had pears."
+    autumn = "In autumn the market was empty; we had plums."  # as long: "we had" at the same offset
+    old, new = f"{spring} {autumn}", f"{autumn} {spring}"
+    quote = quote_at(old, *span(old, "we had"))
+    assert new[quote.start : quote.end] == "we had"
+    found = anchor(new, quote)
+    assert (found.state, found.start) == ("moved", new.index("we had pears"))
+
+
+def test_a_fuzzy_match_compares_whole_words() -> None:
+    """ "give you more" is not 'mised you more' inside "promised": word for word it is too far."""
+    text = "She said: I promised you more, infinitely more than three thousand."
+    found = anchor(text, Quote("give you more", "", "", 0, 13, has_position=False))
+    assert (found.state, found.reason) == ("orphaned", "not found")
+    found = anchor(text, Quote("promissed you more", "", "", 0, 18, has_position=False))
+    assert (found.state, text[found.start : found.end]) == ("moved", "promised you more")
+
+
+def test_a_position_far_from_every_copy_breaks_no_tie() -> None:
+    filler = "Nothing about it here at all. " * 300  # 9,000 characters
+    text = "Who knows? " + filler + "Who knows? " + filler
+    near = anchor(text, Quote("Who knows?", "", "", 20, 30))
+    assert (near.state, near.start) == ("moved", 0)
+    far = anchor(text, Quote("Who knows?", "", "", len(text) - 10, len(text)))
+    assert (far.state, far.reason) == ("orphaned", "ambiguous: 2 places")
+
+
+def test_one_character_more_of_context_decides_between_two_copies() -> None:
+    text = "alpha: the quote, beta. " * 1 + "alphx: the quote, beta. "
+    quote = Quote("the quote", "alpha: ", ", beta.", 0, 9, has_position=False)
+    found = anchor(text, quote)
+    assert (found.state, found.start) == ("moved", text.index("the quote"))
+    twin = "alpha: the quote, beta. " * 2
+    assert anchor(twin, quote).reason == "ambiguous: 2 places"

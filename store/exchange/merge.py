@@ -291,7 +291,9 @@ class _Merger:
     def _quote(self, inc: InAnnotation) -> Any:
         start = inc.start if inc.start is not None else 0
         end = inc.end if inc.end is not None else start + len(inc.exact)
-        return self.anchoring().Quote(inc.exact, inc.prefix, inc.suffix, start, end)
+        return self.anchoring().Quote(
+            inc.exact, inc.prefix, inc.suffix, start, end, has_position=inc.start is not None
+        )
 
     def anchoring(self) -> Any:
         if self._anchoring is None:
@@ -344,12 +346,13 @@ class _Merger:
             "suffix": inc.suffix,
             "anchor_state": "orphaned",
             "anchor_step": getattr(found, "step", "orphaned"),
+            "reason": getattr(found, "reason", "") or "not found",  # for the report, not stored
         }
 
-    def _orphan_line(self, inc: InAnnotation, doc: Document) -> None:
+    def _orphan_line(self, inc: InAnnotation, doc: Document, reason: str = "not found") -> None:
         quote = " ".join(inc.exact.split())[:60]
         self.report.orphaned.append(
-            f"annotation {inc.id} on {show(doc.title, 50)}: quote {show(quote, 70)} not found in "
+            f"annotation {inc.id} on {show(doc.title, 50)}: quote {show(quote, 70)} {reason} in "
             "this library's text; stored as orphaned"
         )
 
@@ -437,7 +440,7 @@ class _Merger:
         else:
             placed = self.place(inc, doc)
             if placed["anchor_state"] == "orphaned":
-                self._orphan_line(inc, doc)
+                self._orphan_line(inc, doc, placed.pop("reason"))
         if local is not None:
             self.lib.add_history(self.import_id, "annotation", local.id, asdict(local))
         self.lib.put_annotation(
