@@ -80,6 +80,12 @@ def test_bob_edits_adas_note_and_ada_sees_bob_as_the_editor(
     back = js(bob, "show", note["id"][:8])
     assert back["editor"]["name"] == "Ada" and back["tags"] == ["disputed"]
 
+    # Bob makes it a claim: the report for people says who edited it, beside its author.
+    run(bob, "role", note["id"][:8], "claim")
+    run(bob, "export", "--format", "markdown", "-o", str(tmp_path / "report.md"))
+    report = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert f"- **By:** Ada, {note['created'][:10]}; edited by Bob," in report
+
 
 def test_a_conflict_names_both_editors_and_when(team: tuple[Path, Path], tmp_path: Path) -> None:
     ada, bob = team

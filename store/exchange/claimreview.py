@@ -19,7 +19,7 @@ from store.errors import InvalidInput
 from store.library import Library
 from store.sanitize import clip
 
-from .bundle import ExportSummary, review_order, select, urn
+from .bundle import ExportSummary, select, urn
 from .validate import normal_time
 
 # 1 (worst) .. 5 (best); "needs evidence" is not a rating, so it carries none.
@@ -81,7 +81,9 @@ def claimreview_json(
         lib, document_ids=document_ids, tag=tag, claims_only=True, include_deleted=False
     )
     claims = {a.id: a for a in chosen.annotations if a.role == "claim"}
-    latest = {r.claim_id: r for r in sorted(chosen.reviews, key=review_order)}
+    # The library's order (created, then insertion): two verdicts in one millisecond keep the
+    # order they were given in, as the claims board reads them.
+    latest = {r.claim_id: r for r in chosen.reviews}
     graph = []
     for claim_id, review in sorted(latest.items()):
         claim = claims.get(claim_id)

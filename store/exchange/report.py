@@ -133,6 +133,8 @@ def _render(chosen: Selection) -> str:
                 "",
             ]
             facts = [f"- **By:** {md_inline(claim.author_name)}, {_day(claim.created)}"]
+            if claim.editor_id and claim.editor_id != claim.author_id:
+                facts[0] += f"; edited by {md_inline(claim.editor_name)}, {_day(claim.modified)}"
             if claim.anchor_state != "ok":
                 facts.append(f"- **Anchor:** {claim.anchor_state}")
             if claim.note:
