@@ -399,6 +399,9 @@ def link(obj: Context, claim: str, evidence: str, relation: str, note: str) -> N
     "--verdict", type=click.Choice(list(VERDICTS)), help="Only claims whose latest verdict is this."
 )
 @click.option("--tag", help="Only claims with this tag (or a child of it).")
+@click.option(
+    "--stale", is_flag=True, help="Only claims whose evidence or words changed since the verdict."
+)
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")
 @pass_context
 def claims(
@@ -408,6 +411,7 @@ def claims(
     unreviewed: bool,
     verdict: str | None,
     tag: str | None,
+    stale: bool,
     as_json: bool,
 ) -> None:
     """List claims with their evidence counts and latest verdict."""
@@ -423,12 +427,16 @@ def claims(
         verdict=verdict,
         tag=tag,
     )
+    moved = obj.service.staleness()
+    if stale:
+        found = [s for s in found if s.claim.id in moved]
     if as_json:
         out.print_json(
             json.dumps(
                 [
                     {
                         "claim": _annotation_json(s.claim),
+                        "stale": moved[s.claim.id].to_json() if s.claim.id in moved else None,
                         "document_title": s.document_title,
                         "supports": s.supports,
                         "contradicts": s.contradicts,
@@ -452,6 +460,8 @@ def claims(
             f"{s.claim.id[:8]}  +{s.supports} -{s.contradicts} ~{s.context}  "
             f"{(s.verdict or 'unreviewed'):16}  {s.document_title[:30]}: {quote[:70]}"
         )
+        if s.claim.id in moved:
+            say(f"          stale: {moved[s.claim.id].describe()}", style="yellow")
 
 
 @cli.command()

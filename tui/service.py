@@ -20,6 +20,7 @@ from store.library import Library, tag_name, text_sha256
 from store.profile import load_profile, rename_profile
 from store.quotes import find_quote
 from store.records import Annotation, Author, Link, Review, Tag
+from store.staleness import Staleness
 from store.versions import UpdateReport, update_document
 
 log = logging.getLogger(__name__)
@@ -459,6 +460,8 @@ class Service:
             lines = exchange.import_qdpx(self.library, source, author=self.author).lines()
         else:
             lines = exchange.merge(self.library, source, author=self.author).lines()
+        # Verdicts arrive without what their reviewer saw: they judge this library as it is.
+        self.library.record_missing_grounds()
         self._after_write()
         return lines
 
@@ -505,3 +508,10 @@ class Service:
     def backup(self, target: Path) -> None:
         """Write a consistent copy of the library to `target`."""
         self.library.backup(Path(target))
+
+    # -- reviewers (issue 16) -------------------------------------------------------------
+
+    def staleness(self, claim_ids: Iterable[str] | None = None) -> dict[str, Staleness]:
+        """Claims whose latest verdict's ground moved since (see store.staleness), by claim id."""
+        found = self.library.staleness(None if claim_ids is None else list(claim_ids))
+        return {claim_id: s for claim_id, s in found.items() if s.stale}

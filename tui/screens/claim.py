@@ -119,6 +119,9 @@ class ClaimScreen(Screen[None]):
         self.query_one("#claim-context", Static).update(body)
 
         history = Text("\nVerdicts\n", style="bold")
+        self.moved = self.app.service.staleness([self.claim_id]).get(self.claim_id)
+        if self.moved is not None:
+            history.append(f"Stale: {self.moved.describe()}\n", style="bold magenta")
         reviews = lib.reviews(self.claim_id)
         if not reviews:
             history.append("none yet: press r to record one\n", style="dim")
@@ -147,6 +150,8 @@ class ClaimScreen(Screen[None]):
             label.append(f"  {terminal_safe(citation(source, passage.start))}", style="dim")
             if passage.anchor_state != "ok":
                 label.append(f"  anchor {passage.anchor_state}", style="bold red")
+            if self.moved is not None and link.id in self.moved.added:
+                label.append("  new since the verdict", style="bold magenta")
             label.append("\n")
             label.append_text(in_context(source.text, passage.start, passage.end))
             if link.note:

@@ -12,14 +12,18 @@ from textual.widgets import DataTable, Footer, Header, Static
 from store.records import ClaimSummary
 from store.sanitize import clip, plural, terminal_safe
 from store.schema import VERDICTS
+from store.staleness import Staleness
 from tui.dialogs.ask import AskDialog
 
-FILTERS = ("all", "no evidence", "unreviewed")
+FILTERS = ("all", "no evidence", "unreviewed", "stale")
 
 
-def flags(summary: ClaimSummary) -> Text:
-    """Anchor trouble on the claim or its evidence, said in words (not colour alone)."""
+def flags(summary: ClaimSummary, moved: Staleness | None = None) -> Text:
+    """Anchor trouble on the claim or its evidence, and a verdict whose ground moved, said in
+    words (not colour alone)."""
     text = Text()
+    if moved is not None:
+        text.append(f"stale: {', '.join(moved.reasons())} ", style="bold magenta")
     if summary.claim.anchor_state != "ok":
         text.append(f"claim {summary.claim.anchor_state} ", style="bold red")
     if summary.evidence_not_ok:
@@ -52,6 +56,13 @@ class ClaimsScreen(Screen[None]):
             "Unreviewed",
             id="claims-unreviewed",
             tooltip="Only claims without a verdict",
+        ),
+        Binding(
+            "s",
+            "filter('stale')",
+            "Stale",
+            id="claims-stale",
+            tooltip="Only claims whose words or evidence changed since their verdict",
         ),
         Binding(
             "v",
@@ -119,6 +130,9 @@ class ClaimsScreen(Screen[None]):
             tag=self.tag,
             order=self.order,
         )
+        self.stale = self.app.service.staleness()
+        if self.mode == "stale":
+            self.claims = [s for s in self.claims if s.claim.id in self.stale]
         table = self.query_one("#claims", DataTable)
         keep = table.cursor_row
         table.clear()
@@ -134,7 +148,7 @@ class ClaimsScreen(Screen[None]):
                 Text(str(s.context)),
                 Text((s.verdict or "\u2014").replace("-", " ")),
                 Text(terminal_safe(clip(s.reviewer_name or "", 12))),
-                flags(s),
+                flags(s, self.stale.get(s.claim.id)),
                 key=s.claim.id,
             )
         if self.claims:
@@ -146,6 +160,8 @@ class ClaimsScreen(Screen[None]):
             described.append(f"tag {self.tag}")
         if self.document_id:
             described.append("this document")
+        if self.stale and self.mode != "stale":
+            described.append(f"{len(self.stale)} stale (s)")
         dot = " \u00b7 "
         summary = (
             f" {plural(len(self.claims), 'claim')}{dot}{dot.join(described)}{dot}by {self.order}"
@@ -154,7 +170,7 @@ class ClaimsScreen(Screen[None]):
 
     def action_filter(self, mode: str) -> None:
         self.mode = mode
-        if mode in ("all", "unreviewed"):  # an unreviewed claim has no verdict to filter on
+        if mode in ("all", "unreviewed", "stale"):  # filters on the latest verdict
             self.verdict = None
         if mode == "all":
             self.tag = None
