@@ -73,6 +73,7 @@ from index.schema import (
     make_schema,
     tag_terms,
 )
+from index.suggest import KEY_TERMS, Suggestions, run_suggest
 from store.errors import MarginError
 from store.processes import start_child
 
@@ -1272,6 +1273,33 @@ class SearchIndex:
         if in_index - live:
             problems.append(f"index: {len(in_index - live)} deleted annotations still in the index")
         return problems
+
+    # -- suggesting evidence (index.suggest) --------------------------------------------
+
+    def suggest(
+        self,
+        lib: object,
+        claim_text: str,
+        *,
+        exclude: dict[str, list[tuple[int, int]]],
+        limit: int = 10,
+        key_terms: int = KEY_TERMS,
+    ) -> Suggestions:
+        """Passages most like a claim's text, leaving out the spans in `exclude`."""
+        problem = self._problem(lib)
+        if problem is not None:
+            log.info("rebuilding the search index before suggesting: %s", problem)
+            self.rebuild(lib, reason=problem)
+            self._open()
+        assert self._searcher is not None
+        return run_suggest(
+            self._searcher,
+            self._text_reader(lib),
+            claim_text,
+            exclude=exclude,
+            limit=limit,
+            key_terms=key_terms,
+        )
 
 
 # -- catching up in a child process ------------------------------------------------------------

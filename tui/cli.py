@@ -638,6 +638,28 @@ def conflicts(obj: Context, keep: str | None, conflict_id: str | None) -> None:
         say(f"{conflict.id}  {conflict.line()}")
 
 
+@cli.command()
+@click.argument("claim")
+@click.option("--limit", default=10, show_default=True, type=int, help="How many passages.")
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")
+@pass_context
+def suggest(obj: Context, claim: str, limit: int, as_json: bool) -> None:
+    """Passages of the library most like CLAIM's words: evidence to check and link."""
+    try:
+        found = obj.service.suggest(obj.service.library.resolve_annotation(claim).id, limit=limit)
+    except MarginError as error:
+        _fail(error)
+    if as_json:
+        out.print_json(json.dumps(found.to_json()))
+        return
+    if not found.hits:
+        say("no passages like this claim")
+        return
+    for number, hit in enumerate(found.hits, 1):
+        say(f"{number:2}. {hit.citation}  [{hit.document_id[:8]} {hit.start}-{hit.end}]")
+        say(f"    {hit.snippet}", style="dim")
+
+
 def main() -> None:
     """Entry point of the `margin` command."""
     try:

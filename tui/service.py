@@ -9,17 +9,20 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from index import IndexBusy, SearchIndex, SearchResult, index_dir_for, sync_in_child
+from index.suggest import Suggestion, Suggestions
 from store import exchange
+from store.citation import citation
 from store.errors import IngestError, InvalidInput, MarginError
 from store.ingest import Limits, extract, iter_source_files
 from store.library import Library, tag_name, text_sha256
 from store.profile import load_profile, rename_profile
 from store.quotes import find_quote
 from store.records import Annotation, Author, Link, Review, Tag
+from store.sanitize import terminal_safe
 from store.staleness import Staleness
 from store.versions import UpdateReport, update_document
 
@@ -515,3 +518,35 @@ class Service:
         """Claims whose latest verdict's ground moved since (see store.staleness), by claim id."""
         found = self.library.staleness(None if claim_ids is None else list(claim_ids))
         return {claim_id: s for claim_id, s in found.items() if s.stale}
+
+    def suggest(self, claim_id: str, *, limit: int = 10) -> Suggestions:
+        """Passages of the library most like a claim's words (index.suggest), leaving out the
+        claim's own passage and the evidence already linked to it."""
+        lib = self.library
+        claim = lib.annotation(claim_id)
+        if claim.role != "claim":
+            raise InvalidInput("suggestions are for claims; this annotation is a highlight")
+        if limit < 1:
+            raise InvalidInput("--limit must be at least 1")
+        exclude: dict[str, list[tuple[int, int]]] = {claim.document_id: [(claim.start, claim.end)]}
+        for link in lib.links(claim_id=claim_id):
+            evidence = lib.annotation(link.evidence_id)
+            if not evidence.deleted:
+                exclude.setdefault(evidence.document_id, []).append((evidence.start, evidence.end))
+        with self._index_lock:
+            try:
+                self.index.sync(lib)
+            except IndexBusy as busy:
+                log.info("suggesting from a slightly stale index: %s", busy)
+            found = self.index.suggest(lib, claim.exact, exclude=exclude, limit=limit)
+        documents = {doc_id: lib.document(doc_id) for doc_id in {h.document_id for h in found.hits}}
+        hits = [
+            replace(h, citation=terminal_safe(citation(documents[h.document_id], h.start)))
+            for h in found.hits
+        ]
+        return replace(found, hits=hits)
+
+    def link_suggestion(self, claim_id: str, suggestion: Suggestion, relation: str) -> Link:
+        """Mark the suggested sentence (a highlight, or my existing one there) and link it."""
+        evidence = self.annotate(suggestion.document_id, suggestion.start, suggestion.end)
+        return self.link(claim_id, evidence.id, relation=relation)
