@@ -21,7 +21,7 @@ from store.errors import MarginError
 from store.ingest import iter_source_files
 from store.ingest.decode import Refused, known_encoding
 from store.library import parse_colour
-from store.sanitize import terminal_safe
+from store.sanitize import plural, terminal_safe
 from store.schema import VERDICTS
 from tui import paths
 from tui.service import EXPORT_FORMATS, Service
@@ -658,6 +658,64 @@ def suggest(obj: Context, claim: str, limit: int, as_json: bool) -> None:
     for number, hit in enumerate(found.hits, 1):
         say(f"{number:2}. {hit.citation}  [{hit.document_id[:8]} {hit.start}-{hit.end}]")
         say(f"    {hit.snippet}", style="dim")
+
+
+def _figure(value: float | None, percent: bool = False) -> str:
+    if value is None:
+        return "undefined"
+    return f"{100 * value:.1f}%" if percent else f"{value:.3f}"
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")
+@pass_context
+def agreement(obj: Context, as_json: bool) -> None:
+    """How far reviewers agree on the claims two or more of them judged."""
+    report = obj.service.agreement()
+    found = report.agreement
+    if as_json:
+        out.print_json(json.dumps(report.to_json()))
+        return
+    if not found.units_shared:
+        say(
+            f"no claim has verdicts from two reviewers yet ({plural(found.units_coded, 'claim')} "
+            f"judged by {plural(len(found.coders), 'reviewer')})"
+        )
+        return
+    say(
+        f"{len(found.coders)} reviewers, {found.units_shared} of {found.units_coded} judged "
+        f"claims have verdicts from two or more"
+    )
+    say(
+        f"agreement {_figure(found.agreement, True)} of reviewer pairs; Krippendorff's alpha "
+        f"{_figure(found.alpha)} (nominal)"
+    )
+    for pair in found.pairs:
+        if not pair.units:
+            continue
+        first, second = report.name(pair.first), report.name(pair.second)
+        say(
+            f"{first} / {second}: {plural(pair.units, 'claim')}, agree "
+            f"{_figure(pair.agreement, True)}, Cohen's kappa {_figure(pair.kappa)}"
+        )
+        verdicts = [
+            v
+            for v in VERDICTS
+            if v in pair.confusion or any(v in row for row in pair.confusion.values())
+        ]
+        corner = f"{first[:8]} \\ {second[:8]}"
+        say(f"  {corner:>18}" + "".join(f"{v:>18}" for v in verdicts))
+        for row in verdicts:
+            cells = [pair.confusion.get(row, {}).get(column, 0) for column in verdicts]
+            say(f"  {row:>18}" + "".join(f"{c:>18}" for c in cells))
+    if found.disagreements:
+        say(f"{plural(len(found.disagreements), 'claim')} with differing verdicts:")
+    for claim_id, verdicts in found.disagreements.items():
+        summary = report.claims[claim_id]
+        quote = " ".join(summary.claim.exact.split())[:60]
+        said = ", ".join(f"{report.name(who)} {verdict}" for who, verdict in verdicts.items())
+        say(f"{claim_id[:8]}  {summary.document_title[:30]}: {quote}")
+        say(f"          {said}")
 
 
 def main() -> None:

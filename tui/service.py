@@ -15,13 +15,14 @@ from pathlib import Path
 from index import IndexBusy, SearchIndex, SearchResult, index_dir_for, sync_in_child
 from index.suggest import Suggestion, Suggestions
 from store import exchange
+from store.agreement import Agreement, compare_coders, verdict_ratings
 from store.citation import citation
 from store.errors import IngestError, InvalidInput, MarginError
 from store.ingest import Limits, extract, iter_source_files
 from store.library import Library, tag_name, text_sha256
 from store.profile import load_profile, rename_profile
 from store.quotes import find_quote
-from store.records import Annotation, Author, Link, Review, Tag
+from store.records import Annotation, Author, ClaimSummary, Link, Review, Tag
 from store.sanitize import terminal_safe
 from store.staleness import Staleness
 from store.versions import UpdateReport, update_document
@@ -66,6 +67,34 @@ class ImportResult:
             "reason": self.reason,
             "warnings": list(self.warnings),
         }
+
+
+@dataclass(frozen=True)
+class AgreementReport:
+    """Reviewers compared, with the names to show and the claims they disagree on."""
+
+    agreement: Agreement
+    names: dict[str, str]
+    """Reviewer id -> the name shown."""
+    claims: dict[str, ClaimSummary]
+    """The claims of `agreement.disagreements`, for their quote and document."""
+
+    def name(self, reviewer_id: str) -> str:
+        return self.names.get(reviewer_id, reviewer_id[:8])
+
+    def to_json(self) -> dict:
+        data = self.agreement.to_json()
+        data["names"] = self.names
+        data["disagreements"] = [
+            {
+                "claim_id": claim_id,
+                "document_title": self.claims[claim_id].document_title,
+                "quote": self.claims[claim_id].claim.exact,
+                "verdicts": verdicts,
+            }
+            for claim_id, verdicts in self.agreement.disagreements.items()
+        ]
+        return data
 
 
 @dataclass
@@ -550,3 +579,14 @@ class Service:
         """Mark the suggested sentence (a highlight, or my existing one there) and link it."""
         evidence = self.annotate(suggestion.document_id, suggestion.start, suggestion.end)
         return self.link(claim_id, evidence.id, relation=relation)
+
+    def agreement(self) -> AgreementReport:
+        """How far reviewers agree on the claims two or more of them judged (store.agreement)."""
+        lib = self.library
+        claims = {s.claim.id: s for s in lib.claims()}
+        reviews = lib.reviews()
+        names = {r.reviewer_id: r.reviewer_name for r in reviews}  # the latest name shown
+        found = compare_coders(verdict_ratings(reviews, set(claims)))
+        return AgreementReport(
+            found, names, {claim_id: claims[claim_id] for claim_id in found.disagreements}
+        )
