@@ -29,7 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from index.suggest import KEY_TERMS  # noqa: E402
+from index.suggest import KEY_TERMS, MAX_SHARE  # noqa: E402
 from store.profile import save_profile  # noqa: E402
 from store.records import Author  # noqa: E402
 from tui.service import Service  # noqa: E402
@@ -92,7 +92,13 @@ def _rank(hits: list, target: tuple[str, list[tuple[int, int]]]) -> int | None:
     return None
 
 
-def _run(service: Service, claims: list, targets: list, key_terms: int | None) -> dict:
+def _run(
+    service: Service,
+    claims: list,
+    targets: list,
+    key_terms: int | None,
+    max_share: float = MAX_SHARE,
+) -> dict:
     ranks, times, sentence_hits = [], [], 0
     lib = service.library
     for claim, target in zip(claims, targets, strict=True):
@@ -106,6 +112,7 @@ def _run(service: Service, claims: list, targets: list, key_terms: int | None) -
                 exclude={claim.document_id: [(claim.start, claim.end)]},
                 limit=10,
                 key_terms=key_terms,
+                max_share=max_share,
             )
         times.append(time.perf_counter() - began)
         rank = _rank(found.hits, target)
@@ -117,6 +124,7 @@ def _run(service: Service, claims: list, targets: list, key_terms: int | None) -
     warm = sorted(times[1:]) or times
     return {
         "key_terms": key_terms or KEY_TERMS,
+        "max_share": max_share,
         "recall@1": sum(1 for r in ranks if r is not None and r <= 1) / n,
         "recall@5": sum(1 for r in ranks if r is not None and r <= 5) / n,
         "recall@10": sum(1 for r in ranks if r is not None) / n,
@@ -135,6 +143,9 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="build (or reuse) the library in this folder")
     parser.add_argument(
         "--key-terms", default="5,8,12,20", help="other numbers of key terms to compare"
+    )
+    parser.add_argument(
+        "--max-share", default="", help="shares of passages above which a word is left out"
     )
     args = parser.parse_args()
     if not CORPUS.is_dir():
@@ -156,6 +167,8 @@ def main() -> None:
             print(json.dumps({"service.suggest": _run(service, claims, targets, None)}))
             for k in (int(x) for x in args.key_terms.split(",") if x):
                 print(json.dumps({"key_terms": _run(service, claims, targets, k)}))
+            for share in (float(x) for x in args.max_share.split(",") if x):
+                print(json.dumps({"max_share": _run(service, claims, targets, KEY_TERMS, share)}))
         finally:
             service.close()
     print(f"load average after: {os.getloadavg()}")

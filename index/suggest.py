@@ -7,8 +7,8 @@ over passages. No new model and nothing stored beyond the index: the passage tex
 SQLite through the search's own reader, and within each passage the sentence holding the most
 key-term weight is what a link would mark.
 
-Measured with bench/suggest.py (40 paraphrased claims, docs/performance.md): KEY_TERMS
-decides the balance of recall and time; the figures there chose it.
+Measured with bench/suggest.py (40 paraphrased claims, docs/performance.md): KEY_TERMS and
+MAX_SHARE decide the balance of recall and time; the figures beside them chose them.
 """
 
 from __future__ import annotations
@@ -27,8 +27,16 @@ from index.snippets import locate, make_snippet
 from store.sanitize import terminal_safe
 
 # How many of the claim's words become the query (whoosh's more_like defaults to 5: too few
-# for a sentence-long claim, which names its subject, its verb and what it says of it).
+# for a sentence-long claim). On the 75-book corpus, recall at 5 / at 10 with 5 terms was
+# 0.70 / 0.725, with 8 0.775 / 0.775, with 12 0.775 / 0.825, with 20 0.80 / 0.825 at 1.6x the
+# time of 12.
 KEY_TERMS = 12
+# A word found in more than this share of the passages is left out of the query: it ranks
+# little and costs the most time to score (each of its postings is read). On the 75-book
+# corpus (bench/suggest.py, 40 claims, load 3 on 2 cores) 1.0 took 402 ms at p50 for recall
+# 0.775 at 5 and 0.825 at 10; 0.3 took 152 ms for 0.775 and 0.8; 0.1 80 ms for 0.775 and 0.775;
+# 0.03 lost a third of the first hits.
+MAX_SHARE = 0.3
 # Candidates fetched beyond the wanted number, to stay full after exclusions.
 SPARE = 10
 # A sentence end, as index.passages cuts long paragraphs (. ! ? … and closing quotes).
@@ -128,6 +136,7 @@ def run_suggest(
     exclude: dict[str, list[tuple[int, int]]],
     limit: int = 10,
     key_terms: int = KEY_TERMS,
+    max_share: float = MAX_SHARE,
 ) -> Suggestions:
     """Passages most like `claim_text`, best first, leaving out those that overlap `exclude`.
 
@@ -135,7 +144,15 @@ def run_suggest(
         exclude: document id -> character spans (the claim itself, its linked evidence).
     """
     began = time.perf_counter()
-    terms = searcher.key_terms_from_text("text", claim_text, numterms=key_terms, normalize=True)
+    reader = searcher.reader()
+    passages = max(1, reader.doc_count())
+    terms = [
+        (word, weight)
+        for word, weight in searcher.key_terms_from_text(
+            "text", claim_text, numterms=2 * key_terms, normalize=True
+        )
+        if reader.doc_frequency("text", word) <= max_share * passages
+    ][:key_terms]
     if not terms:
         return Suggestions([], [], time.perf_counter() - began)
     query = wq.Or([wq.Term("text", word, boost=weight) for word, weight in terms])

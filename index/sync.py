@@ -73,7 +73,7 @@ from index.schema import (
     make_schema,
     tag_terms,
 )
-from index.suggest import KEY_TERMS, Suggestions, run_suggest
+from index.suggest import KEY_TERMS, MAX_SHARE, Suggestions, run_suggest
 from store.errors import MarginError
 from store.processes import start_child
 
@@ -1284,6 +1284,7 @@ class SearchIndex:
         exclude: dict[str, list[tuple[int, int]]],
         limit: int = 10,
         key_terms: int = KEY_TERMS,
+        max_share: float = MAX_SHARE,
     ) -> Suggestions:
         """Passages most like a claim's text, leaving out the spans in `exclude`."""
         problem = self._problem(lib)
@@ -1299,6 +1300,7 @@ class SearchIndex:
             exclude=exclude,
             limit=limit,
             key_terms=key_terms,
+            max_share=max_share,
         )
 
 
