@@ -37,6 +37,9 @@ KEY_TERMS = 12
 # 0.775 at 5 and 0.825 at 10; 0.3 took 152 ms for 0.775 and 0.8; 0.1 80 ms for 0.775 and 0.775;
 # 0.03 lost a third of the first hits.
 MAX_SHARE = 0.3
+# ...but only beyond this many passages: in a small library every word is cheap, and a word in a
+# third of six passages is no sign of a common one.
+COMMON_FLOOR = 2000
 # Candidates fetched beyond the wanted number, to stay full after exclusions.
 SPARE = 10
 # A sentence end, as index.passages cuts long paragraphs (. ! ? … and closing quotes).
@@ -151,7 +154,7 @@ def run_suggest(
         for word, weight in searcher.key_terms_from_text(
             "text", claim_text, numterms=2 * key_terms, normalize=True
         )
-        if reader.doc_frequency("text", word) <= max_share * passages
+        if reader.doc_frequency("text", word) <= max(max_share * passages, COMMON_FLOOR)
     ][:key_terms]
     if not terms:
         return Suggestions([], [], time.perf_counter() - began)
