@@ -142,9 +142,7 @@ def test_margin_agreement_for_two_reviewers_through_the_service(tmp_path: Path) 
     data = json.loads(_run(a, "agreement", "--json"))
     assert data["kappa"] == pytest.approx(0.682540, abs=1e-6)
     assert data["agreement"] == pytest.approx(0.8) and data["units_shared"] == 10
-    assert sorted(d["claim_id"] for d in data["disagreements"]) == sorted(
-        [claims[2], claims[7]]
-    )
+    assert sorted(d["claim_id"] for d in data["disagreements"]) == sorted([claims[2], claims[7]])
     assert data["disagreements"][0]["document_title"] and data["names"][a.author.id] == "A"
     shown = _run(a, "agreement")
     assert "agreement 80.0% of reviewer pairs; Krippendorff's alpha 0.691" in shown

@@ -268,3 +268,39 @@ async def test_the_board_and_the_claim_screen_say_what_moved_and_a_verdict_clear
         await pilot.press("escape")
         await settle(pilot)
         assert app.screen.claims == [] and "stale:" not in screen_text(app)
+
+
+async def test_the_board_opens_on_the_reviewers_queue_with_progress_then_stale_claims(
+    tmp_path: Path,
+) -> None:
+    service, _, mine = _setup(tmp_path)
+    doc_id = service.library.annotation(mine).document_id
+    theirs = service.annotate_quote(doc_id, "the ministry said", role="claim").id
+    unjudged = service.annotate_quote(doc_id, "the state banks", role="claim").id
+    service.review(mine, "supported")
+    colleague = _service(tmp_path, Author("33333333-3333-4333-8333-333333333333", "Cole"))
+    colleague.review(theirs, "unsupported")  # judged, but not by me: still in my queue
+    app = make_app(service)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        assert [s.claim.id for s in app.screen.claims] == [theirs, unjudged]
+        assert "your queue" in screen_text(app) and "1 of 3 reviewed by you" in screen_text(app)
+        await pilot.press("a")
+        await pilot.pause()
+        assert len(app.screen.claims) == 3
+        # Evidence added to the claim I judged: it comes back, after the ones I have not judged.
+        later = service.annotate_quote(doc_id, LATER)
+        service.link(mine, later.id)
+        await pilot.press("q")
+        await pilot.pause()
+        assert [s.claim.id for s in app.screen.claims] == [theirs, unjudged, mine]
+        await pilot.press("down", "down", "enter")
+        await settle(pilot)
+        await pilot.press("r", "enter")  # supported, again
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert [s.claim.id for s in app.screen.claims] == [theirs, unjudged]

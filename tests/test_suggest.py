@@ -15,9 +15,7 @@ from tui.cli import cli
 from tui.screens.claim import ClaimScreen
 from tui.service import Service
 
-TARGET = (
-    "The council voted to close the harbour bridge for repairs until the spring floods recede."
-)
+TARGET = "The council voted to close the harbour bridge for repairs until the spring floods recede."
 MINUTES = (
     "Minutes of the council meeting.\n\n"
     "The mayor opened the meeting and the clerk read the apologies of two members. "

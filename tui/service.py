@@ -590,3 +590,7 @@ class Service:
         return AgreementReport(
             found, names, {claim_id: claims[claim_id] for claim_id in found.disagreements}
         )
+
+    def judged_by_me(self) -> set[str]:
+        """The claims I have given a verdict (the reviewer's queue leaves them out)."""
+        return {r.claim_id for r in self.library.reviews() if r.reviewer_id == self.author.id}

@@ -15,7 +15,7 @@ from store.schema import VERDICTS
 from store.staleness import Staleness
 from tui.dialogs.ask import AskDialog
 
-FILTERS = ("all", "no evidence", "unreviewed", "stale")
+FILTERS = ("queue", "all", "no evidence", "unreviewed", "stale")
 
 
 def flags(summary: ClaimSummary, moved: Staleness | None = None) -> Text:
@@ -41,6 +41,13 @@ class ClaimsScreen(Screen[None]):
             "Open",
             id="open-claim",
             tooltip="Open the claim beside its evidence",
+        ),
+        Binding(
+            "q",
+            "filter('queue')",
+            "My queue",
+            id="claims-queue",
+            tooltip="Claims you have not judged yet, then those whose verdict went stale",
         ),
         Binding("a", "filter('all')", "All", id="claims-all", tooltip="Show every claim"),
         Binding(
@@ -98,7 +105,9 @@ class ClaimsScreen(Screen[None]):
     def __init__(self, document_id: str | None = None) -> None:
         super().__init__()
         self.document_id = document_id
-        self.mode = "all"
+        # A reviewer opens the board on what still needs them (for someone who has judged
+        # nothing, that is every claim).
+        self.mode = "queue"
         self.verdict: str | None = None
         self.tag: str | None = None
         self.order = "document"
@@ -131,8 +140,14 @@ class ClaimsScreen(Screen[None]):
             order=self.order,
         )
         self.stale = self.app.service.staleness()
+        judged = self.app.service.judged_by_me()
+        self.progress = (sum(1 for s in self.claims if s.claim.id in judged), len(self.claims))
         if self.mode == "stale":
             self.claims = [s for s in self.claims if s.claim.id in self.stale]
+        elif self.mode == "queue":
+            self.claims = [s for s in self.claims if s.claim.id not in judged] + [
+                s for s in self.claims if s.claim.id in judged and s.claim.id in self.stale
+            ]
         table = self.query_one("#claims", DataTable)
         keep = table.cursor_row
         table.clear()
@@ -153,7 +168,7 @@ class ClaimsScreen(Screen[None]):
             )
         if self.claims:
             table.move_cursor(row=min(keep, len(self.claims) - 1))
-        described = [self.mode]
+        described = ["your queue" if self.mode == "queue" else self.mode]
         if self.verdict:
             described.append(f"verdict {self.verdict}")
         if self.tag:
@@ -162,6 +177,9 @@ class ClaimsScreen(Screen[None]):
             described.append("this document")
         if self.stale and self.mode != "stale":
             described.append(f"{len(self.stale)} stale (s)")
+        done, total = self.progress
+        if self.mode in ("queue", "all"):
+            described.append(f"{done} of {total} reviewed by you")
         dot = " \u00b7 "
         summary = (
             f" {plural(len(self.claims), 'claim')}{dot}{dot.join(described)}{dot}by {self.order}"
@@ -170,16 +188,16 @@ class ClaimsScreen(Screen[None]):
 
     def action_filter(self, mode: str) -> None:
         self.mode = mode
-        if mode in ("all", "unreviewed", "stale"):  # filters on the latest verdict
+        if mode in ("queue", "all", "unreviewed", "stale"):  # filters on the latest verdict
             self.verdict = None
-        if mode == "all":
+        if mode in ("all", "queue"):
             self.tag = None
         self.refresh_claims()
 
     def action_cycle_verdict(self) -> None:
         cycle = [None, *VERDICTS]
         self.verdict = cycle[(cycle.index(self.verdict) + 1) % len(cycle)]
-        if self.verdict is not None and self.mode == "unreviewed":
+        if self.verdict is not None and self.mode in ("unreviewed", "queue"):
             self.mode = "all"  # a verdict filter means reviewed claims
         self.refresh_claims()
 
