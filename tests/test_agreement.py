@@ -10,9 +10,11 @@ from click.testing import CliRunner
 
 from store.agreement import (
     Rating,
+    Span,
     by_unit,
     cohens_kappa,
     compare_coders,
+    compare_taggers,
     krippendorff_alpha,
     percent_agreement,
 )
@@ -171,3 +173,62 @@ def test_margin_agreement_with_one_reviewer_says_there_is_nothing_to_compare(
     a.review(claim, S)
     assert "no claim has verdicts from two reviewers yet" in _run(a, "agreement")
     assert json.loads(_run(a, "agreement", "--json"))["alpha"] is None
+
+
+# Coders tagging: one document of 100 characters. A tags #t on 0-20 and 50-60, B on 10-30.
+# Characters: both 10, A only 20, B only 10, neither 60: p_o 0.7, p_e 0.3*0.2 + 0.7*0.8 = 0.62,
+# kappa 0.08 / 0.38 = 0.210526. Alpha: o_11 20, o_00 120, o_10 = o_01 30; n_1 50, n_0 150,
+# n 200: 1 - 199 * 60 / (2 * 50 * 150) = 0.204. Segments: A 0-20 and B 10-30 overlap, A 50-60
+# does not: 2 of 3.
+def test_two_coders_tag_agreement_matches_the_hand_worked_figures() -> None:
+    spans = [
+        Span("d", "A", "t", 0, 20),
+        Span("d", "A", "t", 50, 60),
+        Span("d", "B", "t", 10, 30),
+    ]
+    [found] = compare_taggers(spans, {"d": 100}, {"d": {"A", "B"}})
+    assert found.agreement == pytest.approx(0.7)
+    assert found.kappa == pytest.approx(0.08 / 0.38)
+    assert found.alpha == pytest.approx(0.204)
+    assert (found.segments, found.segments_matched) == (3, 2)
+    assert found.pairs[0].confusion == {"yes": {"yes": 10, "no": 20}, "no": {"yes": 10, "no": 60}}
+
+
+# Three coders of a 10-character document; C used only another tag. #t: A 0-4, B 2-4. Runs:
+# 0-2 (A), 2-4 (A, B), 4-10 (none). Coincidences (1/2 per ordered pair, times the run's
+# length): o_10 = o_01 4, o_11 2, o_00 20; n_0 24, n_1 6, n 30; alpha 1 - 29 * 8 / 288 = 7/36.
+# Agreeing pairs per character: 2*1 + 2*1 + 6*3 = 22 of 30.
+def test_three_coders_tag_agreement_matches_the_hand_worked_figures() -> None:
+    spans = [
+        Span("d", "A", "t", 0, 4),
+        Span("d", "B", "t", 2, 4),
+        Span("d", "C", "u", 8, 10),
+        Span("alone", "A", "t", 0, 5),  # a document only A annotated: not compared
+    ]
+    coders_of = {"d": {"A", "B", "C"}, "alone": {"A"}}
+    found = {t.tag: t for t in compare_taggers(spans, {"d": 10, "alone": 50}, coders_of)}
+    t = found["t"]
+    assert t.alpha == pytest.approx(7 / 36)
+    assert t.agreement == pytest.approx(22 / 30)
+    assert (t.documents, t.characters, t.coders) == (1, 10, ["A", "B", "C"])
+    assert t.kappa is None and len(t.pairs) == 3
+    assert (t.segments, t.segments_matched) == (2, 2)
+
+
+def test_margin_agreement_tags_compares_coders_of_the_same_document(tmp_path: Path) -> None:
+    a, b = _reviewers(tmp_path, 2)
+    text = "x" * 100
+    source = tmp_path / "doc.txt"
+    source.write_text(text, encoding="utf-8")
+    [result] = list(a.import_files([source]))
+    doc = result.document_id
+    a.annotate(doc, 0, 20, tags=["t"])
+    a.annotate(doc, 50, 60, tags=["t"])
+    b.annotate(doc, 10, 30, tags=["t"])
+    data = json.loads(_run(a, "agreement", "--tags", "--json"))
+    [tag] = data["tags"]
+    assert tag["tag"] == "t" and tag["kappa"] == pytest.approx(0.08 / 0.38)
+    assert tag["alpha"] == pytest.approx(0.204) and data["names"][b.author.id] == "B"
+    shown = _run(a, "agreement", "--tags")
+    assert "#t: A, B on 1 document: agree on 70.0% of characters, Cohen's kappa 0.211" in shown
+    assert "2 of 3 segments overlap" in shown

@@ -667,10 +667,16 @@ def _figure(value: float | None, percent: bool = False) -> str:
 
 
 @cli.command()
+@click.option(
+    "--tags", is_flag=True, help="Coders compared, tag by tag, on documents they both annotated."
+)
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")
 @pass_context
-def agreement(obj: Context, as_json: bool) -> None:
+def agreement(obj: Context, tags: bool, as_json: bool) -> None:
     """How far reviewers agree on the claims two or more of them judged."""
+    if tags:
+        _tag_agreement(obj, as_json)
+        return
     report = obj.service.agreement()
     found = report.agreement
     if as_json:
@@ -716,6 +722,25 @@ def agreement(obj: Context, as_json: bool) -> None:
         said = ", ".join(f"{report.name(who)} {verdict}" for who, verdict in verdicts.items())
         say(f"{claim_id[:8]}  {summary.document_title[:30]}: {quote}")
         say(f"          {said}")
+
+
+def _tag_agreement(obj: Context, as_json: bool) -> None:
+    found, names = obj.service.tag_agreement()
+    if as_json:
+        out.print_json(json.dumps({"names": names, "tags": [t.to_json() for t in found]}))
+        return
+    if not found:
+        say("no tag used on a document that two or more people annotated")
+        return
+    for tag in found:
+        coders = ", ".join(names.get(c, c[:8]) for c in tag.coders)
+        kappa = f", Cohen's kappa {_figure(tag.kappa)}" if tag.kappa is not None else ""
+        say(
+            f"#{tag.tag}: {coders} on {plural(tag.documents, 'document')}: agree on "
+            f"{_figure(tag.agreement, True)} of characters{kappa}, Krippendorff's alpha "
+            f"{_figure(tag.alpha)}; {tag.segments_matched} of {plural(tag.segments, 'segment')} "
+            "overlap another coder's"
+        )
 
 
 def main() -> None:

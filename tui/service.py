@@ -15,7 +15,14 @@ from pathlib import Path
 from index import IndexBusy, SearchIndex, SearchResult, index_dir_for, sync_in_child
 from index.suggest import Suggestion, Suggestions
 from store import exchange
-from store.agreement import Agreement, compare_coders, verdict_ratings
+from store.agreement import (
+    Agreement,
+    Span,
+    TagAgreement,
+    compare_coders,
+    compare_taggers,
+    verdict_ratings,
+)
 from store.citation import citation
 from store.errors import IngestError, InvalidInput, MarginError
 from store.ingest import Limits, extract, iter_source_files
@@ -594,3 +601,22 @@ class Service:
     def judged_by_me(self) -> set[str]:
         """The claims I have given a verdict (the reviewer's queue leaves them out)."""
         return {r.claim_id for r in self.library.reviews() if r.reviewer_id == self.author.id}
+
+    def tag_agreement(self) -> tuple[list[TagAgreement], dict[str, str]]:
+        """How far coders agree, tag by tag, on the documents two or more of them annotated;
+        with the names to show (author id -> name)."""
+        lib = self.library
+        annotations = lib.annotations()
+        coders_of: dict[str, set[str]] = {}
+        names: dict[str, str] = {}
+        for a in annotations:
+            coders_of.setdefault(a.document_id, set()).add(a.author_id)
+            names[a.author_id] = a.author_name
+        spans = [
+            Span(a.document_id, a.author_id, tag, a.start, a.end)
+            for a in annotations
+            if a.anchor_state != "orphaned"
+            for tag in a.tags
+        ]
+        lengths = {d.id: d.length for d in lib.documents()}
+        return compare_taggers(spans, lengths, coders_of), names
