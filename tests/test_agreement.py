@@ -232,3 +232,33 @@ def test_margin_agreement_tags_compares_coders_of_the_same_document(tmp_path: Pa
     shown = _run(a, "agreement", "--tags")
     assert "#t: A, B on 1 document: agree on 70.0% of characters, Cohen's kappa 0.211" in shown
     assert "2 of 3 segments overlap" in shown
+
+
+async def test_the_agreement_screen_lists_disagreements_and_opens_one(tmp_path: Path) -> None:
+    from tests.apptools import screen_text, settle
+    from tui.app import make_app
+    from tui.screens.agreement import AgreementScreen
+    from tui.screens.claim import ClaimScreen
+
+    a, b = _reviewers(tmp_path, 2)
+    claims = _claims(a, tmp_path, len(TWO))
+    for claim_id, (first, second) in zip(claims, TWO, strict=True):
+        a.review(claim_id, first)
+        b.review(claim_id, second)
+    app = make_app(a)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("c", "g")
+        await settle(pilot)
+        assert isinstance(app.screen, AgreementScreen)
+        shown = screen_text(app)
+        assert "agreement 80.0%" in shown and "Krippendorff's alpha 0.691" in shown
+        assert "A / B: 10 claims, agree 80.0%, Cohen's kappa 0.683" in shown
+        assert app.screen.claim_ids == [claims[2], claims[7]]
+        assert "Claim number 2 says" in shown and "partly supported" in shown
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ClaimScreen) and app.screen.claim_id == claims[7]
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, AgreementScreen)

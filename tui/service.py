@@ -594,6 +594,14 @@ class Service:
         reviews = lib.reviews()
         names = {r.reviewer_id: r.reviewer_name for r in reviews}  # the latest name shown
         found = compare_coders(verdict_ratings(reviews, set(claims)))
+        # Disagreements in the board's order (by document, then position), not by id.
+        order = {claim_id: n for n, claim_id in enumerate(claims)}
+        found = replace(
+            found,
+            disagreements=dict(
+                sorted(found.disagreements.items(), key=lambda item: order[item[0]])
+            ),
+        )
         return AgreementReport(
             found, names, {claim_id: claims[claim_id] for claim_id in found.disagreements}
         )

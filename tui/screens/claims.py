@@ -99,6 +99,13 @@ class ClaimsScreen(Screen[None]):
             id="claims-document",
             tooltip="Only the claims of the highlighted claim's document (again: all documents)",
         ),
+        Binding(
+            "g",
+            "agreement",
+            "Agreement",
+            id="claims-agreement",
+            tooltip="Reviewers compared: agreement figures and the claims they disagree on",
+        ),
         Binding("escape", "back", "Back", id="claims-back", tooltip="Back to the previous screen"),
     ]
 
@@ -241,6 +248,11 @@ class ClaimsScreen(Screen[None]):
         from tui.screens.claim import ClaimScreen
 
         self.app.push_screen(ClaimScreen(claim_id))
+
+    def action_agreement(self) -> None:
+        from tui.screens.agreement import AgreementScreen
+
+        self.app.push_screen(AgreementScreen())
 
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 2:
