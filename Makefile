@@ -7,10 +7,10 @@ SAMPLE_LIBRARY := $(SAMPLE_HOME)/library.margin
 
 .PHONY: run test lint snapshots bench sample clean docs
 
-# Reinstall only when pyproject.toml changes.
+# Reinstall only when pyproject.toml changes. No pip upgrade: the pip that ships with the
+# interpreter is the one a user has, so a dependency it would miss fails here first.
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
@@ -34,6 +34,7 @@ lint: $(BIN)/.installed
 	$(BIN)/python -m ruff check tui store index tests bench
 	$(BIN)/python -m ruff format --check tui store index tests bench
 	$(BIN)/python -m mypy store index
+	$(BIN)/python -m pytest -q tests/test_layers.py
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/ingest_search.py

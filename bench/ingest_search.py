@@ -152,7 +152,7 @@ def annotate(lib: Library, count: int, seed: int = 7) -> None:
         for n in range(count):
             doc = ids[rnd.randrange(len(ids))]
             sql = "SELECT length FROM documents WHERE id = ?"
-            length = lib.db.execute(sql, [doc]).fetchone()[0]
+            length = lib.reader.execute(sql, [doc]).fetchone()[0]
             start = rnd.randrange(max(1, length - 300))
             role = "claim" if n % 3 == 0 else "highlight"
             note = rnd.choice(
@@ -212,7 +212,7 @@ class Fts5:
             "CREATE TABLE passages (id INTEGER PRIMARY KEY, doc_id TEXT, start INTEGER, "
             "end INTEGER, text TEXT, title TEXT, author TEXT)"
         )
-        rows = lib.db.execute("SELECT id, title, author, text FROM documents").fetchall()
+        rows = lib.reader.execute("SELECT id, title, author, text FROM documents").fetchall()
         began = time.perf_counter()
         n = 0
         with db:
@@ -343,7 +343,7 @@ def main() -> None:
     annotate(lib, args.notes)
     paragraphs = sum(
         sum(1 for p in BLANK_LINE.split(r[0]) if p.strip())
-        for r in lib.db.execute("SELECT text FROM documents").fetchall()
+        for r in lib.reader.execute("SELECT text FROM documents").fetchall()
     )
     mb = size / 1e6
     print(
@@ -358,7 +358,8 @@ def main() -> None:
     )
     index_s = time.perf_counter() - began
     passages = sum(
-        len(split_passages(r[0])) for r in lib.db.execute("SELECT text FROM documents").fetchall()
+        len(split_passages(r[0]))
+        for r in lib.reader.execute("SELECT text FROM documents").fetchall()
     )
     print(
         f"index catch-up   {index_s:7.1f} s  {passages / index_s:8,.0f} passages/s  "

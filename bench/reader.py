@@ -1,15 +1,18 @@
-"""Reader widget figures on big texts, headless (`App.run_test`), printed not asserted.
+"""The reader screen as a person meets it, on a big book with 0, 1,000 and 5,000 notes.
 
-    .venv/bin/python bench/reader.py            # the 8 MB text and the largest book
-    .venv/bin/python bench/reader.py --quick    # fewer presses and no scroll to the end
+    .venv/bin/python bench/reader.py                 # War and Peace, 0 / 1,000 / 5,000 notes
+    .venv/bin/python bench/reader.py --notes 0 5000  # chosen note counts
+    .venv/bin/python bench/reader.py --quick         # fewer key presses
 
-Each document runs in its own process so memory figures do not mix. Per document, with
-1,000 highlights (half in the first 450 KB that the page-downs walk through):
-first paint after opening, CPU per page-down (Pilot key press with its frame, and the widget's
-own share), per jump to a random offset, the cost of adding one highlight, and memory (RSS over
-the baseline after the text is in memory; peak; and along a scroll to the end, which must stay
-flat because every cache is bounded). Wall clock is useless for keys: Pilot sleeps between
-them, so key figures are `time.process_time`.
+For each note count, a library is built in a temporary folder through the real store and
+index (`Service.import_files`, then `Library.annotate` for each note: its cost is timed too),
+and then, in a fresh process so memory and caches do not mix, the app is built by the same
+factory the command line uses (`make_app`) and driven with Pilot: open the book from the
+library screen (first paint: from the key press to the first frame that shows the reader's
+rows), page down, and add a highlight the way a person does (`s` selects a sentence, `h`
+highlights it). Key figures are CPU time (`time.process_time`): Pilot sleeps between keys and
+the machine is shared, so wall clock says little. The ratios against 0 notes are the targets
+(issue 11): add a highlight within 2x, first paint within 2x, page-down within 1.5x.
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from statistics import median
@@ -27,73 +32,61 @@ from statistics import median
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from textual.app import App, ComposeResult  # noqa: E402
-from textual.widgets import Static  # noqa: E402
-
-from store.sanitize import ingest_clean  # noqa: E402
-from tui.reflow import reflow  # noqa: E402
-from tui.widgets.reader_view import ReaderView, Span  # noqa: E402
-
-CORPUS = REPO.parent / "shared" / "corpus" / "gutenberg"
+SHARED = Path(os.environ.get("MARGIN_SHARED", REPO.parent / "shared"))
+BOOK = SHARED / "corpus" / "gutenberg" / "pg2600-war-and-peace.txt"
 SIZE = (120, 40)
-TAGS = ["#e5c07b", "#c678dd", "#61afef", "#98c379", "#e06c75", "#56b6c2", None]
+TAGS = ["cause", "econ/trade", "people", "place", "war", "peace"]
 
 
-def documents() -> dict[str, str]:
-    books = sorted(CORPUS.glob("*.txt"), key=lambda p: p.stat().st_size, reverse=True)
-    largest = ingest_clean(books[0].read_text(encoding="utf-8"))[0]
-    parts, size = [], 0
-    for book in books:
-        text = ingest_clean(book.read_text(encoding="utf-8"))[0]
-        parts.append(text)
-        size += len(text)
-        if size >= 8_000_000:
-            break
-    return {"8mb": "\n\n".join(parts)[:8_000_000], f"largest ({books[0].stem})": largest}
+def build_library(home: Path, notes: int) -> dict:
+    """A library holding the book and `notes` notes (a fifth of them claims, most tagged)."""
+    from store.library import Library
+    from tui.service import Service
+
+    service = Service(home / "library.margin", home / "config")
+    [result] = list(service.import_files([BOOK]))
+    service.sync_index()
+    document_id = result.document_id
+    length = len(service.library.document(document_id).text)
+    service.close()
+    library = Library(home / "library.margin")
+    rng = random.Random(7)
+    cpu = time.process_time()
+    for n in range(notes):
+        # Half in the first 450 KB that the page-downs walk through, as a reader's notes bunch.
+        limit = 450_000 if n % 2 == 0 else length - 500
+        start = rng.randrange(0, limit)
+        library.annotate(
+            document_id,
+            start,
+            start + rng.randint(20, 400),
+            author=service.author,
+            role="claim" if rng.random() < 0.2 else "highlight",
+            note=f"note {n}" if rng.random() < 0.3 else "",
+            tags=[rng.choice(TAGS)] if rng.random() < 0.8 else [],
+        )
+    per_note = (time.process_time() - cpu) * 1000 / notes if notes else 0.0
+    library.close()
+    # A library with thousands of notes is indexed already: the app starts with nothing to do.
+    service = Service(home / "library.margin", home / "config")
+    service.sync_index()
+    service.close()
+    return {"document_id": document_id, "annotate_cpu_ms_per_note": round(per_note, 2)}
 
 
-def make_spans(text: str, count: int = 1000, seed: int = 7) -> list[Span]:
-    rng = random.Random(seed)
-    spans = []
-    for n in range(count):
-        limit = 450_000 if n % 2 == 0 else len(text) - 500
-        start = rng.randrange(0, min(limit, len(text) - 500))
-        end = start + rng.randint(20, 400)
-        role = "claim" if rng.random() < 0.2 else "highlight"
-        spans.append(Span(start, end, f"s{n}", role, rng.choice(TAGS), rng.random() < 0.1))
-    return spans
+async def drive(home: Path, document_id: str, quick: bool) -> dict:
+    """Open the book in the real app and time what a reader does."""
+    from tui.app import make_app
+    from tui.screens.reader import ReaderScreen
+    from tui.service import Service
+    from tui.widgets.reader_view import ReaderView
 
-
-def rss_kib(field: str = "VmRSS") -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
-
-
-class Bench(App[None]):
-    CSS = "ReaderView { height: 1fr; } #status { height: 1; }"
-
-    def compose(self) -> ComposeResult:
-        yield Static("status", id="status")
-
-
-def widget_frame(reader: ReaderView) -> None:
-    """What one frame asks of the widget: every visible row (cached rows are cheap)."""
-    for y in range(reader.scrollable_content_region.height):
-        reader.render_line(y)
-
-
-async def measure(name: str, text: str, quick: bool) -> dict:
-    spans = make_spans(text)
-    out: dict = {"document": name, "chars": len(text), "highlights": len(spans)}
-    app = Bench()
+    service = Service(home / "library.margin", home / "config")
+    app = make_app(service)
+    out: dict = {}
     async with app.run_test(size=SIZE) as pilot:
         app.animation_level = "none"
         await pilot.pause()
-        baseline = rss_kib()
-        # Reset the peak (VmHWM) so it measures the reader, not building the text.
-        Path("/proc/self/clear_refs").write_text("5")
         frames: list[float] = []
         display = app._display
 
@@ -103,130 +96,99 @@ async def measure(name: str, text: str, quick: bool) -> dict:
 
         app._display = hooked
         first_row: list[float] = []
-        started = time.perf_counter()
-        # As the reader screen shows it: hard-wrapped lines reflowed (same length, same offsets).
-        reader = ReaderView(reflow(text))
-        reader.set_spans(spans)
-        render_line = reader.render_line
+        render_line = ReaderView.render_line
 
-        def counting(y: int):  # noqa: ANN202
+        def counting(self, y: int):  # noqa: ANN001, ANN202
             if not first_row:
                 first_row.append(time.perf_counter())
-            return render_line(y)
+            return render_line(self, y)
 
-        reader.render_line = counting
-        await app.mount(reader, before=0)
-        reader.focus()
+        ReaderView.render_line = counting
+        cpu, started = time.process_time(), time.perf_counter()
+        app.open_document(document_id)
         while not (first_row and frames and frames[-1] >= first_row[0]):
             await asyncio.sleep(0)
-        painted = next(t for t in frames if t >= first_row[0])
-        out["first_paint_ms"] = round((painted - started) * 1000, 1)
-        reader.render_line = render_line
+        out["first_paint_ms"] = round((frames[-1] - started) * 1000, 1)
+        out["first_paint_cpu_ms"] = round((time.process_time() - cpu) * 1000, 1)
+        ReaderView.render_line = render_line
         await pilot.pause()
-        out["rows"] = reader.wrapped.row_count
-        out["rss_after_paint_mib"] = round((rss_kib() - baseline) / 1024, 1)
+        screen = app.screen
+        assert isinstance(screen, ReaderScreen)
+        out["notes_in_panel"] = len(screen.annotations)
 
-        presses = 50 if quick else 200
-        # Four batches: other processes on a shared machine make single figures noisy.
+        presses = 20 if quick else 60
         batches = []
         for _ in range(4):
             cpu = time.process_time()
             for _ in range(presses // 4):
                 await pilot.press("pagedown")
+            await pilot.pause()
             batches.append((time.process_time() - cpu) * 1000 / (presses // 4))
-        out["pagedown_press_cpu_ms_median_min"] = [
-            round(median(batches), 2),
-            round(min(batches), 2),
-        ]
-        cpu = time.process_time()
-        for _ in range(presses // 4):
-            await pilot.press("f12")  # bound to nothing: Pilot's and Textual's own floor
-        out["unbound_key_press_cpu_ms"] = round(
-            (time.process_time() - cpu) * 1000 / (presses // 4), 2
-        )
-        cpu = time.process_time()
-        for _ in range(presses):
-            reader.action_cursor_page(1)
-            widget_frame(reader)
-        out["pagedown_widget_cpu_ms"] = round((time.process_time() - cpu) * 1000 / presses, 2)
+        out["pagedown_cpu_ms_median"] = round(median(batches), 2)
 
-        rng = random.Random(11)
-        jumps = 30 if quick else 100
-        targets = [rng.randrange(len(text)) for _ in range(jumps)]
-        cpu = time.process_time()
-        for offset in targets:
-            reader.go_to(offset, 12)
+        # Add a highlight as a person does: a sentence further on, then h. Median of five.
+        adds = []
+        for _ in range(3 if quick else 5):
+            for _ in range(3):
+                await pilot.press("pagedown")
             await pilot.pause()
-        out["jump_with_frame_cpu_ms"] = round((time.process_time() - cpu) * 1000 / jumps, 2)
-        cpu = time.process_time()
-        for offset in reversed(targets):
-            reader.go_to(offset, 12)
-            widget_frame(reader)
-        out["jump_widget_cpu_ms"] = round((time.process_time() - cpu) * 1000 / jumps, 2)
-
-        # Adding a highlight re-sends them all (set_spans with 1,001); median of five.
-        calls, frames_cpu = [], []
-        for n in range(5):
-            extra = Span(1000 + n, 1200 + n, f"new{n}", "highlight", "#e5c07b")
-            wall = time.perf_counter()
-            reader.set_spans([*spans, extra])
-            calls.append((time.perf_counter() - wall) * 1000)
+            await pilot.press("s")
+            await pilot.pause()
+            before = len(screen.annotations)
             cpu = time.process_time()
+            await pilot.press("h")
+            await app.workers.wait_for_complete()
             await pilot.pause()
-            frames_cpu.append((time.process_time() - cpu) * 1000)
-        out["add_one_span_set_ms_median_max"] = [round(median(calls), 2), round(max(calls), 2)]
-        out["add_one_span_next_frame_cpu_ms"] = round(median(frames_cpu), 2)
-
-        cpu = time.process_time()
-        await pilot.resize_terminal(100, 40)
-        await pilot.pause()
-        out["resize_120_to_100_cpu_ms"] = round((time.process_time() - cpu) * 1000, 1)
-
-        if not quick:
-            # Walk the whole document a page at a time, sampling memory: it must stay flat.
-            reader.go_to(0)
-            samples, rows = [], reader.wrapped.row_count
-            mark, cpu, pages = 0.0, time.process_time(), 0
-            while reader.scroll_offset.y < reader.max_scroll_y:
-                reader.action_cursor_page(1)
-                widget_frame(reader)
-                pages += 1
-                if pages % 100 == 0:
-                    await pilot.pause()  # let the posted CursorMoved messages be handled
-                if reader.scroll_offset.y / rows >= mark:
-                    samples.append(round((rss_kib() - baseline) / 1024, 1))
-                    mark += 0.25
-            samples.append(round((rss_kib() - baseline) / 1024, 1))
-            out["scroll_to_end_pages"] = pages
-            out["scroll_to_end_widget_cpu_ms_per_page"] = round(
-                (time.process_time() - cpu) * 1000 / pages, 2
-            )
-            out["rss_while_scrolling_mib"] = samples
-        out["rss_peak_mib"] = round((rss_kib("VmHWM") - baseline) / 1024, 1)
+            adds.append((time.process_time() - cpu) * 1000)
+            assert len(screen.annotations) == before + 1, "the highlight was not added"
+        out["add_highlight_cpu_ms_median"] = round(median(adds), 1)
+    service.close()
     return out
+
+
+def run(notes: int, quick: bool) -> dict:
+    with tempfile.TemporaryDirectory(prefix="margin-bench-reader-") as folder:
+        home = Path(folder)
+        built = build_library(home, notes)
+        command = [sys.executable, __file__, "--drive", str(home), built["document_id"]]
+        if quick:
+            command.append("--quick")
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode:
+            raise SystemExit(done.stderr[-3000:])
+        figures = json.loads(done.stdout.strip().splitlines()[-1])
+        return {"notes": notes, **built, **figures}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--notes", type=int, nargs="*", default=[0, 1000, 5000])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--drive", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    docs = documents()
-    if args.one:
-        print(json.dumps(asyncio.run(measure(args.one, docs[args.one], args.quick))))
+    if args.drive:
+        home, document_id = args.drive
+        print(json.dumps(asyncio.run(drive(Path(home), document_id, args.quick))))
         return
-    for name in docs:
-        command = [sys.executable, __file__, "--one", name] + (["--quick"] if args.quick else [])
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
-        if result.returncode:
-            print(result.stderr[-3000:], file=sys.stderr)
+    if not BOOK.exists():
+        raise SystemExit(f"needs {BOOK} (set MARGIN_SHARED to the folder holding corpus/)")
+    print(f"{BOOK.name}, load average {os.getloadavg()[0]:.2f}")
+    results = [run(n, args.quick) for n in args.notes]
+    keys = [k for k in results[0] if k != "notes"]
+    print(f"{'notes':42}" + "".join(f"{r['notes']:>12}" for r in results))
+    for key in keys:
+        if key == "document_id":
             continue
-        figures = json.loads(result.stdout.strip().splitlines()[-1])
-        print(f"\n{figures.pop('document')}")
-        for key, value in figures.items():
-            print(f"  {key:40} {value}")
-    print("\ntargets: first paint < 150 ms, page-down < 10 ms CPU per press,")
-    print("memory flat while scrolling")
+        print(f"{key:42}" + "".join(f"{r[key]:>12}" for r in results))
+    base = results[0]
+    for r in results[1:]:
+        ratios = {
+            k: round(r[k] / base[k], 2) if base[k] else None
+            for k in ("first_paint_cpu_ms", "pagedown_cpu_ms_median", "add_highlight_cpu_ms_median")
+        }
+        print(f"ratios {r['notes']} notes against {base['notes']}: {ratios}")
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    print("targets: add a highlight within 2x, first paint within 2x, page-down within 1.5x")
 
 
 if __name__ == "__main__":

@@ -34,7 +34,8 @@ from store.profile import save_profile  # noqa: E402
 from store.records import Author  # noqa: E402
 from tui.service import Service  # noqa: E402
 
-CORPUS = REPO.parent / "shared" / "corpus" / "gutenberg"
+SHARED = Path(os.environ.get("MARGIN_SHARED", REPO.parent / "shared"))
+CORPUS = SHARED / "corpus" / "gutenberg"
 PAIRS = Path(__file__).with_name("suggest_pairs.json")
 BENCH_AUTHOR = Author("44444444-4444-4444-8444-444444444444", "Bench")
 
@@ -149,7 +150,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if not CORPUS.is_dir():
-        sys.exit(f"the corpus is not at {CORPUS}")
+        sys.exit(f"needs the corpus at {CORPUS} (set MARGIN_SHARED to the folder holding corpus/)")
     pairs = json.loads(PAIRS.read_text(encoding="utf-8"))
     print(f"load average before: {os.getloadavg()}")
     with tempfile.TemporaryDirectory() as scratch:

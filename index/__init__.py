@@ -5,8 +5,9 @@
 child process for bulk work, and `search()` answers queries with ranked, snippeted hits.
 """
 
+from index.child import IndexSyncFailed, sync_in_child
 from index.query import Hit, QueryError, SearchResult
-from index.sync import IndexBusy, IndexSyncFailed, SearchIndex, index_dir_for, sync_in_child
+from index.sync import IndexBusy, SearchIndex, index_dir_for
 
 __all__ = [
     "Hit",

@@ -27,6 +27,7 @@ from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.qparser import AndGroup, FuzzyTermPlugin, QueryParser, plugins
 from whoosh.searching import Searcher
 
+from index.bounded import deadline
 from index.schema import KIND_ANNOTATION, KIND_PASSAGE
 from index.snippets import locate, make_snippet
 from store.errors import MarginError
@@ -206,9 +207,13 @@ def make_parser(schema: object) -> QueryParser:
     return parser
 
 
-def parse_query(parser: QueryParser, query: str) -> wq.Query:
-    """Check and parse a query; QueryError when it is refused or means nothing."""
-    cleaned = check_query(query)
+def parse_query(parser: QueryParser, query: str, *, checked: str | None = None) -> wq.Query:
+    """Check and parse a query; QueryError when it is refused or means nothing.
+
+    Args:
+        checked: what `check_query(query)` returned, when the caller has checked it already.
+    """
+    cleaned = check_query(query) if checked is None else checked
     try:
         parsed = parser.parse(cleaned)
     except RecursionError:
@@ -300,7 +305,7 @@ def _expansions(q: wq.MultiTerm, reader: object) -> Iterable[bytes]:
                     seen.add(btext)
                     yield btext
         return
-    for btext in q._btexts(reader):
+    for btext in q._btexts(reader):  # noqa: SLF001 - whoosh's stored-text reader
         yield btext.encode("utf-8") if isinstance(btext, str) else btext
 
 
@@ -419,8 +424,16 @@ class SearchResult:
     total: int
     query: str
     timed_out: bool = False
+    """The search was cut at TIME_LIMIT: the hits are those found by then (partial)."""
     total_exact: bool = True
     seconds: float = 0.0
+    pending: int = 0
+    """Library changes not yet in the index (being indexed): what they hold is not searched."""
+
+    @property
+    def partial(self) -> bool:
+        """Some of the library may hold hits this answer does not show."""
+        return self.timed_out or self.pending > 0
 
     def to_json(self) -> dict:
         return {
@@ -428,6 +441,8 @@ class SearchResult:
             "total": self.total,
             "total_exact": self.total_exact,
             "timed_out": self.timed_out,
+            "pending": self.pending,
+            "partial": self.partial,
             "hits": [hit.to_json() for hit in self.hits],
         }
 
@@ -521,7 +536,7 @@ def _union(reader: object, q: ExpandedTerms, wanted: int) -> tuple[int, list[tup
     top_n: list[tuple[float, int]] = []
     for leaf, base in reader.leaf_readers():  # type: ignore[attr-defined]
         docs: set[int] = set()
-        for btext in q._btexts(leaf):
+        for btext in q._btexts(leaf):  # noqa: SLF001 - whoosh's stored-text reader
             docs.update(leaf.postings(q.fieldname, btext).all_ids())  # deletions filtered
         total += len(docs)
         if len(top_n) < wanted:
@@ -536,10 +551,16 @@ def run_search(
     query: str,
     limit: int = 20,
     offset: int = 0,
+    *,
+    checked: str | None = None,
 ) -> SearchResult:
-    """Check, parse, expand, run (at most TIME_LIMIT seconds) and make the page of hits."""
+    """Check, parse, expand, run (at most TIME_LIMIT seconds) and make the page of hits.
+
+    Args:
+        checked: what `check_query(query)` returned, when the caller has checked it already.
+    """
     began = time.perf_counter()
-    parsed, terms = expand(query, parse_query(parser, query), searcher)
+    parsed, terms = expand(query, parse_query(parser, query, checked=checked), searcher)
     wanted = max(1, offset + limit)
     timed_out = False
     reader = searcher.reader()
@@ -561,7 +582,9 @@ def run_search(
             top = collectors.TopCollector(wanted, usequality=False, replace=0)
         collector = TimeLimitCollector(top, timelimit=TIME_LIMIT, use_alarm=False)
         try:
-            searcher.search_with_collector(parsed, collector)
+            # The collector looks at the clock per match; `deadline` inside phrase matching.
+            with deadline(TIME_LIMIT):
+                searcher.search_with_collector(parsed, collector)
         except TimeLimit:
             timed_out = True
         finally:

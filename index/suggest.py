@@ -91,11 +91,14 @@ class Suggestions:
     hits: list[Suggestion]
     terms: list[tuple[str, float]]
     seconds: float
+    pending: int = 0
+    """Library changes not yet in the index (being indexed): what they hold is not ranked."""
 
     def to_json(self) -> dict:
         return {
             "terms": [[t, round(w, 4)] for t, w in self.terms],
             "seconds": round(self.seconds, 4),
+            "pending": self.pending,
             "suggestions": [s.to_json() for s in self.hits],
         }
 

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import bisect
+import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import datetime, timezone
+from pathlib import PurePath
+
+
+def format_time(stamp: datetime) -> str:
+    """A time as margin stores it (its one time format): UTC, ISO 8601, milliseconds, a Z."""
+    utc = stamp.astimezone(timezone.utc)
+    return utc.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def now() -> str:
-    """The current time as stored: UTC, ISO 8601, milliseconds, with a Z."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """The current time as stored (see `format_time`)."""
+    return format_time(datetime.now(timezone.utc))
 
 
 def new_id() -> str:
@@ -170,3 +178,27 @@ class ClaimSummary:
     @property
     def evidence(self) -> int:
         return self.supports + self.contradicts + self.context
+
+
+def to_json(record: object) -> object:
+    """A record (or a list of them) as plain JSON values: what every `--json` prints.
+
+    Dataclasses become objects with their fields, tuples become lists; a record with its own
+    `to_json` (a search hit, an import result) is asked for it, so each shape has one writer.
+    """
+    own = getattr(record, "to_json", None)
+    if callable(own):
+        return own()
+    if is_dataclass(record) and not isinstance(record, type):
+        return {f.name: to_json(getattr(record, f.name)) for f in fields(record)}
+    if isinstance(record, dict):
+        return {str(k): to_json(v) for k, v in record.items()}
+    if isinstance(record, list | tuple | set | frozenset):
+        items = [to_json(v) for v in record]
+        # A set has no order of its own: sorted by its JSON text, so output is stable.
+        if isinstance(record, set | frozenset):
+            items.sort(key=lambda item: json.dumps(item, sort_keys=True))
+        return items
+    if isinstance(record, PurePath):
+        return str(record)
+    return record

@@ -7,13 +7,11 @@ new one with its notes re-anchored, never a mix.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
-from store.anchoring import Quote, anchor_all
-from store.errors import InvalidInput
-from store.library import CONTEXT, Library, NewDocument, text_sha256
-from store.records import Annotation, now
+from store.anchoring import Quote, anchor_all, quote_at
+from store.library import Library, NewDocument, text_sha256
+from store.records import Annotation
 
 
 @dataclass
@@ -52,46 +50,36 @@ def update_document(lib: Library, document_id: str, new: NewDocument) -> UpdateR
         report = UpdateReport(document_id, current.title, changed=current.sha256 != sha)
         if not report.changed:
             return report
-        other = lib.document_by_sha(sha)
-        if other is not None:
-            raise InvalidInput(f"this text is already in the library as {other.title!r}")
-        lib.db.execute(
-            "INSERT OR REPLACE INTO document_versions (document_id, sha256, text_length, replaced_at) "
-            "VALUES (?, ?, ?, ?)",
-            [document_id, current.sha256, len(current.text), now()],
-        )
-        metadata = dict(new.metadata or {})
-        lib.db.table("documents").update(
-            document_id,
-            {
-                "text": new.text,
-                "sha256": sha,
-                "length": len(new.text),
-                "page_starts": json.dumps(new.page_starts) if new.page_starts else None,
-                "metadata": json.dumps(metadata, ensure_ascii=False, sort_keys=True),
-                "imported_at": now(),
-            },
-        )
-        lib._log("document", document_id, "update")
+        lib.replace_text(document_id, new)
         annotations = lib.annotations(document_id, include_deleted=True)
         anchors = anchor_all(
             new.text,
             [Quote(a.exact, a.prefix, a.suffix, a.start, a.end) for a in annotations],
         )
         for annotation, found in zip(annotations, anchors, strict=True):
-            values: dict = {"anchor_state": found.state, "anchor_step": found.step}
-            if found.state != "orphaned":
-                # Found again: the quote and context are taken afresh from the new text, so
-                # the next version is anchored against this one.
-                values.update(
-                    start=found.start,
-                    end=found.end,
-                    exact=new.text[found.start : found.end],
-                    prefix=new.text[max(0, found.start - CONTEXT) : found.start],
-                    suffix=new.text[found.end : found.end + CONTEXT],
+            # Found again: the quote and context are taken afresh from the new text, so the
+            # next version is anchored against this one. An orphan keeps what it had.
+            quote = (
+                Quote(
+                    annotation.exact,
+                    annotation.prefix,
+                    annotation.suffix,
+                    annotation.start,
+                    annotation.end,
                 )
-            lib.db.table("annotations").update(annotation.id, values)
-            lib._log("annotation", annotation.id, "update")
+                if found.state == "orphaned"
+                else quote_at(new.text, found.start, found.end)
+            )
+            lib.restore_anchor(
+                annotation.id,
+                start=quote.start,
+                end=quote.end,
+                exact=quote.exact,
+                prefix=quote.prefix,
+                suffix=quote.suffix,
+                state=found.state,
+                step=found.step,
+            )
             if annotation.deleted:
                 continue
             if found.state == "ok":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,8 +19,8 @@ from store.anchoring import (
     fold,
     quote_at,
 )
+from tests.conftest import SEED
 
-SEED = Path(__file__).resolve().parents[1].parent / "shared" / "seeds" / "000_d7a02fca77c0caa4.txt"
 TEXT = SEED.read_text(encoding="utf-8")
 CLAIM = (
     "Beijing has identified both the digital realm and the geographic regions of the Global "

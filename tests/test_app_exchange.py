@@ -107,3 +107,49 @@ async def test_import_with_the_i_key_and_a_named_encoding(tmp_path: Path) -> Non
         assert "czech" in screen_text(app)
         found = service.search("žluťoučký")
         assert [hit.document_id for hit in found.hits] == [new]
+
+
+async def test_the_merge_notice_points_to_conflicts_only_when_the_report_has_some(
+    tmp_path: Path,
+) -> None:
+    ana = sample_service(tmp_path / "ana", author=ANA)
+    ben = sample_service(tmp_path / "ben", author=BEN)
+    note = ana.annotate_quote(
+        "Federalist",
+        "The latent causes of faction are thus sown in the nature of man",
+        note="first",
+    )
+    ana.set_tags(note.id, ["conflict zone"])
+    first = tmp_path / "first.margin.jsonld"
+    ana.export_notes("bundle", first)
+    ben.import_notes(first)
+    ana.set_note(note.id, "ana's reading")
+    ben.set_note(note.id, "ben's reading")
+    second = tmp_path / "second.margin.jsonld"
+    ana.export_notes("bundle", second)
+    app = make_app(ben)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("m")
+        await pilot.pause()
+        app.screen.query_one("#import-path", Input).value = str(second)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "1 conflicts" in notices(app)
+        assert "Open the conflicts with ctrl+p" in notices(app)
+
+    # A tag named "conflict zone" whose colour differs here puts "conflict " in a notice line:
+    # the report says 0 conflicts, so the app must not send anyone to the conflicts screen.
+    quiet = sample_service(tmp_path / "quiet", author=BEN)
+    quiet.create_tag("conflict zone", colour="#000000")
+    app = make_app(quiet)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("m")
+        await pilot.pause()
+        app.screen.query_one("#import-path", Input).value = str(first)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "0 conflicts" in notices(app)
+        assert "'conflict zone': kept this library's colour" in notices(app)
+        assert "Open the conflicts" not in notices(app)

@@ -16,6 +16,7 @@ from tests.apptools import (
     screen_text,
     settle,
 )
+from tests.conftest import on_disk
 from tui.app import make_app
 from tui.screens.claim import ClaimScreen
 from tui.screens.claims import ClaimsScreen
@@ -63,12 +64,12 @@ async def test_delete_asks_with_the_number_of_notes(tmp_path: Path) -> None:
         )
         await pilot.press("n")
         await pilot.pause()
-        assert service.library.db["documents"].count == 4
+        assert on_disk(service.library)["documents"].count == 4
         await pilot.press("delete")
         await pilot.pause()
         await pilot.press("y")
         await settle(pilot)
-        assert service.library.db["documents"].count == 3
+        assert on_disk(service.library)["documents"].count == 3
         assert [a.id for a in service.library.annotations()] == [elsewhere.id]
         assert service.library.links() == []
         assert text  # the document's text went with it

@@ -1,5 +1,5 @@
 """The W3C bundle: lossless round trip (byte-identical, also as a property over generated
-libraries), the W3C MUST assertions from ../shared/standards, subsets, the folder form and a
+libraries), the W3C MUST assertions from tests/fixtures, subsets, the folder form and a
 git merge of two people's folders."""
 
 from __future__ import annotations
@@ -24,11 +24,10 @@ from store.exchange.validate import read_bundle
 from store.library import Library
 from store.records import Author
 from store.sanitize import ingest_clean
-from tests.conftest import NewDoc
+from tests.conftest import SEED, NewDoc, on_disk
+from tests.conftest import W3C as W3C_FIXTURES
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-W3C = SHARED / "standards" / "w3c-annotation" / "web-annotation-tests"
-SEED = SHARED / "seeds" / "000_d7a02fca77c0caa4.txt"
+W3C = W3C_FIXTURES / "web-annotation-tests"
 FEDERALIST = Path(__file__).resolve().parents[1] / "samples" / "sources" / "federalist-no-10.md"
 ALICE = Author("11111111-1111-4111-8111-111111111111", "Alice Analyst")
 BOB = Author("22222222-2222-4222-8222-222222222222", "Bob Reviewer")
@@ -131,7 +130,7 @@ def sample(tmp_path: Path) -> tuple[Library, dict[str, str]]:
 def snapshot(lib: Library) -> dict[str, list[dict]]:
     """Every row a merge could touch, for "nothing changed" checks."""
     return {
-        table: lib._rows(f"SELECT * FROM {table} ORDER BY 1, 2")
+        table: _q(lib, f"SELECT * FROM {table} ORDER BY 1, 2")
         for table in (
             "documents",
             "annotations",
@@ -334,7 +333,7 @@ def test_round_trip_is_byte_identical(sample, tmp_path):
         ("links", "link"),
         ("reviews", "review"),
     ):
-        for row in other._rows(f"SELECT id FROM {table}"):
+        for row in _q(other, f"SELECT id FROM {table}"):
             assert (entity, row["id"]) in logged
     other.close()
 
@@ -621,7 +620,7 @@ def test_two_branches_adding_their_own_tags_and_documents_merge_in_git(tmp_path)
 def test_the_w3c_worked_example_merges_and_merges_again_unchanged(tmp_path):
     lib = Library(tmp_path / "lib.margin")
     doc, _ = lib.add_document(NewDoc(SEED.read_text(encoding="utf-8"), title="mine"))
-    example = SHARED / "standards" / "w3c-annotation" / "example-margin.jsonld"
+    example = W3C_FIXTURES / "example-margin.jsonld"
     report = merge(lib, example, author=BOB)
     assert report.rejected == [] and report.skipped == [] and report.orphaned == []
     live = lib.annotations()
@@ -666,3 +665,7 @@ def test_a_folder_export_keeps_what_others_wrote_there(sample, tmp_path):
     assert len(fresh.annotations(include_deleted=True)) == 5
     other.close()
     fresh.close()
+
+
+def _q(library, sql: str, params=()) -> list[dict]:  # noqa: ANN001
+    return list(on_disk(library).query(sql, params))

@@ -16,19 +16,11 @@ from store.exchange import BundleError, Limits, export_folder, list_conflicts, m
 from store.exchange.bundle import bundle_bytes
 from store.library import Library
 from store.records import Author, now
-from tests.conftest import NewDoc
-from tests.test_exchange import ALICE, SEED, SHARED, snapshot, span
+from tests.conftest import NewDoc, on_disk
+from tests.test_exchange import ALICE, SEED, W3C, snapshot, span
 
 MALLORY = Author("66666666-6666-4666-8666-666666666666", "Mallory")
-INVALID = (
-    SHARED
-    / "standards"
-    / "w3c-annotation"
-    / "web-annotation-tests"
-    / "tools"
-    / "samples"
-    / "incorrect"
-)
+INVALID = W3C / "tools" / "samples" / "incorrect"
 
 
 @pytest.fixture
@@ -256,7 +248,7 @@ def test_mallory_cannot_overwrite_or_delete_alices_note(world):
         "modified": now(),
         "body": [{"type": "TextualBody", "purpose": "commenting", "value": "overwritten"}],
     }
-    before = lib._rows("SELECT * FROM annotations WHERE id = ?", [note.id])
+    before = _q(lib, "SELECT * FROM annotations WHERE id = ?", [note.id])
     report = merge(lib, write(tmp_path, with_items(collection, edit)), author=ALICE)
     assert report.updated == 0 and len(report.conflicts) == 1
     conflict = report.conflicts[0]
@@ -278,7 +270,7 @@ def test_mallory_cannot_overwrite_or_delete_alices_note(world):
     bare = {"id": item["id"], "type": "Annotation", "margin:deleted": True}
     report = merge(lib, write(tmp_path, with_items(collection, bare), "b.jsonld"), author=ALICE)
     assert len(report.rejected) == 1 and "has no 'target'" in report.rejected[0]
-    assert lib._rows("SELECT * FROM annotations WHERE id = ?", [note.id]) == before
+    assert _q(lib, "SELECT * FROM annotations WHERE id = ?", [note.id]) == before
     assert len(list_conflicts(lib)) == 2
     # merging Mallory's bundle again changes nothing
     state = snapshot(lib)
@@ -377,3 +369,7 @@ def test_every_invalid_w3c_sample_is_refused_with_a_line(tmp_path):
         assert len(lines[0]) < 200
     assert snapshot(lib) == before
     lib.close()
+
+
+def _q(library, sql: str, params=()) -> list[dict]:  # noqa: ANN001
+    return list(on_disk(library).query(sql, params))

@@ -449,9 +449,16 @@ KILLED_SYNC = textwrap.dedent(
     import sys
     from store.library import Library
     from index import SearchIndex, index_dir_for
+    import time
     lib = Library(sys.argv[1])
+    def progress(done, total):
+        # Past a quarter and short of half the work: say so and wait there to be killed, so
+        # the kill lands mid-work by construction, not by a sleep a machine's speed decides.
+        if total and total // 4 <= done < total // 2:
+            print(f"HALFWAY {done} {total}", flush=True)
+            time.sleep(600)
     print("SYNCING", flush=True)
-    SearchIndex(index_dir_for(lib.path)).sync(lib)
+    SearchIndex(index_dir_for(lib.path)).sync(lib, progress=progress)
     print("DONE", flush=True)
     """
 )
@@ -485,11 +492,13 @@ def test_a_sync_killed_midway_leaves_an_index_the_next_sync_completes(
         env=env,
     )
     assert child.stdout.readline().strip() == "SYNCING"
-    time.sleep(1.0)
+    line = child.stdout.readline().split()
+    assert line and line[0] == "HALFWAY", line  # not DONE: the child waits mid-work
     child.send_signal(signal.SIGKILL)
     child.wait()
+    assert child.returncode == -signal.SIGKILL
     index_seq, store_seq = index.index_state(library)
-    assert index_seq is not None and index_seq <= store_seq
+    assert index_seq is not None and index_seq < store_seq  # the kill landed mid-work
     index.sync(library)
     assert index.index_state(library) == (store_seq, store_seq)
     assert [index.search(library, f"marker{n}").total for n in range(6)] == [1] * 6

@@ -19,10 +19,7 @@ from store.errors import IngestError
 from store.ingest import SUPPORTED, Extracted, Limits, Sandbox, extract, iter_source_files
 from store.ingest.html import preclean
 from store.sanitize import has_surrogates, ingest_clean
-from tests.conftest import REPO, SHARED
-
-PDFS = SHARED / "corpus" / "pdf"
-SAMPLES = REPO / "samples" / "sources"
+from tests.conftest import PDFS, REPO, SAMPLES
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from store.errors import InvalidInput
 from store.exchange import export_bundle, list_conflicts, merge, resolve_conflict
 from store.exchange.merge import _Merger
 from store.library import Library
-from tests.conftest import NewDoc
+from tests.conftest import NewDoc, on_disk
 from tests.test_exchange import ALICE, BOB, SEED, snapshot, span
 
 URL = "https://example.org/xi-pitch"
@@ -70,7 +70,7 @@ def test_same_author_newer_wins_and_older_is_kept_newer(pair):
         ("new-tag",),
         ALICE.id,
     )
-    history = pair.b._rows("SELECT * FROM exchange_history WHERE record_id = ?", [note.id])
+    history = _q(pair.b, "SELECT * FROM exchange_history WHERE record_id = ?", [note.id])
     assert len(history) == 1 and '"note": "v1"' in history[0]["previous"]
     # the old bundle arriving late changes nothing: it is an old version
     before = snapshot(pair.b)
@@ -128,7 +128,7 @@ def test_another_authors_version_is_a_conflict_and_can_be_taken(pair):
     note = _note(pair, "Beijing has identified", note="Alice's")
     pair.send(pair.a, pair.b, with_sources=True)
     # Bob's copy claims the same id with himself as author (a forged or re-authored record)
-    pair.b.db.execute(
+    on_disk(pair.b).execute(
         "UPDATE annotations SET author_id = ?, author_name = ?, note = ? WHERE id = ?",
         [BOB.id, BOB.name, "Bob's", note.id],
     )
@@ -158,7 +158,7 @@ def test_verdicts_are_append_only(pair):
     claim = _note(pair, "Beijing has identified", role="claim")
     review = pair.a.review(claim.id, "supported", reviewer=ALICE, comment="ok")
     pair.send(pair.a, pair.b, with_sources=True)
-    pair.b.db.execute("UPDATE reviews SET verdict = 'contradicted' WHERE id = ?", [review.id])
+    on_disk(pair.b).execute("UPDATE reviews SET verdict = 'contradicted' WHERE id = ?", [review.id])
     report = pair.send(pair.b, pair.a)
     assert len(report.rejected) == 1 and "verdicts are never changed" in report.rejected[0]
     assert pair.a.reviews()[0].verdict == "supported"
@@ -400,3 +400,7 @@ def test_a_quote_missing_from_the_receivers_text_is_stored_orphaned(tmp_path):
     assert stored.exact == "Chinese telecom company Huawei is funding"
     assert pair.b.annotation(kept.id).anchor_state in ("ok", "moved")
     pair.close()
+
+
+def _q(library, sql: str, params=()) -> list[dict]:  # noqa: ANN001
+    return list(on_disk(library).query(sql, params))

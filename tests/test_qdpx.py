@@ -15,9 +15,9 @@ from store.exchange import BundleError, export_qdpx, import_qdpx
 from store.exchange.qdpx import QdpxLimits
 from store.library import Library
 from store.records import Author
-from tests.test_exchange import ALICE, SHARED, build_sample, snapshot
+from tests.conftest import REFI, on_disk
+from tests.test_exchange import ALICE, build_sample, snapshot
 
-REFI = SHARED / "standards" / "refi-qda"
 SAMPLE = REFI / "samples" / "margin-example.qdpx"
 ATLAS = REFI / "samples" / "refi-qda-1.5-annexA-example2-atlasti.qde"
 CAROL = Author("33333333-3333-4333-8333-333333333333", "Carol")
@@ -230,8 +230,7 @@ def test_source_paths_outside_the_archive_are_refused(tmp_path):
     assert "archive member '/abs_entry.txt' is an absolute path" in refused
     assert len(report.refused) == 6
     assert not any(
-        "SECRET" in r["text"] or "root:" in r["text"]
-        for r in lib._rows("SELECT text FROM documents")
+        "SECRET" in r["text"] or "root:" in r["text"] for r in _q(lib, "SELECT text FROM documents")
     )
     lib.close()
 
@@ -333,3 +332,7 @@ def test_offsets_into_a_source_that_cleaning_changes_are_re_anchored(tmp_path):
     assert annotation.exact == "the quote"
     assert lib.document(annotation.document_id).text.count("\r") == 0
     lib.close()
+
+
+def _q(library, sql: str, params=()) -> list[dict]:  # noqa: ANN001
+    return list(on_disk(library).query(sql, params))

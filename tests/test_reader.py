@@ -10,7 +10,7 @@ import pytest
 from textual.widgets import Input
 
 from tests.apptools import REVIEWER, notices, sample_service, screen_lines, screen_text, settle
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, needs_corpus, on_disk
 from tui.app import make_app
 from tui.screens.library import LibraryScreen
 from tui.screens.reader import ReaderScreen
@@ -31,7 +31,7 @@ async def open_reader(pilot, service: Service, title: str, phrase: str | None = 
 
 
 def rows(service: Service) -> list[dict]:
-    return list(service.library.db.query("SELECT * FROM annotations ORDER BY created, rowid"))
+    return list(on_disk(service.library).query("SELECT * FROM annotations ORDER BY created, rowid"))
 
 
 @pytest.fixture
@@ -302,6 +302,7 @@ async def test_mouse_drag_selects_and_double_click_selects_a_word(service: Servi
         assert word and re.fullmatch(r"\w[\w'\u2019-]*", word)
 
 
+@needs_corpus
 async def test_a_big_book_renders_only_what_is_on_screen(tmp_path: Path) -> None:
     book = max(CORPUS.glob("*.txt"), key=lambda p: p.stat().st_size)
     service = Service(tmp_path / "big.margin", tmp_path / "config")
@@ -325,7 +326,7 @@ async def test_a_library_locked_by_another_margin_is_a_message_not_a_crash(
 ) -> None:
     # Another margin (here, a second connection) holds the write lock longer than we wait.
     other = sqlite3.connect(service.library.path, isolation_level=None)
-    service.library.db.execute("PRAGMA busy_timeout = 200")  # the real wait is 10 s
+    service.library._db.execute("PRAGMA busy_timeout = 200")  # the real wait is 10 s
     app = make_app(service)
     async with app.run_test(size=(120, 40)) as pilot:
         await open_reader(pilot, service, "Xi's Pitch", CLAIM)

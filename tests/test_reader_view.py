@@ -7,18 +7,15 @@ the strips it draws (what reaches the terminal).
 from __future__ import annotations
 
 import unicodedata
-from pathlib import Path
 
 from rich.style import Style
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
+from tests.conftest import CORPUS, SEED, needs_corpus
 from tui.widgets.reader_view import CLAIM_MARK, EVIDENCE_MARK, GUTTER, ReaderView, Span
 from tui.widgets.wrapped_text import display
-
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "gutenberg"
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "000_d7a02fca77c0caa4.txt"
 
 LONG = (
     "The reader opens long paragraphs without trouble. "
@@ -113,6 +110,7 @@ def visible_rows(reader: ReaderView) -> range:
     return range(top, top + reader.scrollable_content_region.height)
 
 
+@needs_corpus
 async def test_opens_a_big_book_drawing_only_the_rows_on_screen() -> None:
     books = sorted(CORPUS.glob("*.txt"), key=lambda p: p.stat().st_size, reverse=True)
     text = ""

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from store.ingest import extract
-from tests.conftest import CORPUS, SAMPLES
+from tests.conftest import CORPUS, SAMPLES, needs_corpus
 from tui.reflow import reflow, wrap_width
 
 PROSE = (
@@ -45,6 +45,7 @@ def test_paragraph_ends_lists_indents_and_blank_lines_keep_their_breaks() -> Non
     assert "Short line.\nNext paragraph." in shown
 
 
+@needs_corpus
 def test_verse_poetry_and_short_texts_are_left_as_they_are() -> None:
     for book in ("pg20-paradise-lost.txt", "pg1322-leaves-of-grass.txt", "pg6130-the-iliad.txt"):
         text = extract(CORPUS / book).text
@@ -60,6 +61,7 @@ def test_reflow_keeps_the_length_and_changes_only_breaks_into_spaces(text: str, 
     assert all(a == b or (a == "\n" and b == " ") for a, b in zip(text, shown, strict=True))
 
 
+@needs_corpus
 def test_gutenberg_prose_is_recognised(tmp_path: Path) -> None:
     text = extract(CORPUS / "pg2701-moby-dick.txt").text
     assert wrap_width(text) == 71

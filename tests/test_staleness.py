@@ -15,7 +15,8 @@ from store.migrations import migrate, version
 from store.profile import save_profile
 from store.records import Author
 from store.staleness import verdict_day
-from tests.apptools import REVIEWER, screen_text, settle
+from tests.apptools import REVIEWER, poll_library, screen_text, settle
+from tests.conftest import on_disk
 from tui.app import make_app
 from tui.cli import cli
 from tui.screens.claim import ClaimScreen
@@ -183,8 +184,8 @@ def test_verdicts_from_before_the_migration_are_judged_from_the_migration_on(
     )
     db.conn.close()
     lib = Library(path)
-    assert version(lib.db) == 5
-    [ground] = list(lib.db["review_grounds"].rows)
+    assert version(on_disk(lib)) == 5
+    [ground] = list(on_disk(lib)["review_grounds"].rows)
     assert (ground["review_id"], ground["quote"], json.loads(ground["evidence"])) == (
         "r1",
         CLAIM,
@@ -202,7 +203,7 @@ def test_a_merged_verdict_judges_the_library_it_arrives_in(tmp_path: Path) -> No
     mine.export_notes("bundle", bundle, with_sources=True)
     colleague = _service(tmp_path, Author("33333333-3333-4333-8333-333333333333", "Cole"), "cole")
     colleague.import_notes(bundle)
-    grounds = list(colleague.library.db["review_grounds"].rows)
+    grounds = list(on_disk(colleague.library)["review_grounds"].rows)
     assert len(grounds) == 1 and grounds[0]["quote"] == CLAIM
     assert colleague.staleness() == {}
     # Cole adds evidence after the merged verdict: it is stale for Cole, not for me.
@@ -213,7 +214,21 @@ def test_a_merged_verdict_judges_the_library_it_arrives_in(tmp_path: Path) -> No
     assert mine.staleness() == {}
     # Merging the same bundle again records nothing new.
     colleague.import_notes(bundle)
-    assert len(list(colleague.library.db["review_grounds"].rows)) == 1
+    assert len(list(on_disk(colleague.library)["review_grounds"].rows)) == 1
+
+
+def test_a_verdict_from_a_qdpx_project_judges_its_links_too(tmp_path: Path) -> None:
+    # A .qde lists verdicts with their claim, before the links: the ground is taken once the
+    # whole project is in, so the verdict is not stale from the start.
+    mine, _, claim_id = _setup(tmp_path)
+    mine.review(claim_id, "supported")
+    project = tmp_path / "notes.qdpx"
+    mine.export_notes("qdpx", project)
+    colleague = _service(tmp_path, Author("33333333-3333-4333-8333-333333333333", "Cole"), "cole")
+    colleague.import_notes(project)
+    [ground] = list(on_disk(colleague.library)["review_grounds"].rows)
+    assert len(json.loads(ground["evidence"])) == 1
+    assert colleague.staleness() == {}
 
 
 def test_a_ground_is_never_left_behind_by_a_failed_verdict(tmp_path: Path) -> None:
@@ -304,3 +319,40 @@ async def test_the_board_opens_on_the_reviewers_queue_with_progress_then_stale_c
         await pilot.press("escape")
         await settle(pilot)
         assert [s.claim.id for s in app.screen.claims] == [theirs, unjudged]
+
+
+async def test_the_board_follows_a_verdict_given_in_another_process(tmp_path: Path) -> None:
+    # The app polls the library (issue 11); the claims board and the claim screen refresh when
+    # another process writes, and a screen pushed but not yet mounted is told on a later tick.
+    from tests.apptools import sample_service
+    from tui.screens.reader import ReaderScreen
+
+    service = sample_service(tmp_path)
+    doc = service.resolve_document("Xi")
+    claim = service.annotate_quote(
+        doc.id, "Beijing has identified both the digital realm", role="claim"
+    )
+    other = Service(service.library_path, tmp_path / "config")  # a `margin review` elsewhere
+    app = make_app(service)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        app.push_screen(ClaimsScreen())
+        await settle(pilot)
+        await pilot.press("a")
+        assert "supported" not in screen_text(app)
+        other.review(claim.id, "supported")
+        poll_library(app)
+        await settle(pilot)
+        assert "supported" in screen_text(app)
+        app.push_screen(ClaimScreen(claim.id))
+        await settle(pilot)
+        other.review(claim.id, "unsupported")
+        poll_library(app)
+        await settle(pilot)
+        assert "unsupported" in str(app.screen.query_one("#claim-history", Static).render())
+        app.push_screen(ReaderScreen(doc.id))  # not awaited: not mounted yet
+        other.review(claim.id, "partly-supported")
+        poll_library(app)  # must not reach the half-built reader
+        await settle(pilot)
+        assert isinstance(app.screen, ReaderScreen)
+    other.close()

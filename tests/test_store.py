@@ -12,16 +12,16 @@ from store.db import connect
 from store.errors import InvalidInput, LibraryError, NotFound
 from store.library import Library, tag_name
 from store.migrations import MIGRATIONS, SCHEMA_VERSION, migrate, version
-from tests.conftest import NewDoc
+from tests.conftest import NewDoc, on_disk
 
 TEXT = "The port was built in 2019. Critics say the loans were opaque.\n\nA second paragraph."
 
 
 def test_new_library_is_wal_with_foreign_keys_and_current_schema(library: Library) -> None:
-    assert library.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert library.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-    assert library.db.execute("PRAGMA busy_timeout").fetchone()[0] == 10_000
-    assert version(library.db) == SCHEMA_VERSION
+    assert library._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert library._db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert library._db.execute("PRAGMA busy_timeout").fetchone()[0] == 10_000
+    assert version(library._db) == SCHEMA_VERSION
     assert {
         "documents",
         "annotations",
@@ -31,7 +31,7 @@ def test_new_library_is_wal_with_foreign_keys_and_current_schema(library: Librar
         "reviews",
         "changes",
         "document_versions",
-    } <= set(library.db.table_names())
+    } <= set(on_disk(library).table_names())
 
 
 def test_same_text_twice_adds_nothing(library: Library) -> None:
@@ -39,7 +39,7 @@ def test_same_text_twice_adds_nothing(library: Library) -> None:
     again, added_again = library.add_document(NewDoc(TEXT, title="Other name"))
     assert added and not added_again
     assert again.id == first.id
-    assert library.db["documents"].count == 1
+    assert on_disk(library)["documents"].count == 1
     assert [c.entity for c in library.changes_since(0)] == ["document"]
 
 
@@ -48,7 +48,7 @@ def test_annotation_keeps_quote_and_context_and_logs_the_change(library, alice) 
     start = TEXT.index("Critics")
     end = TEXT.index("opaque.") + len("opaque.")
     claim = library.annotate(doc.id, start, end, author=alice, role="claim", tags=["econ/debt"])
-    row = library.db["annotations"].get(claim.id)
+    row = on_disk(library)["annotations"].get(claim.id)
     assert row["exact"] == "Critics say the loans were opaque."
     assert row["prefix"] == TEXT[:start][-32:]
     assert row["suffix"] == TEXT[end : end + 32]
@@ -65,7 +65,7 @@ def test_spans_outside_the_text_are_refused(library, alice, span) -> None:
     doc, _ = library.add_document(NewDoc(TEXT))
     with pytest.raises(InvalidInput):
         library.annotate(doc.id, *span, author=alice)
-    assert library.db["annotations"].count == 0
+    assert on_disk(library)["annotations"].count == 0
 
 
 def test_a_failed_action_leaves_nothing_behind(library, alice) -> None:
@@ -73,8 +73,8 @@ def test_a_failed_action_leaves_nothing_behind(library, alice) -> None:
     seq = library.max_seq()
     with pytest.raises(InvalidInput):
         library.annotate(doc.id, 0, 4, author=alice, tags=["fine", "   "])
-    assert library.db["annotations"].count == 0
-    assert library.db["tags"].count == 0
+    assert on_disk(library)["annotations"].count == 0
+    assert on_disk(library)["tags"].count == 0
     assert library.max_seq() == seq
 
 
@@ -170,8 +170,8 @@ def test_delete_document_takes_its_notes(library, alice) -> None:
     evidence = library.annotate(doc.id, 0, 8, author=alice)
     library.link(claim.id, evidence.id, author=alice)
     assert library.delete_document(doc.id) == 1
-    assert library.db["annotations"].count == 1
-    assert library.db["links"].count == 0
+    assert on_disk(library)["annotations"].count == 1
+    assert on_disk(library)["links"].count == 0
     assert ("annotation", evidence.id, "delete") in [
         (c.entity, c.id, c.op) for c in library.changes_since(0)
     ]
@@ -211,7 +211,7 @@ def test_migrations_from_every_old_version(tmp_path: Path) -> None:
             )
         db.conn.close()
         lib = Library(path)
-        assert version(lib.db) == SCHEMA_VERSION
+        assert version(lib._db) == SCHEMA_VERSION
         if start >= 1:
             assert lib.document("d1").text == "old text"
         lib.close()

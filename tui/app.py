@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+
+from textual import work
 from textual.app import App
 from textual.binding import Binding
 
@@ -9,6 +12,9 @@ from tui.commands import MarginCommands
 from tui.screens.help import HelpScreen
 from tui.screens.library import LibraryScreen
 from tui.service import Service
+
+FOLLOW_SECONDS = 1.0
+"""How often the app looks for changes made to the library by another process."""
 
 
 class MarginApp(App[None]):
@@ -38,7 +44,40 @@ class MarginApp(App[None]):
         self.last_copied: str | None = None
 
     def on_mount(self) -> None:
+        # Writes index in a worker: a whoosh commit on the event loop cost every highlight,
+        # tag and note its time (0.5 s when another process held the index lock).
+        self.service.index_later = self._index_after_write
+        self._library_version = self.service.data_version()
+        # Another process (a `margin import` in another shell) writes the same file: a poll
+        # of SQLite's data_version costs microseconds, so once a second is free.
+        self.set_interval(FOLLOW_SECONDS, self._follow_library)
         self.push_screen(LibraryScreen())
+
+    def _follow_library(self) -> None:
+        version = self.service.data_version()
+        if version == self._library_version:
+            return
+        if not self.screen.is_mounted:
+            # A screen just pushed has not run on_mount yet (the reader has no document): the
+            # next tick tells it, rather than a screen half built failing the app.
+            return
+        self._library_version = version
+        changed = getattr(self.screen, "library_changed", None)
+        if changed is not None:
+            changed()
+
+    def on_unmount(self) -> None:
+        self.service.index_later = None
+
+    def _index_after_write(self) -> None:
+        if threading.get_ident() == self._thread_id:
+            self._index_worker()
+        else:
+            self.call_from_thread(self._index_worker)
+
+    @work(thread=True, exit_on_error=False, group="index-writes")
+    def _index_worker(self) -> None:
+        self.service.sync_index_after_write()
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):

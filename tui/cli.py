@@ -1,10 +1,17 @@
 """The `margin` command line: a few lines per command over `tui.service`.
 
 Textual is imported only when the app opens, so scripted commands start fast.
+
+The output contract (the README repeats it): every `--json` prints one JSON document on stdout,
+except `import --json`, which prints one object per line (NDJSON), one per file, failures
+included. Records are printed by `store.records.to_json`. Exit 0 is done, 1 is done with some
+items failed (import) or damage found (check), 2 is refused: one line `margin: ...` on stderr,
+nothing changed. Every error goes through `Refused`, click's own exception path.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 import sys
@@ -16,15 +23,17 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from store.citation import annotation_citation
 from store.db import explain
 from store.errors import MarginError
 from store.ingest import iter_source_files
-from store.ingest.decode import Refused, known_encoding
-from store.library import parse_colour
+from store.ingest.decode import Refused as Refused_
+from store.ingest.decode import known_encoding
+from store.records import to_json
 from store.sanitize import plural, terminal_safe
 from store.schema import VERDICTS
 from tui import paths
-from tui.service import EXPORT_FORMATS, Service
+from tui.service import EXPORT_FORMATS, ImportResult, Service, parse_colour
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -35,6 +44,26 @@ def say(line: str, *, style: str = "", console: Console = out) -> None:
     console.print(Text(terminal_safe(line), style=style))
 
 
+def emit(record: object) -> None:
+    """Print a `--json` answer: one JSON document on one line (ASCII, so no terminal control
+    character or odd encoding reaches a script)."""
+    click.echo(json.dumps(to_json(record), ensure_ascii=True))
+
+
+class Refused(click.ClickException):
+    """The one error path: one red line `margin: ...` on stderr and exit 2; nothing changed."""
+
+    exit_code = 2
+
+    def show(self, file: object = None) -> None:  # noqa: ARG002 - click's signature
+        say(f"margin: {self.message}", style="red", console=err)
+
+
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="JSON on stdout (see the README's output contract)."
+)
+
+
 class Context:
     def __init__(self, library: Path | None) -> None:
         self.library_path = library or paths.default_library()
@@ -43,11 +72,7 @@ class Context:
     @property
     def service(self) -> Service:
         if self._service is None:
-            try:
-                self._service = Service(self.library_path, paths.config_dir())
-            except MarginError as error:
-                say(f"margin: {error}", style="red", console=err)
-                sys.exit(2)
+            self._service = Service(self.library_path, paths.config_dir())
         return self._service
 
 
@@ -55,15 +80,17 @@ pass_context = click.make_pass_decorator(Context)
 
 
 class MarginGroup(click.Group):
-    """Commands that meet a damaged library file say so in one line instead of a traceback."""
+    """Every command's refusals and damage met on the way become one `Refused` line, here
+    once, instead of a try block in each command."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
+        except MarginError as error:
+            raise Refused(str(error)) from error
         except sqlite3.DatabaseError as error:  # damage met mid-command, past the open
             where = ctx.obj.library_path if isinstance(ctx.obj, Context) else "the library"
-            say(f"margin: {where}: {explain(error)}", style="red", console=err)
-            sys.exit(2)
+            raise Refused(f"{where}: {explain(error)}") from error
 
 
 @click.group(
@@ -84,46 +111,70 @@ def cli(ctx: click.Context, library: Path | None) -> None:
     With no command, opens the app on the library.
     """
     ctx.obj = Context(library)
-    ctx.call_on_close(lambda: ctx.obj._service and ctx.obj._service.close())
+    ctx.call_on_close(lambda: ctx.obj._service and ctx.obj._service.close())  # noqa: SLF001 - the Context's own service, built on first use
     if ctx.invoked_subcommand is None:
         from tui.app import make_app  # Textual only when the app opens
 
         service = ctx.obj.service
-        damage = service.library.quick_problems()
+        damage = service.quick_problems()
         if damage:  # refuse before the screen takes over, rather than fail in the middle
-            say(f"margin: {ctx.obj.library_path}: {damage[0]}", style="red", console=err)
-            sys.exit(2)
+            raise Refused(f"{ctx.obj.library_path}: {damage[0]}")
         make_app(service).run()
 
 
 @cli.command("import")
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
+    "--as-new",
+    is_flag=True,
+    help="A changed file imported before from the same path becomes a separate document, not a new version.",
+)
+@click.option(
+    "--version-of",
+    "version_of",
+    metavar="DOC",
+    help="The file is a new version of DOC (id, id prefix or title words): a new file name for a new version.",
+)
+@click.option(
     "--update",
     is_flag=True,
-    help="A file imported before from the same path becomes a new version of its document; notes are re-anchored.",
+    hidden=True,
+    help="Kept for scripts: a changed file at a path imported before is a new version anyway.",
 )
 @click.option(
     "--encoding",
     metavar="NAME",
     help="The encoding of .txt and .md files (cp1250, latin2, koi8-r...) when detection gets it wrong.",
 )
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per file.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line per file (NDJSON).")
 @pass_context
 def import_(
-    obj: Context, sources: tuple[Path, ...], update: bool, encoding: str | None, as_json: bool
+    obj: Context,
+    sources: tuple[Path, ...],
+    as_new: bool,
+    version_of: str | None,
+    update: bool,
+    encoding: str | None,
+    as_json: bool,
 ) -> None:
     """Import files and folders (recursively): .txt, .md, .html, .pdf.
 
-    Prints one line per file (imported, duplicate, or failed with the reason) and exits 1 if
-    any file failed; the others are imported all the same.
+    A file imported before from the same path whose text changed becomes a new version of its
+    document: the notes are re-anchored and the report says which moved or were orphaned, as
+    in the app. --as-new keeps it as a separate document instead.
+
+    Prints one line per file (imported, updated, duplicate, or failed with the reason) and
+    exits 1 if any file failed; the others are imported all the same.
     """
+    if as_new and (update or version_of):
+        raise Refused("--as-new makes a separate document; it cannot be a new version too")
     if encoding:
         try:
             encoding = known_encoding(encoding)
-        except Refused as refused:  # said once, before any file is read
-            say(f"margin: --encoding: {refused.reason}", style="red", console=err)
-            sys.exit(2)
+        except Refused_ as refused:  # said once, before any file is read
+            raise Refused(f"--encoding: {refused.reason}") from refused
+    if version_of is not None and (len(sources) != 1 or sources[0].is_dir()):
+        raise Refused("--version-of takes one file, the new version of DOC")
     service = obj.service
     if encoding and any(
         path.suffix.lower() in (".html", ".htm", ".pdf") for path in iter_source_files(sources)
@@ -133,15 +184,20 @@ def import_(
             "their own and PDFs carry none",
             console=err,
         )
-    missing = [s for s in sources if not s.exists()]
-    for path in missing:
-        say(f"failed    {path}: no such file or folder", style="red")
+    missing = [ImportResult(s, "failed", reason="no such file or folder") for s in sources]
+    missing = [result for result in missing if not result.path.exists()]
     existing = [s for s in sources if s.exists()]
-    failed = bool(missing)
-    for result in _with_progress(service, existing, as_json, update, encoding):
+    if version_of is not None and existing:
+        results: Iterator[ImportResult] = iter(
+            [service.import_version(existing[0], version_of, encoding=encoding)]
+        )
+    else:
+        results = _with_progress(service, existing, as_json, not as_new, encoding)
+    failed = False
+    for result in itertools.chain(missing, results):  # lazily: a line as each file lands
         failed |= result.status == "failed"
         if as_json:
-            out.print_json(json.dumps(result.to_json()))
+            emit(result)
         else:
             say(result.line(), style="red" if result.status == "failed" else "")
     _index_with_progress(service, quiet=as_json)
@@ -192,13 +248,13 @@ def _index_with_progress(service: Service, *, quiet: bool) -> None:
 
 
 @cli.command("list")
-@click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
+@json_option
 @pass_context
 def list_(obj: Context, as_json: bool) -> None:
     """List the documents with counts of highlights and claims."""
-    documents = obj.service.library.documents()
+    documents = obj.service.documents()
     if as_json:
-        out.print_json(json.dumps([d.__dict__ for d in documents]))
+        emit(documents)
         return
     if not documents:
         say("The library is empty: `margin import PATH` adds documents.")
@@ -213,7 +269,7 @@ def list_(obj: Context, as_json: bool) -> None:
 @cli.command()
 @click.argument("query")
 @click.option("--limit", default=20, show_default=True, help="How many hits.")
-@click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")
+@json_option
 @pass_context
 def search(obj: Context, query: str, limit: int, as_json: bool) -> None:
     """Search passages and notes.
@@ -221,25 +277,19 @@ def search(obj: Context, query: str, limit: int, as_json: bool) -> None:
     Words, "phrases", AND/OR/NOT, prefix*, fuzzy~, and fields doc:, tag:, author:, is:claim,
     has:evidence, no:evidence.
     """
-    try:
-        result = obj.service.search(query, limit=limit)
-    except MarginError as error:  # a refused query, or the index busy elsewhere
-        say(f"margin: {error}", style="red", console=err)
-        sys.exit(2)
-    if as_json:
-        out.print_json(
-            json.dumps(
-                {
-                    "query": query,
-                    "total": result.total,
-                    "timed_out": result.timed_out,
-                    "hits": [hit.to_json() for hit in result.hits],
-                }
-            )
+    result = obj.service.search(query, limit=limit)
+    if result.pending:  # one line on stderr, in either output: stdout stays the data
+        say(
+            f"({plural(result.pending, 'library change')} still being indexed: not searched yet)",
+            console=err,
         )
+    if as_json:
+        emit(result)
         return
     if not result.hits:
         say(f"no hits for {query}")
+        if result.timed_out:
+            say("(search stopped after 2 s: partial)", console=err)
         return
     for hit in result.hits:
         where = f"p. {hit.page}" if hit.page else f"@{hit.offset}"
@@ -252,12 +302,13 @@ def search(obj: Context, query: str, limit: int, as_json: bool) -> None:
         line.append_text(snippet)
         out.print(line)
     if result.timed_out:
-        say("(search stopped after 2 s: these are the hits found so far)", console=err)
+        say("(search stopped after 2 s: partial, these are the hits found so far)", console=err)
 
 
 @cli.command()
+@json_option
 @pass_context
-def reindex(obj: Context) -> None:
+def reindex(obj: Context, as_json: bool) -> None:
     """Rebuild the search index from the library."""
     service = obj.service
     with Progress(
@@ -267,45 +318,70 @@ def reindex(obj: Context) -> None:
         TextColumn("k chars"),
         console=err,
         transient=True,
-        disable=not err.is_terminal,
+        disable=as_json or not err.is_terminal,
     ) as bar:
         task = bar.add_task("", total=None)
-        service.index.rebuild(
-            service.library, progress=lambda d, t: bar.update(task, completed=d, total=t)
+        indexed = service.rebuild_index(
+            progress=lambda d, t: bar.update(task, completed=d, total=t)
         )
-    say(f"index rebuilt: {len(service.library.document_ids())} documents")
+    if as_json:
+        emit({"rebuilt": True, "documents": indexed})
+        return
+    say(f"index rebuilt: {indexed} documents")
 
 
 @cli.command()
+@json_option
 @pass_context
-def check(obj: Context) -> None:
-    """Check the library: integrity, index in step, anchors valid. Exits 1 on problems."""
-    problems = obj.service.check()
-    if not problems:
-        say("library sound: integrity ok, index in step, anchors valid")
-        return
-    for problem in problems:
-        say(problem, style="red")
-    sys.exit(1)
+def check(obj: Context, as_json: bool) -> None:
+    """Check the library: integrity, index in step, anchors valid.
+
+    Exits 0 when the library is sound, listing notes to look at (orphaned notes after a new
+    version are normal: re-attach or delete them); exits 1 only for damage.
+    """
+    report = obj.service.check_report()
+    if as_json:
+        emit(report)
+    else:
+        for problem in report.damage:
+            say(f"damage  {problem}", style="red")
+        for note in report.notes:
+            say(f"note    {note}")
+        if report.sound:
+            say(
+                "library sound: integrity ok, index in step, anchors valid"
+                + (f"; {plural(len(report.notes), 'note')} to look at" if report.notes else "")
+            )
+    sys.exit(0 if report.sound else 1)
 
 
 @cli.command()
 @click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@json_option
 @pass_context
-def backup(obj: Context, target: Path) -> None:
-    """Write a consistent copy of the library to TARGET (a new file)."""
-    try:
-        obj.service.backup(target)
-    except MarginError as error:
-        say(f"margin: {error}", style="red", console=err)
-        sys.exit(2)
+def backup(obj: Context, target: Path, as_json: bool) -> None:
+    """Write a consistent copy of the library to TARGET (a new file); `margin restore` reads it."""
+    obj.service.backup(target)
+    if as_json:
+        emit({"backup": str(target), "library": str(obj.library_path)})
+        return
     say(f"backed up to {target}")
 
 
 @cli.command()
+@json_option
 @pass_context
-def locate(obj: Context) -> None:
+def locate(obj: Context, as_json: bool) -> None:
     """Print where the library, its index and your profile live."""
+    if as_json:
+        emit(
+            {
+                "library": str(obj.library_path),
+                "index": str(obj.service.index_dir),
+                "profile": str(paths.config_dir() / "profile.json"),
+            }
+        )
+        return
     say(f"library  {obj.library_path}")
     say(f"index    {obj.service.index_dir}")
     say(f"profile  {paths.config_dir() / 'profile.json'}")
@@ -313,22 +389,15 @@ def locate(obj: Context) -> None:
 
 @cli.command()
 @click.argument("name", required=False)
+@json_option
 @pass_context
-def whoami(obj: Context, name: str | None) -> None:
+def whoami(obj: Context, name: str | None, as_json: bool) -> None:
     """Show your author id and name; with NAME, change the name."""
     author = obj.service.rename(name) if name else obj.service.author
+    if as_json:
+        emit(author)
+        return
     say(f"{author.name} ({author.id})")
-
-
-def _fail(error: MarginError) -> None:
-    say(f"margin: {error}", style="red", console=err)
-    sys.exit(2)
-
-
-def _annotation_json(annotation) -> dict:  # noqa: ANN001
-    data = dict(annotation.__dict__)
-    data["tags"] = list(annotation.tags)
-    return data
 
 
 @cli.command()
@@ -341,7 +410,7 @@ def _annotation_json(annotation) -> dict:  # noqa: ANN001
 @click.option("--claim", is_flag=True, help="Mark it as a claim rather than a highlight.")
 @click.option("--tag", "tags", multiple=True, help="A tag (repeatable); new names create tags.")
 @click.option("--note", default="", help="A note on the passage.")
-@click.option("--json", "as_json", is_flag=True, help="Print the annotation as JSON.")
+@json_option
 @pass_context
 def annotate(
     obj: Context,
@@ -353,14 +422,11 @@ def annotate(
     as_json: bool,
 ) -> None:
     """Highlight (or mark as a claim) a quote of DOCUMENT (an id, id prefix or part of the title)."""
-    try:
-        annotation = obj.service.annotate_quote(
-            document, quote, role="claim" if claim else "highlight", note=note, tags=tags
-        )
-    except MarginError as error:
-        _fail(error)
+    annotation = obj.service.annotate_quote(
+        document, quote, role="claim" if claim else "highlight", note=note, tags=tags
+    )
     if as_json:
-        out.print_json(json.dumps(_annotation_json(annotation)))
+        emit(annotation)
     else:
         say(f"{annotation.role} {annotation.id} at {annotation.start}-{annotation.end}")
 
@@ -375,19 +441,19 @@ def annotate(
     show_default=True,
 )
 @click.option("--note", default="", help="Why this evidence bears on the claim.")
+@json_option
 @pass_context
-def link(obj: Context, claim: str, evidence: str, relation: str, note: str) -> None:
+def link(obj: Context, claim: str, evidence: str, relation: str, note: str, as_json: bool) -> None:
     """Link annotation EVIDENCE to annotation CLAIM (ids or id prefixes)."""
-    lib = obj.service.library
-    try:
-        made = obj.service.link(
-            lib.resolve_annotation(claim).id,
-            lib.resolve_annotation(evidence).id,
-            relation=relation,
-            note=note,
-        )
-    except MarginError as error:
-        _fail(error)
+    made = obj.service.link(
+        obj.service.resolve_annotation(claim).id,
+        obj.service.resolve_annotation(evidence).id,
+        relation=relation,
+        note=note,
+    )
+    if as_json:
+        emit(made)
+        return
     say(f"linked {made.evidence_id[:8]} to claim {made.claim_id[:8]} ({made.relation})")
 
 
@@ -402,7 +468,7 @@ def link(obj: Context, claim: str, evidence: str, relation: str, note: str) -> N
 @click.option(
     "--stale", is_flag=True, help="Only claims whose evidence or words changed since the verdict."
 )
-@click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")
+@json_option
 @pass_context
 def claims(
     obj: Context,
@@ -415,12 +481,9 @@ def claims(
     as_json: bool,
 ) -> None:
     """List claims with their evidence counts and latest verdict."""
-    lib = obj.service.library
-    try:
-        document_id = lib.resolve_document(document).id if document else None
-    except MarginError as error:
-        _fail(error)
-    found = lib.claims(
+    service = obj.service
+    document_id = service.resolve_document(document).id if document else None
+    found = service.claims(
         document_id=document_id,
         no_evidence=no_evidence,
         unreviewed=unreviewed,
@@ -431,24 +494,12 @@ def claims(
     if stale:
         found = [s for s in found if s.claim.id in moved]
     if as_json:
-        out.print_json(
-            json.dumps(
-                [
-                    {
-                        "claim": _annotation_json(s.claim),
-                        "stale": moved[s.claim.id].to_json() if s.claim.id in moved else None,
-                        "document_title": s.document_title,
-                        "supports": s.supports,
-                        "contradicts": s.contradicts,
-                        "context": s.context,
-                        "evidence_not_ok": s.evidence_not_ok,
-                        "verdict": s.verdict,
-                        "reviewer_name": s.reviewer_name,
-                        "reviewed_at": s.reviewed_at,
-                    }
-                    for s in found
-                ]
-            )
+        # Each claim as `to_json` prints it, with how its ground moved since its verdict.
+        emit(
+            [
+                {**to_json(s), "stale": moved[s.claim.id] if s.claim.id in moved else None}
+                for s in found
+            ]
         )
         return
     if not found:
@@ -468,26 +519,25 @@ def claims(
 @click.argument("claim")
 @click.argument("verdict", type=click.Choice(list(VERDICTS)))
 @click.option("--comment", default="", help="Why.")
+@json_option
 @pass_context
-def review(obj: Context, claim: str, verdict: str, comment: str) -> None:
+def review(obj: Context, claim: str, verdict: str, comment: str, as_json: bool) -> None:
     """Record a VERDICT on CLAIM (kept in its history)."""
-    try:
-        made = obj.service.review(
-            obj.service.library.resolve_annotation(claim).id, verdict, comment
-        )
-    except MarginError as error:
-        _fail(error)
+    made = obj.service.review(obj.service.resolve_annotation(claim).id, verdict, comment)
+    if as_json:
+        emit(made)
+        return
     say(f"{made.verdict} recorded on claim {made.claim_id[:8]} by {made.reviewer_name}")
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")
+@json_option
 @pass_context
 def tags(obj: Context, as_json: bool) -> None:
     """List the codebook: every tag with its colour and count."""
-    found = obj.service.library.tags()
+    found = obj.service.tags()
     if as_json:
-        out.print_json(json.dumps([t.__dict__ for t in found]))
+        emit(found)
         return
     for t in found:
         say(f"{t.count:5}  {t.colour}  {t.name}" + (f"  {t.description}" if t.description else ""))
@@ -501,26 +551,28 @@ def tag() -> None:
 @tag.command("rename")
 @click.argument("old")
 @click.argument("new")
+@json_option
 @pass_context
-def tag_rename(obj: Context, old: str, new: str) -> None:
+def tag_rename(obj: Context, old: str, new: str, as_json: bool) -> None:
     """Rename tag OLD to NEW everywhere."""
-    try:
-        made = obj.service.rename_tag(old, new)
-    except MarginError as error:
-        _fail(error)
+    made = obj.service.rename_tag(old, new)
+    if as_json:
+        emit(made)
+        return
     say(f"renamed {old} to {made.name}")
 
 
 @tag.command("merge")
 @click.argument("source")
 @click.argument("target")
+@json_option
 @pass_context
-def tag_merge(obj: Context, source: str, target: str) -> None:
+def tag_merge(obj: Context, source: str, target: str, as_json: bool) -> None:
     """Merge tag SOURCE into TARGET (SOURCE goes)."""
-    try:
-        made = obj.service.merge_tags(source, target)
-    except MarginError as error:
-        _fail(error)
+    made = obj.service.merge_tags(source, target)
+    if as_json:
+        emit(made)
+        return
     say(
         f"merged {source} into {made.name} ({made.count} annotations)"
         if made.count
@@ -531,25 +583,27 @@ def tag_merge(obj: Context, source: str, target: str) -> None:
 @tag.command("recolour")
 @click.argument("name")
 @click.argument("colour")
+@json_option
 @pass_context
-def tag_recolour(obj: Context, name: str, colour: str) -> None:
+def tag_recolour(obj: Context, name: str, colour: str, as_json: bool) -> None:
     """Give tag NAME a new COLOUR (#rrggbb)."""
-    try:
-        made = obj.service.update_tag(name, colour=parse_colour(colour))
-    except MarginError as error:
-        _fail(error)
+    made = obj.service.update_tag(name, colour=parse_colour(colour))
+    if as_json:
+        emit(made)
+        return
     say(f"{made.name} is now {made.colour}")
 
 
 @tag.command("delete")
 @click.argument("name")
+@json_option
 @pass_context
-def tag_delete(obj: Context, name: str) -> None:
+def tag_delete(obj: Context, name: str, as_json: bool) -> None:
     """Delete tag NAME from the codebook and from every annotation."""
-    try:
-        count = obj.service.delete_tag(name)
-    except MarginError as error:
-        _fail(error)
+    count = obj.service.delete_tag(name)
+    if as_json:
+        emit({"deleted": name, "annotations": count})
+        return
     say(f"deleted {name} (it was on {count} annotations)")
 
 
@@ -578,6 +632,10 @@ def tag_delete(obj: Context, name: str) -> None:
     is_flag=True,
     help="Embed the document texts, so the receiver needs nothing else.",
 )
+@click.option(
+    "--force", is_flag=True, help="Overwrite an existing file, or write into a non-empty folder."
+)
+@json_option
 @pass_context
 def export(
     obj: Context,
@@ -587,31 +645,41 @@ def export(
     tag: str | None,
     claims_only: bool,
     with_sources: bool,
+    force: bool,
+    as_json: bool,
 ) -> None:
-    """Export notes for a colleague (bundle, folder), for people (markdown, csv) or other tools."""
-    try:
-        lines = obj.service.export_notes(
-            fmt, out, document=document, tag=tag, claims_only=claims_only, with_sources=with_sources
-        )
-    except MarginError as error:
-        _fail(error)
+    """Export notes for a colleague (bundle, folder), for people (markdown, csv) or other tools.
+
+    An existing file, or a folder with files in it, is refused unless --force (a folder bundle
+    margin wrote before is updated in place: that is how two people share one in git).
+    """
+    taken = obj.service.export_target_taken(fmt, out)
+    if taken and not force:
+        raise Refused(f"{taken}; --force overwrites it")
+    lines = obj.service.export_notes(
+        fmt, out, document=document, tag=tag, claims_only=claims_only, with_sources=with_sources
+    )
+    if as_json:
+        emit({"format": fmt, "output": str(out), "report": lines})
+        return
     for line in lines:
         say(line)
 
 
 @cli.command()
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
+@json_option
 @pass_context
-def merge(obj: Context, source: Path) -> None:
+def merge(obj: Context, source: Path, as_json: bool) -> None:
     """Merge a colleague's notes: a bundle file, a folder bundle, or a REFI-QDA .qdpx.
 
     One transaction; nobody's notes are overwritten (a different author's version is kept as a
     conflict: see `margin conflicts`). Merging the same file twice changes nothing.
     """
-    try:
-        lines = obj.service.import_notes(source)
-    except MarginError as error:
-        _fail(error)
+    lines = obj.service.import_notes(source)
+    if as_json:
+        emit({"source": str(source), "report": lines})
+        return
     for line in lines:
         say(line)
 
@@ -619,38 +687,223 @@ def merge(obj: Context, source: Path) -> None:
 @cli.command()
 @click.option("--keep", type=click.Choice(["mine", "theirs"]), help="Resolve CONFLICT_ID this way.")
 @click.argument("conflict_id", required=False)
+@json_option
 @pass_context
-def conflicts(obj: Context, keep: str | None, conflict_id: str | None) -> None:
-    """List merge conflicts; with CONFLICT_ID and --keep, resolve one."""
+def conflicts(obj: Context, keep: str | None, conflict_id: str | None, as_json: bool) -> None:
+    """List merge conflicts; with CONFLICT_ID (an id or id prefix) and --keep, resolve one."""
     if conflict_id:
         if keep is None:
-            _fail(MarginError("say which version to keep: --keep mine or --keep theirs"))
-        try:
-            obj.service.resolve_conflict(conflict_id, keep)
-        except MarginError as error:
-            _fail(error)
-        say(f"resolved {conflict_id}: kept {keep}")
+            raise Refused("say which version to keep: --keep mine or --keep theirs")
+        resolved = obj.service.resolve_conflict_ref(conflict_id, keep)
+        if as_json:
+            emit({"resolved": resolved.id, "kept": keep})
+            return
+        say(f"resolved {resolved.id}: kept {keep}")
         return
     found = obj.service.conflicts()
+    if as_json:
+        emit(found)
+        return
     if not found:
         say("no conflicts")
     for conflict in found:
         say(f"{conflict.id}  {conflict.line()}")
 
 
+# -- the app's actions, one command each ----------------------------------------------------
+
+
+@cli.command()
+@click.argument("annotation")
+@click.argument("text")
+@json_option
+@pass_context
+def note(obj: Context, annotation: str, text: str, as_json: bool) -> None:
+    """Write or replace the note of ANNOTATION (an id or id prefix); "" clears it."""
+    made = obj.service.set_note(obj.service.resolve_annotation(annotation).id, text)
+    if as_json:
+        emit(made)
+        return
+    say(
+        f"note on {made.role} {made.id[:8]}: {made.note}"
+        if made.note
+        else f"note on {made.id[:8]} cleared"
+    )
+
+
+@cli.command()
+@click.argument("annotation", required=False)
+@click.option(
+    "--doc", "document", metavar="DOC", help="Delete this document and all its notes instead."
+)
+@json_option
+@pass_context
+def delete(obj: Context, annotation: str | None, document: str | None, as_json: bool) -> None:
+    """Delete ANNOTATION (an id or id prefix), or with --doc a whole document and its notes.
+
+    A deleted annotation is kept as a tombstone, so the deletion travels to colleagues.
+    """
+    if (annotation is None) == (document is None):
+        raise Refused("name one annotation, or one document with --doc")
+    if document is not None:
+        found = obj.service.resolve_document(document)
+        removed = obj.service.delete_document(found.id)
+        if as_json:
+            emit({"deleted_document": found.id, "title": found.title, "notes": removed})
+            return
+        say(f"deleted {found.title!r} and its {removed} notes")
+        return
+    made = obj.service.delete_annotation(obj.service.resolve_annotation(annotation).id)
+    if as_json:
+        emit(made)
+        return
+    say(f"deleted {made.role} {made.id[:8]}")
+
+
+@cli.command()
+@click.argument("annotation")
+@click.argument("role", type=click.Choice(["claim", "highlight"]))
+@json_option
+@pass_context
+def role(obj: Context, annotation: str, role: str, as_json: bool) -> None:
+    """Make ANNOTATION a claim, or a plain highlight again."""
+    made = obj.service.set_role(obj.service.resolve_annotation(annotation).id, role)
+    if as_json:
+        emit(made)
+        return
+    say(f"{made.id[:8]} is now a {made.role}")
+
+
+@cli.command()
+@click.argument("annotation")
+@click.argument("names", nargs=-1, required=True, metavar="TAG...")
+@json_option
+@pass_context
+def untag(obj: Context, annotation: str, names: tuple[str, ...], as_json: bool) -> None:
+    """Take TAG off ANNOTATION (the tag stays in the codebook and on other notes)."""
+    target = obj.service.resolve_annotation(annotation).id
+    for name in names:
+        made = obj.service.remove_tag(target, name)
+    if as_json:
+        emit(made)
+        return
+    say(f"{made.id[:8]} tags: {', '.join(made.tags) or 'none'}")
+
+
+@cli.command()
+@click.argument("claim")
+@click.argument("evidence")
+@json_option
+@pass_context
+def unlink(obj: Context, claim: str, evidence: str, as_json: bool) -> None:
+    """Remove the link between CLAIM and EVIDENCE (ids or id prefixes)."""
+    made = obj.service.unlink_pair(
+        obj.service.resolve_annotation(claim).id, obj.service.resolve_annotation(evidence).id
+    )
+    if as_json:
+        emit(made)
+        return
+    say(f"unlinked {made.evidence_id[:8]} from claim {made.claim_id[:8]}")
+
+
+@cli.command()
+@click.argument("annotation")
+@json_option
+@pass_context
+def cite(obj: Context, annotation: str, as_json: bool) -> None:
+    """Print ANNOTATION's quote with its citation (the reader's `y`)."""
+    found = obj.service.resolve_annotation(annotation)
+    text = annotation_citation(obj.service.document(found.document_id), found)
+    if as_json:
+        emit({"annotation_id": found.id, "citation": text})
+        return
+    say(text)
+
+
+@tag.command("add")
+@click.argument("annotation")
+@click.argument("names", nargs=-1, required=True, metavar="TAG...")
+@json_option
+@pass_context
+def tag_add(obj: Context, annotation: str, names: tuple[str, ...], as_json: bool) -> None:
+    """Put TAG on ANNOTATION (an id or id prefix); new names join the codebook."""
+    found = obj.service.resolve_annotation(annotation)
+    made = obj.service.set_tags(found.id, [*found.tags, *(n for n in names if n not in found.tags)])
+    if as_json:
+        emit(made)
+        return
+    say(f"{made.id[:8]} tags: {', '.join(made.tags)}")
+
+
+@tag.command("create")
+@click.argument("name")
+@click.option("--colour", help="#rrggbb (default: the next colour of the palette).")
+@click.option("--description", default="", help="What the tag means.")
+@json_option
+@pass_context
+def tag_create(
+    obj: Context, name: str, colour: str | None, description: str, as_json: bool
+) -> None:
+    """Add tag NAME to the codebook."""
+    made = obj.service.create_tag(
+        name, colour=parse_colour(colour) if colour else None, description=description
+    )
+    if as_json:
+        emit(made)
+        return
+    say(f"{made.name} ({made.colour})")
+
+
+@tag.command("describe")
+@click.argument("name")
+@click.argument("description")
+@json_option
+@pass_context
+def tag_describe(obj: Context, name: str, description: str, as_json: bool) -> None:
+    """Write tag NAME's DESCRIPTION."""
+    made = obj.service.update_tag(name, description=description)
+    if as_json:
+        emit(made)
+        return
+    say(f"{made.name}: {made.description}")
+
+
+@cli.command()
+@click.argument("backup_file", metavar="BACKUP", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a library that has changes newer than BACKUP.")
+@json_option
+@pass_context
+def restore(obj: Context, backup_file: Path, force: bool, as_json: bool) -> None:
+    """Replace the library with BACKUP (a file `margin backup` wrote).
+
+    Refused when the library has changes newer than the backup, unless --force; the library
+    it replaces is kept beside it as LIBRARY.before-restore-TIME.margin either way.
+    """
+    report = obj.service.restore(backup_file, force=force)
+    if as_json:
+        emit(report)
+        return
+    say(report.line())
+
+
+# -- reviewers (issue 16) ------------------------------------------------------------------
+
+
 @cli.command()
 @click.argument("claim")
 @click.option("--limit", default=10, show_default=True, type=int, help="How many passages.")
-@click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")
+@json_option
 @pass_context
 def suggest(obj: Context, claim: str, limit: int, as_json: bool) -> None:
     """Passages of the library most like CLAIM's words: evidence to check and link."""
-    try:
-        found = obj.service.suggest(obj.service.library.resolve_annotation(claim).id, limit=limit)
-    except MarginError as error:
-        _fail(error)
+    found = obj.service.suggest(obj.service.resolve_annotation(claim).id, limit=limit)
+    if found.pending:  # as `search`: one line on stderr, stdout stays the data
+        say(
+            f"({plural(found.pending, 'library change')} still being indexed: not ranked yet)",
+            console=err,
+        )
     if as_json:
-        out.print_json(json.dumps(found.to_json()))
+        emit(found)
         return
     if not found.hits:
         say("no passages like this claim")
@@ -670,7 +923,7 @@ def _figure(value: float | None, percent: bool = False) -> str:
 @click.option(
     "--tags", is_flag=True, help="Coders compared, tag by tag, on documents they both annotated."
 )
-@click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")
+@json_option
 @pass_context
 def agreement(obj: Context, tags: bool, as_json: bool) -> None:
     """How far reviewers agree on the claims two or more of them judged."""
@@ -680,7 +933,7 @@ def agreement(obj: Context, tags: bool, as_json: bool) -> None:
     report = obj.service.agreement()
     found = report.agreement
     if as_json:
-        out.print_json(json.dumps(report.to_json()))
+        emit(report)
         return
     if not found.units_shared:
         say(
@@ -727,7 +980,7 @@ def agreement(obj: Context, tags: bool, as_json: bool) -> None:
 def _tag_agreement(obj: Context, as_json: bool) -> None:
     found, names = obj.service.tag_agreement()
     if as_json:
-        out.print_json(json.dumps({"names": names, "tags": [t.to_json() for t in found]}))
+        emit({"names": names, "tags": found})
         return
     if not found:
         say("no tag used on a document that two or more people annotated")
@@ -745,11 +998,7 @@ def _tag_agreement(obj: Context, as_json: bool) -> None:
 
 def main() -> None:
     """Entry point of the `margin` command."""
-    try:
-        cli(prog_name="margin")
-    except MarginError as error:
-        say(f"margin: {error}", style="red", console=err)
-        sys.exit(2)
+    cli(prog_name="margin")
 
 
 if __name__ == "__main__":

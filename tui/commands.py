@@ -19,7 +19,7 @@ class MarginCommands(Provider):
 
     def _load_titles(self) -> list[tuple[str, str]]:
         # A thread of its own opens its own connection (the service keeps one per thread).
-        return [(d.id, d.title) for d in self.app.service.library.documents()]
+        return [(d.id, d.title) for d in self.app.service.documents()]
 
     def _screen_keys(self) -> list[tuple[str, object, str]]:
         """Every key of the screen the palette was opened over (and of its focused widget)."""

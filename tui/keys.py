@@ -36,7 +36,7 @@ def bindings_of(screen: DOMNode, app: DOMNode) -> Iterator[tuple[str, Binding]]:
     nodes += [screen, app]
     for node in nodes:
         where = type(node).__name__
-        for binding in node._bindings.key_to_bindings.values():
+        for binding in node._bindings.key_to_bindings.values():  # noqa: SLF001 - Textual keeps a node's bindings private
             for each in binding:
                 if each.id:
                     yield where, each

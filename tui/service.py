@@ -6,11 +6,17 @@ the two loses nothing (the next sync catches up from the change log).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
+import re
+import shutil
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from rapidfuzz import fuzz
 
 from index import IndexBusy, SearchIndex, SearchResult, index_dir_for, sync_in_child
 from index.suggest import Suggestion, Suggestions
@@ -24,12 +30,24 @@ from store.agreement import (
     verdict_ratings,
 )
 from store.citation import citation
-from store.errors import IngestError, InvalidInput, MarginError
+from store.errors import IngestError, InvalidInput, MarginError, NotFound
 from store.ingest import Limits, extract, iter_source_files
+from store.library import TAG_PALETTE as TAG_PALETTE  # re-exported for the codebook screen
 from store.library import Library, tag_name, text_sha256
+from store.library import parse_colour as parse_colour  # re-exported for the CLI
 from store.profile import load_profile, rename_profile
-from store.quotes import find_quote
-from store.records import Annotation, Author, ClaimSummary, Link, Review, Tag
+from store.quotes import find_quote, fold
+from store.records import (
+    Annotation,
+    Author,
+    ClaimSummary,
+    Document,
+    DocumentSummary,
+    Link,
+    Review,
+    Tag,
+    now,
+)
 from store.sanitize import terminal_safe
 from store.staleness import Staleness
 from store.versions import UpdateReport, update_document
@@ -37,6 +55,13 @@ from store.versions import UpdateReport, update_document
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+SMALL_BACKLOG = 50
+"""Changes a search applies before answering (a few notes just saved; one costs ~10 ms)."""
+# What an export or an import reports, as data each caller renders in its own way.
+ExportReport = exchange.ExportSummary | exchange.QdpxReport
+ImportReport = exchange.MergeReport | exchange.QdpxReport
+MergeReport = exchange.MergeReport
+
 EXPORT_FORMATS = ("bundle", "folder", "markdown", "csv", "claimreview", "qdpx")
 
 
@@ -73,6 +98,15 @@ class ImportResult:
             "document_id": self.document_id,
             "reason": self.reason,
             "warnings": list(self.warnings),
+            "update": (
+                {
+                    "in_place": self.report.ok,
+                    "moved": len(self.report.moved),
+                    "orphaned": len(self.report.orphaned),
+                }
+                if self.report is not None
+                else None
+            ),
         }
 
 
@@ -117,6 +151,9 @@ class Service:
     library_path: Path
     config_dir: Path
     limits: Limits = field(default_factory=Limits)
+    index_later: Callable[[], None] | None = field(default=None, repr=False)
+    """Set by the app: after a write, bring the index up to date off the event loop (call
+    `sync_index_after_write` in a worker). The command line leaves it None and syncs in place."""
 
     def __post_init__(self) -> None:
         self.library_path = Path(self.library_path)
@@ -178,11 +215,32 @@ class Service:
         return index_seq != store_seq
 
     def _after_write(self) -> None:
+        if self.index_later is not None:
+            self.index_later()
+            return
         try:
             self.sync_index()
         except IndexBusy as busy:
             # The store has the change; the next sync picks it up.
             log.info("index sync deferred: %s", busy)
+
+    def data_version(self) -> int:
+        """Changes when someone else (another process or thread) has written to the library."""
+        return self.library.data_version()
+
+    def sync_index_after_write(self) -> None:
+        """In a worker thread: apply the latest writes to the index, then close the thread's
+        connection. The store has every change already, so a failure here is only logged: the
+        next sync catches up from the change log."""
+        try:
+            self.sync_index()
+        except (MarginError, OSError) as error:
+            log.info("index sync after a write deferred: %s", error)
+        finally:
+            lib = getattr(self._local, "library", None)
+            if lib is not None:
+                lib.close()
+                self._local.library = None
 
     def rename(self, name: str) -> Author:
         """Change the display name shown beside this person's notes."""
@@ -257,13 +315,22 @@ class Service:
     # -- search ---------------------------------------------------------------------------
 
     def search(self, query: str, *, limit: int = 20) -> SearchResult:
-        """Ranked hits for a query; the index is caught up (or rebuilt) first."""
+        """Ranked hits from what is indexed now, with how many changes are still pending.
+
+        A reader never does the writer's work: with a CLI import of 25 books running, one
+        search that caught the index up first took 171 s (issue 11). Only a backlog of a few
+        notes (a note just saved) is applied first, and only when nobody holds the index; a
+        missing or broken index is still rebuilt here, since nothing else would answer.
+        """
         with self._index_lock:
+            index = self.index
+            library = self.library
             try:
-                self.index.sync(self.library)
-            except IndexBusy as busy:
-                log.info("searching a slightly stale index: %s", busy)
-            return self.index.search(self.library, query, limit=limit)
+                index.catch_up_small(library, SMALL_BACKLOG)
+            except (MarginError, OSError) as error:
+                log.info("searching without the last notes: %s", error)
+            result = index.search(library, query, limit=limit)
+            return dataclasses.replace(result, pending=index.pending(library))
 
     # -- annotating -----------------------------------------------------------------------
 
@@ -352,20 +419,16 @@ class Service:
         return after
 
     def _restore_anchor(self, before: Annotation) -> None:
-        with self.library.write():
-            self.library.db["annotations"].update(
-                before.id,
-                {
-                    "start": before.start,
-                    "end": before.end,
-                    "exact": before.exact,
-                    "prefix": before.prefix,
-                    "suffix": before.suffix,
-                    "anchor_state": before.anchor_state,
-                    "anchor_step": before.anchor_step,
-                },
-            )
-            self.library._log("annotation", before.id, "update")
+        self.library.restore_anchor(
+            before.id,
+            start=before.start,
+            end=before.end,
+            exact=before.exact,
+            prefix=before.prefix,
+            suffix=before.suffix,
+            state=before.anchor_state,
+            step=before.anchor_step,
+        )
 
     def delete_annotation(self, annotation_id: str) -> Annotation:
         """Delete an annotation (a tombstone, so the deletion travels and can be undone)."""
@@ -463,6 +526,35 @@ class Service:
 
     # -- exchange -------------------------------------------------------------------------
 
+    def export_report(
+        self,
+        fmt: str,
+        out: Path,
+        *,
+        document: str | None = None,
+        tag: str | None = None,
+        claims_only: bool = False,
+        with_sources: bool = False,
+    ) -> ExportReport:
+        """Export notes in one of EXPORT_FORMATS; returns what was written, as data."""
+        lib = self.library
+        ids = [lib.resolve_document(document).id] if document else None
+        filters = {"document_ids": ids, "tag": tag, "claims_only": claims_only}
+        out = Path(out)
+        if fmt == "bundle":
+            return exchange.export_bundle(lib, out, with_sources=with_sources, **filters)
+        if fmt == "folder":
+            return exchange.export_folder(lib, out, with_sources=with_sources, **filters)
+        if fmt == "markdown":
+            return exchange.export_markdown(lib, out, **filters)
+        if fmt == "csv":
+            return exchange.export_csv(lib, out, **filters)
+        if fmt == "claimreview":
+            return exchange.export_claimreview(lib, out)
+        if fmt == "qdpx":
+            return exchange.export_qdpx(lib, out)
+        raise InvalidInput(f"unknown format {fmt!r}: one of {', '.join(EXPORT_FORMATS)}")
+
     def export_notes(
         self,
         fmt: str,
@@ -474,35 +566,30 @@ class Service:
         with_sources: bool = False,
     ) -> list[str]:
         """Export notes in one of EXPORT_FORMATS; returns the lines of the report."""
-        lib = self.library
-        ids = [lib.resolve_document(document).id] if document else None
-        filters = {"document_ids": ids, "tag": tag, "claims_only": claims_only}
-        out = Path(out)
-        if fmt == "bundle":
-            return [exchange.export_bundle(lib, out, with_sources=with_sources, **filters).line()]
-        if fmt == "folder":
-            return [exchange.export_folder(lib, out, with_sources=with_sources, **filters).line()]
-        if fmt == "markdown":
-            return [exchange.export_markdown(lib, out, **filters).line()]
-        if fmt == "csv":
-            return [exchange.export_csv(lib, out, **filters).line()]
-        if fmt == "claimreview":
-            return [exchange.export_claimreview(lib, out).line()]
-        if fmt == "qdpx":
-            return exchange.export_qdpx(lib, out).lines()
-        raise InvalidInput(f"unknown format {fmt!r}: one of {', '.join(EXPORT_FORMATS)}")
+        return self.export_report(
+            fmt,
+            out,
+            document=document,
+            tag=tag,
+            claims_only=claims_only,
+            with_sources=with_sources,
+        ).lines()
+
+    def import_report(self, source: Path) -> ImportReport:
+        """Merge a colleague's notes (bundle file, folder bundle or .qdpx); what happened, as
+        data: counts, conflicts (a merge's), lost and refused items."""
+        source = Path(source)
+        report: ImportReport
+        if source.suffix.lower() == ".qdpx":
+            report = exchange.import_qdpx(self.library, source, author=self.author)
+        else:
+            report = exchange.merge(self.library, source, author=self.author)
+        self._after_write()
+        return report
 
     def import_notes(self, source: Path) -> list[str]:
         """Merge a colleague's notes (bundle file, folder bundle or .qdpx); the report's lines."""
-        source = Path(source)
-        if source.suffix.lower() == ".qdpx":
-            lines = exchange.import_qdpx(self.library, source, author=self.author).lines()
-        else:
-            lines = exchange.merge(self.library, source, author=self.author).lines()
-        # Verdicts arrive without what their reviewer saw: they judge this library as it is.
-        self.library.record_missing_grounds()
-        self._after_write()
-        return lines
+        return self.import_report(source).lines()
 
     def conflicts(self) -> list[exchange.Conflict]:
         """Merge conflicts waiting for a decision."""
@@ -526,11 +613,10 @@ class Service:
                     "no longer found in its document)"
                 )
                 continue
-            text = lib.db.execute(
-                "SELECT substr(text, ?, ?) FROM documents WHERE id = ?",
-                [annotation.start + 1, annotation.end - annotation.start, annotation.document_id],
-            ).fetchone()
-            if text is None or text[0] != annotation.exact:
+            text = lib.text_at(
+                annotation.document_id, annotation.start, annotation.end - annotation.start
+            )
+            if text != annotation.exact:
                 problems.append(
                     f"annotation {annotation.id[:8]}: its quote no longer matches the text at "
                     f"{annotation.start}-{annotation.end}"
@@ -547,6 +633,286 @@ class Service:
     def backup(self, target: Path) -> None:
         """Write a consistent copy of the library to `target`."""
         self.library.backup(Path(target))
+
+    # -- reads for the screens and the CLI ---------------------------------------------------
+
+    def text_around(
+        self, document_id: str, offset: int, *, before: int, length: int
+    ) -> tuple[int, str] | None:
+        """(start, text) of `length` characters of a document from `before` characters ahead
+        of `offset`, without loading the whole text; None when the document is gone."""
+        start = max(0, offset - before)
+        text = self.library.text_at(document_id, start, length)
+        return None if text is None else (start, text)
+
+    def tag_examples(self, name: str, limit: int = 8) -> list[tuple[str, str]]:
+        """(quote, document title) of the newest notes carrying a tag (or one nested under it)."""
+        return self.library.recent_quotes(name, limit)
+
+    def documents(self) -> list[DocumentSummary]:
+        """The documents with their counts of notes, for the library screen."""
+        return self.library.documents()
+
+    def document(self, document_id: str) -> Document:
+        """One document, text included."""
+        return self.library.document(document_id)
+
+    def deletion_preview(self, document_id: str) -> tuple[DocumentSummary, int, int]:
+        """What deleting a document takes with it: (summary, notes, links to other documents)."""
+        lib = self.library
+        return (
+            lib.document_summary(document_id),
+            lib.count_notes(document_id),
+            lib.links_to_other_documents(document_id),
+        )
+
+    def annotation(self, annotation_id: str) -> Annotation:
+        """One annotation (tombstones too)."""
+        return self.library.annotation(annotation_id)
+
+    def annotations(self, document_id: str) -> list[Annotation]:
+        """A document's live annotations in text order."""
+        return self.library.annotations(document_id)
+
+    def evidence_ids(self, document_id: str) -> set[str]:
+        """The annotations of a document linked as evidence to some claim."""
+        return self.library.evidence_ids(document_id)
+
+    def tags(self) -> list[Tag]:
+        """The codebook with counts."""
+        return self.library.tags()
+
+    def claims(self, **filters: object) -> list[ClaimSummary]:
+        """The claims board (filters as Library.claims: document_id, no_evidence, unreviewed,
+        verdict, tag, order)."""
+        return self.library.claims(**filters)  # type: ignore[arg-type]
+
+    def reviews(self, claim_id: str) -> list[Review]:
+        """The verdicts on a claim, oldest first."""
+        return self.library.reviews(claim_id)
+
+    def evidence_links(self, claim_id: str) -> list[Link]:
+        """A claim's live links to its evidence, oldest first."""
+        return self.library.links(claim_id=claim_id)
+
+    def resolve_document(self, ref: str) -> Document:
+        """A document named by id, id prefix, title or path (as the CLI's arguments name it)."""
+        return self.library.resolve_document(ref)
+
+    def resolve_annotation(self, ref: str) -> Annotation:
+        """An annotation named by id or a unique id prefix."""
+        return self.library.resolve_annotation(ref)
+
+    def quick_problems(self) -> list[str]:
+        """SQLite's quick check of the library file (empty when sound)."""
+        return self.library.quick_problems()
+
+    def rebuild_index(self, progress: Progress | None = None) -> int:
+        """Build the search index again from the library; returns the documents indexed."""
+        with self._index_lock:
+            self.index.rebuild(self.library, progress=progress)
+        return len(self.library.document_ids())
+
+    def version_candidate(self, path: Path) -> DocumentSummary | None:
+        """The document a file may be a new version of, judged by its name (no reading).
+
+        For a file not imported before from this path whose name, without version marks
+        ("-v2", "_final", "(1)", dates), is close to a document's file name or title:
+        report-v2.pdf for report.pdf. None for folders and for paths imported before (those
+        become new versions by rule).
+        """
+        path = Path(path)
+        if not path.is_file() or self.library.document_by_source(str(path.resolve())):
+            return None
+        mine = _bare_name(path.name)
+        best: tuple[float, DocumentSummary | None] = (0.0, None)
+        for summary in self.library.documents():
+            names = [fold(summary.title)]
+            if summary.source and "://" not in summary.source:
+                names.append(_bare_name(Path(summary.source).name))
+            score = max(
+                fuzz.ratio(mine, name) if _numbers(name) == _numbers(mine) else 0.0
+                for name in names
+            )
+            if score > best[0]:
+                best = (score, summary)
+        # 85 lets "report-v2"/"report" and "Annual report 2024 final"/"annual report 2024" by
+        # and stops "notes"/"report" (36); names whose numbers differ ("federalist-no-10" and
+        # "-51", 94 by letters) are different documents, not versions.
+        return best[1] if best[0] >= 85 else None
+
+    def export_target_taken(self, fmt: str, out: Path) -> str | None:
+        """Why exporting `fmt` to `out` would overwrite something, or None (see the function)."""
+        return export_target_taken(fmt, out)
+
+    # -- the command line's twins of the app's actions ------------------------------------
+
+    def import_version(
+        self, path: Path, document_ref: str, *, encoding: str | None = None
+    ) -> ImportResult:
+        """Import `path` as a new version of the document named by id, id prefix or title.
+
+        A new file name for a new version (report-v2.pdf for report.pdf): the document keeps
+        its id and its notes, re-anchored; its source becomes the new path, so the next import
+        of that path updates it again. A DOC that names no document (or several) raises.
+        """
+        lib = self.library
+        document = lib.resolve_document(document_ref)
+        path = Path(path)
+        try:
+            extracted = extract(path, self.limits, encoding=encoding)
+            report = update_document(lib, document.id, extracted)
+            if extracted.source != document.source:
+                lib.set_source(document.id, extracted.source)
+        except IngestError as error:
+            return ImportResult(path, "failed", reason=error.reason)
+        except MarginError as error:
+            return ImportResult(path, "failed", reason=str(error))
+        if not report.changed:
+            return ImportResult(path, "duplicate", title=document.title, document_id=document.id)
+        return ImportResult(
+            path,
+            "updated",
+            title=document.title,
+            document_id=document.id,
+            warnings=tuple(report.lines()[1:]),
+            report=report,
+        )
+
+    def check_report(self) -> CheckReport:
+        """Health and damage told apart: orphaned notes are a normal state after a new version
+        (notes to look at); damage is a file SQLite finds broken, an anchor that points outside
+        or off its text, or an index that a sync cannot bring into step."""
+        lib = self.library
+        damage = lib.integrity_problems()
+        notes: list[str] = []
+        if damage:  # reading further could fail on the broken pages
+            return CheckReport(damage, notes)
+        lengths = lib.text_lengths()
+        for annotation in lib.annotations():
+            quote = " ".join(annotation.exact.split())[:40]
+            if annotation.anchor_state == "orphaned":
+                notes.append(
+                    f"annotation {annotation.id[:8]}: orphaned by a new version of its document "
+                    f"(quote {quote!r} not found): re-attach it in the reader, or delete it"
+                )
+                continue
+            length = lengths.get(annotation.document_id)
+            if length is None or not 0 <= annotation.start <= annotation.end <= length:
+                damage.append(
+                    f"annotation {annotation.id[:8]}: anchor {annotation.start}-{annotation.end} "
+                    f"lies outside its document's text ({length or 0} characters)"
+                )
+                continue
+            text = lib.text_at(
+                annotation.document_id, annotation.start, annotation.end - annotation.start
+            )
+            if text != annotation.exact:
+                damage.append(
+                    f"annotation {annotation.id[:8]}: its quote no longer matches the text at "
+                    f"{annotation.start}-{annotation.end}"
+                )
+        with self._index_lock:
+            try:
+                self.index.sync(lib)
+            except IndexBusy as busy:  # another process is writing it: not damage, try later
+                notes.append(f"index: not checked, {busy}")
+            else:
+                damage += [f"index: {problem}" for problem in self.index.verify(lib)]
+        return CheckReport(damage, notes)
+
+    def remove_tag(self, annotation_id: str, name: str) -> Annotation:
+        """Take one tag off one annotation (the tag stays in the codebook)."""
+        current = self.library.annotation(annotation_id)
+        name = tag_name(name)
+        if name not in current.tags:
+            carried = ", ".join(current.tags) or "no tags"
+            raise NotFound(f"annotation {annotation_id[:8]} has no tag {name!r} ({carried})")
+        return self.set_tags(annotation_id, [t for t in current.tags if t != name])
+
+    def unlink_pair(self, claim_id: str, evidence_id: str) -> Link:
+        """Remove the live link between a claim and a piece of evidence."""
+        found = self.library.links(claim_id=claim_id, evidence_id=evidence_id)
+        if not found:
+            raise NotFound(f"{evidence_id[:8]} is not linked as evidence to claim {claim_id[:8]}")
+        removed = found[0]
+        for link in found:
+            removed = self.unlink(link.id)
+        return removed
+
+    def resolve_conflict_ref(self, ref: str, keep: str) -> exchange.Conflict:
+        """Resolve the open conflict named by id or a unique id prefix (4+ characters)."""
+        known = exchange.list_conflicts(self.library, include_resolved=True)
+        found = [c for c in known if c.id == ref] or [
+            c for c in known if len(ref) >= 4 and c.id.startswith(ref)
+        ]
+        if not found:
+            raise NotFound(f"no conflict matches {ref!r}")
+        if len(found) > 1:
+            raise InvalidInput(f"{ref!r} matches {len(found)} conflicts; give more of the id")
+        self.resolve_conflict(found[0].id, keep)
+        return found[0]
+
+    def restore(self, backup: Path, *, force: bool = False) -> RestoreReport:
+        """Replace the library with a backup (made by `backup`), keeping a safety copy.
+
+        Refused when the library has changes newer than the backup, unless `force`: a
+        restore that silently dropped a day's notes is what a backup is meant to prevent.
+        The backup file itself is only read; the index is rebuilt from the restored library.
+        """
+        backup = Path(backup)
+        target = self.library_path
+        if not backup.is_file():
+            raise NotFound(f"{backup}: no such file")
+        if target.exists() and backup.resolve() == target.resolve():
+            raise InvalidInput(f"{backup} is the library itself")
+        staged = target.with_name(f".{target.name}.restoring-{os.getpid()}")
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            shutil.copyfile(backup, staged)
+            try:
+                incoming = Library(staged)  # migrated on the copy, never on the backup
+            except MarginError as error:
+                raise InvalidInput(f"{backup}: not a margin library ({error})") from error
+            try:
+                damage = incoming.integrity_problems()
+                if damage:
+                    raise InvalidInput(f"{backup}: {damage[0]}")
+                theirs = incoming.last_change()
+                documents = len(incoming.document_ids())
+                notes = len(incoming.annotations())
+            finally:
+                incoming.close()
+            mine = self.library.last_change()
+            if not force and (mine[0] > theirs[0] or mine[1] > theirs[1]):
+                raise InvalidInput(
+                    f"{target} has changes newer than {backup} (last change "
+                    f"{mine[1] or 'unknown'}, the backup's {theirs[1] or 'none'}): "
+                    "--force replaces it all the same, keeping a safety copy"
+                )
+            safety = None
+            if mine[0]:
+                stamp = now().replace("-", "").replace(":", "").replace(".", "")
+                safety = target.with_name(f"{target.stem}.before-restore-{stamp}{target.suffix}")
+                self.library.backup(safety)
+            self.close()
+            wal = Path(f"{target}-wal")
+            if wal.exists() and wal.stat().st_size:
+                # The last connection's close empties the WAL: one still there is another
+                # process (the app?) holding the library, whose writes would be lost.
+                self.library  # noqa: B018 - reopen: nothing was replaced
+                raise InvalidInput(f"{target} is open in another margin: close it first")
+            os.replace(staged, target)
+            for suffix in ("-wal", "-shm"):
+                Path(f"{target}{suffix}").unlink(missing_ok=True)
+            shutil.rmtree(self.index_dir, ignore_errors=True)
+        finally:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{staged}{suffix}").unlink(missing_ok=True)
+        self._undo.clear()
+        self.library  # noqa: B018 - open the restored file
+        self._after_write()
+        return RestoreReport(backup, target, safety, documents, notes)
 
     # -- reviewers (issue 16) -------------------------------------------------------------
 
@@ -569,12 +935,15 @@ class Service:
             evidence = lib.annotation(link.evidence_id)
             if not evidence.deleted:
                 exclude.setdefault(evidence.document_id, []).append((evidence.start, evidence.end))
+        # The rule of `search`: a reader never does the writer's work, only a small backlog.
         with self._index_lock:
+            index = self.index
             try:
-                self.index.sync(lib)
-            except IndexBusy as busy:
-                log.info("suggesting from a slightly stale index: %s", busy)
-            found = self.index.suggest(lib, claim.exact, exclude=exclude, limit=limit)
+                index.catch_up_small(lib, SMALL_BACKLOG)
+            except (MarginError, OSError) as error:
+                log.info("suggesting without the last notes: %s", error)
+            found = index.suggest(lib, claim.exact, exclude=exclude, limit=limit)
+            found = replace(found, pending=index.pending(lib))
         documents = {doc_id: lib.document(doc_id) for doc_id in {h.document_id for h in found.hits}}
         hits = [
             replace(h, citation=terminal_safe(citation(documents[h.document_id], h.start)))
@@ -628,3 +997,89 @@ class Service:
         ]
         lengths = {d.id: d.length for d in lib.documents()}
         return compare_taggers(spans, lengths, coders_of), names
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What `check` found: damage (exit 1) and notes to look at (a sound library may have them)."""
+
+    damage: list[str]
+    notes: list[str]
+
+    @property
+    def sound(self) -> bool:
+        return not self.damage
+
+    def to_json(self) -> dict:
+        return {"sound": self.sound, "damage": self.damage, "notes": self.notes}
+
+
+@dataclass(frozen=True)
+class RestoreReport:
+    """What a restore replaced, and where the replaced library was kept."""
+
+    backup: Path
+    library: Path
+    safety_copy: Path | None
+    documents: int
+    notes: int
+
+    def line(self) -> str:
+        kept = f"; the replaced library is kept at {self.safety_copy}" if self.safety_copy else ""
+        return (
+            f"restored {self.library} from {self.backup}: {self.documents} documents, "
+            f"{self.notes} notes{kept}"
+        )
+
+    def to_json(self) -> dict:
+        return {
+            "backup": str(self.backup),
+            "library": str(self.library),
+            "safety_copy": str(self.safety_copy) if self.safety_copy else None,
+            "documents": self.documents,
+            "notes": self.notes,
+        }
+
+
+def export_target_taken(fmt: str, out: Path) -> str | None:
+    """Why an export to `out` would overwrite something (None when the place is free).
+
+    A folder bundle margin wrote before is free: exporting into it again is how two people
+    share one folder in git (their files stay, one's own are brought up to date).
+    """
+    out = Path(out)
+    if fmt == "folder":
+        if not out.is_dir() or not any(out.iterdir()):
+            return None if not out.exists() or out.is_dir() else f"{out} exists and is not a folder"
+        if all(child.name.startswith(".") or child.is_dir() for child in out.iterdir()) and any(
+            (out / kind).is_dir() for kind in ("annotations", "documents", "tags")
+        ):
+            return None
+        return f"{out} is a folder with files in it, not a margin folder bundle"
+    if out.is_dir():
+        return f"{out} is a folder; give a file name"
+    if out.exists():
+        return f"{out} exists"
+    return None
+
+
+_VERSION_MARK = re.compile(
+    r"([-_ .]*\b(v|ver|version|rev)[-_ .]?\d+|[-_ .]*\b(draft|final|new|copy|updated|revised)"
+    r"|\s*\(\d+\)|[-_ .]\d{4}-?\d\d-?\d\d)$",
+    re.IGNORECASE,
+)
+
+
+def _bare_name(name: str) -> str:
+    """A file name without extension and version marks, folded: "Report_v2 (1).pdf" -> "report"."""
+    stem = (name.rsplit(".", 1)[0] if "." in name else name).replace("_", " ")
+    while True:
+        shorter = _VERSION_MARK.sub("", stem)
+        if shorter == stem or not shorter:
+            break
+        stem = shorter
+    return fold(stem.replace("_", " ").replace("-", " "))
+
+
+def _numbers(name: str) -> list[str]:
+    return re.findall(r"\d+", name)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from .bundle import ExportSummary, export_bundle, export_folder
 from .claimreview import export_claimreview
+from .conflicts import Conflict, list_conflicts
 from .csv_export import export_csv
-from .merge import Conflict, MergeReport, list_conflicts, merge, resolve_conflict
-from .qdpx import QdpxReport, export_qdpx, import_qdpx
+from .merge import MergeReport, merge, resolve_conflict
+from .qdpx import QdpxReport, import_qdpx
+from .qdpx_export import export_qdpx
 from .report import export_markdown
 from .validate import BundleError, Limits
 

@@ -33,7 +33,7 @@ from store.library import Library
 from store.records import Annotation, Document, Link, Review, Tag
 from store.sanitize import plural
 
-from .merge import annotation_version, ensure_tables, export_parent, link_version
+from .lineage import annotation_version, export_parent, link_version
 from .validate import is_uuid, normal_time
 from .vocab import CONTEXT, FORMAT_VERSION, derived_id, tag_file_id
 
@@ -68,6 +68,10 @@ class ExportSummary:
             + (" with their texts" if self.with_sources else "")
             + (f", and {plural(self.deletions, 'deletion')} to pass on" if self.deletions else "")
         )
+
+    def lines(self) -> list[str]:
+        """The report as lines, like the other exchange reports."""
+        return [self.line()]
 
 
 @dataclass
@@ -329,7 +333,6 @@ def _build(lib: Library, *, with_sources: bool, **filters: Any) -> _Built:
     # One write transaction: a consistent snapshot, and the exported versions are remembered
     # (merge.py) so a later merge can tell an old copy of ours from a concurrent edit.
     with lib.write():
-        ensure_tables(lib)
         chosen = select(lib, bundle_order=True, **filters)
         items: list[tuple[str, str, dict]] = []
         for a in chosen.annotations:

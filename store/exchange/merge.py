@@ -18,25 +18,26 @@ Rules (DESIGN.md "Exchange", research/standards.md 5.3, reliability.md R5):
 Every write appends to `changes` in the same transaction. Merging the same bundle twice
 changes nothing.
 
-Tables this module owns (created with CREATE TABLE IF NOT EXISTS inside the transaction;
-to become a schema migration): see `DDL`.
+The exchange tables (schema version 3) are written by `Library` (store.ledger), like every
+other table.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from store import schema
 from store.errors import InvalidInput, NotFound
-from store.library import CONTEXT, TAG_PALETTE, Library
+from store.library import Library
 from store.records import Annotation, Author, Document, Link, new_id, now
 
+from .conflicts import Conflict, conflict_from_row
+from .lineage import annotation_version, link_version
+from .rule import Outcome, decide
 from .validate import (
     DEFAULT_LIMITS,
     Bundle,
@@ -50,132 +51,7 @@ from .validate import (
     show,
 )
 
-# The exchange tables are part of the schema (version 3); see store.schema.V3.
-DDL = schema.V3
-
-
-def ensure_tables(lib: Library) -> None:
-    """Create the exchange tables when missing (call inside a write transaction)."""
-    for statement in DDL.split(";"):
-        if statement.strip():
-            lib.db.execute(statement)
-
-
-def _has_tables(lib: Library) -> bool:
-    return bool(
-        lib.db.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'exchange_conflicts'"
-        ).fetchone()
-    )
-
-
-# -- versions --------------------------------------------------------------------------------------
-
-
-def _digest(payload: list) -> str:
-    data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    return "sha256:" + hashlib.sha256(data.encode("utf-8")).hexdigest()
-
-
-def annotation_version(a: Annotation | InAnnotation) -> str:
-    """The version of an annotation: what its author controls, not where it sits in a text."""
-    return _digest(
-        [
-            a.author_id,
-            a.role,
-            a.note,
-            sorted(a.tags),
-            bool(a.deleted),
-            normal_time(a.created),
-            normal_time(a.modified),
-        ]
-    )
-
-
-def link_version(link: Link | InLink) -> str:
-    """The version of a link."""
-    return _digest(
-        [
-            link.author_id,
-            link.claim_id,
-            link.evidence_id,
-            link.relation,
-            link.note,
-            bool(link.deleted),
-            normal_time(link.created),
-            normal_time(link.modified),
-        ]
-    )
-
-
-def _base(lib: Library, entity: str, record_id: str) -> tuple[str, str | None] | None:
-    row = lib.db.execute(
-        "SELECT version, parent FROM exchange_base WHERE entity = ? AND record_id = ?",
-        [entity, record_id],
-    ).fetchone()
-    return (row[0], row[1]) if row else None
-
-
-def _known(lib: Library, entity: str, record_id: str) -> set[str]:
-    return {
-        r[0]
-        for r in lib.db.execute(
-            "SELECT version FROM exchange_versions WHERE entity = ? AND record_id = ?",
-            [entity, record_id],
-        ).fetchall()
-    }
-
-
-def _remember(
-    lib: Library, entity: str, record_id: str, version: str, parent: str | None, *, base: bool
-) -> None:
-    lib.db.execute(
-        "INSERT OR IGNORE INTO exchange_versions (entity, record_id, version, parent, seen) "
-        "VALUES (?, ?, ?, ?, ?)",
-        [entity, record_id, version, parent, now()],
-    )
-    if base and _base(lib, entity, record_id) != (version, parent):
-        lib.db.execute(
-            "INSERT OR REPLACE INTO exchange_base (entity, record_id, version, parent) "
-            "VALUES (?, ?, ?, ?)",
-            [entity, record_id, version, parent],
-        )
-
-
-def export_parent(lib: Library, entity: str, record_id: str, version: str) -> str | None:
-    """The version an exported record derives from (and remember that it was exported)."""
-    found = _base(lib, entity, record_id)
-    if found is None:
-        parent = None
-    elif found[0] == version:
-        parent = found[1]
-    else:
-        parent = found[0]  # edited here since it was last exchanged
-    _remember(lib, entity, record_id, version, parent, base=True)
-    return parent
-
-
 # -- reports ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Conflict:
-    """Two versions of one record that merge would not choose between."""
-
-    id: str
-    entity: str
-    record_id: str
-    reason: str
-    mine: dict
-    theirs: dict
-    source: str
-    detected: str
-    resolved: str | None = None
-    resolution: str | None = None
-
-    def line(self) -> str:
-        """One line for the user."""
-        return f"{self.entity} {self.record_id}: {self.reason}"
 
 
 @dataclass
@@ -230,10 +106,6 @@ class MergeReport:
 
 
 _WEB = re.compile(r"https?://\S+", re.IGNORECASE)
-
-
-def _annotation_row(row: dict, tags: list[str]) -> Annotation:
-    return Annotation(**{**row, "deleted": bool(row["deleted"]), "tags": tuple(sorted(tags))})
 
 
 class _Merger:
@@ -294,25 +166,23 @@ class _Merger:
                 f"document {doc.id}: its text held control characters; they were removed and "
                 "its annotations re-anchored"
             )
-        self.lib.db.table("documents").insert(
-            {
-                "id": doc.id,
-                "title": doc.title,
-                "author": doc.author,
-                "published": doc.published,
-                "source": doc.source,
-                "format": doc.format,
-                "sha256": sha,
-                "text": text,
-                "length": len(text),
-                "page_starts": json.dumps(doc.page_starts) if doc.page_starts else None,
-                "metadata": json.dumps(doc.metadata or {}, ensure_ascii=False, sort_keys=True),
-                "imported_at": now(),
-            }
+        added = self.lib.put_document(
+            Document(
+                id=doc.id,
+                title=doc.title,
+                author=doc.author,
+                published=doc.published,
+                source=doc.source,
+                format=doc.format,
+                sha256=sha,
+                text=text,
+                page_starts=doc.page_starts,
+                metadata=doc.metadata or {},
+                imported_at=now(),
+            )
         )
-        self.lib._log("document", doc.id, "insert")
         self.report.count("document", "added")
-        return self.lib.document(doc.id)
+        return added
 
     def document_for(self, document_id: str) -> Document | None:
         if document_id not in self.docs:
@@ -340,19 +210,18 @@ class _Merger:
                 if now is not None:
                     self.tag_ids[tag.name] = self._tag_id(now)
                 continue
-            rows = self.lib._rows("SELECT * FROM tags WHERE name = ?", [tag.name])
-            if not rows:
+            local = self.lib.find_tag(tag.name)
+            if local is None:
                 made = self.lib.ensure_tag(tag.name, tag.colour, tag.description)
-                self.tag_ids[made.name] = made.id
+                self.tag_ids[made.name] = made.name
                 self.report.count("tag", "added")
                 continue
-            local = rows[0]
-            self.tag_ids[tag.name] = local["id"]
+            self.tag_ids[tag.name] = local.name
             differs = [
                 f"{what} {show(mine, 40)} (theirs {show(theirs, 40)})"
                 for what, mine, theirs in (
-                    ("colour", local["colour"], tag.colour),
-                    ("description", local["description"], tag.description),
+                    ("colour", local.colour, tag.colour),
+                    ("description", local.description, tag.description),
                 )
                 if theirs is not None and mine != theirs
             ]
@@ -363,31 +232,25 @@ class _Merger:
             self.report.count("tag", "unchanged")
 
     def _tag_id(self, name: str) -> str | None:
-        """The local id for a tag name of theirs (made when new); None: deleted here."""
+        """The local name for a tag name of theirs (made when new); None: deleted here."""
         if name not in self.tag_ids:
             aliased, now = self._renamed(name)
             if aliased:
                 self.tag_ids[name] = self._tag_id(now) if now is not None else None
                 return self.tag_ids[name]
-            rows = self.lib._rows("SELECT id FROM tags WHERE name = ?", [name])
-            if rows:
-                self.tag_ids[name] = rows[0]["id"]
+            local = self.lib.find_tag(name)
+            if local is not None:
+                self.tag_ids[name] = local.name
             else:
-                used = self.lib.db.execute("SELECT count(*) FROM tags").fetchone()[0]
-                made = self.lib.ensure_tag(name, TAG_PALETTE[used % len(TAG_PALETTE)])
-                self.tag_ids[name] = made.id
+                made = self.lib.ensure_tag(name)  # the next palette colour
+                self.tag_ids[name] = made.name
                 self.report.count("tag", "added")
         return self.tag_ids[name]
 
-    def _set_tags(self, annotation_id: str, names: tuple[str, ...]) -> None:
-        self.lib.db.execute("DELETE FROM annotation_tags WHERE annotation_id = ?", [annotation_id])
-        for name in names:
-            tag_id = self._tag_id(name)
-            if tag_id is not None:
-                self.lib.db.execute(
-                    "INSERT OR IGNORE INTO annotation_tags (annotation_id, tag_id) VALUES (?, ?)",
-                    [annotation_id, tag_id],
-                )
+    def _local_tags(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        """Their tag names as named here (renamed, merged; deleted ones left out)."""
+        found = (self._tag_id(name) for name in names)
+        return tuple(dict.fromkeys(name for name in found if name is not None))
 
     # placing a quote in the local text ------------------------------------------------------
     def _in_place(self, inc: InAnnotation, doc: Document) -> bool:
@@ -436,13 +299,13 @@ class _Merger:
         start = inc.start if inc.start is not None else 0
         end = inc.end if inc.end is not None else start + len(inc.exact)
         if found.state != "orphaned" and found.start is not None and found.end is not None:
-            s, e = found.start, found.end
+            quote = self.anchoring().quote_at(text, found.start, found.end)
             return {
-                "start": s,
-                "end": e,
-                "exact": text[s:e],
-                "prefix": text[max(0, s - CONTEXT) : s],
-                "suffix": text[e : e + CONTEXT],
+                "start": quote.start,
+                "end": quote.end,
+                "exact": quote.exact,
+                "prefix": quote.prefix,
+                "suffix": quote.suffix,
                 "anchor_state": found.state,
                 "anchor_step": found.step,
             }
@@ -466,22 +329,11 @@ class _Merger:
         )
 
     # annotations ----------------------------------------------------------------------------
-    def _local_annotation(self, annotation_id: str) -> Annotation | None:
-        rows = self.lib._rows("SELECT * FROM annotations WHERE id = ?", [annotation_id])
-        if not rows:
-            return None
-        tags = [
-            r[0]
-            for r in self.lib.db.execute(
-                "SELECT t.name FROM annotation_tags at JOIN tags t ON t.id = at.tag_id "
-                "WHERE at.annotation_id = ?",
-                [annotation_id],
-            ).fetchall()
-        ]
-        return _annotation_row(rows[0], tags)
+    def local_annotation(self, annotation_id: str) -> Annotation | None:
+        return self.lib.annotation_row(annotation_id)
 
     def annotations(self, incoming: list[InAnnotation]) -> None:
-        plans: list[tuple[InAnnotation, Document, Annotation | None, str, str]] = []
+        plans: list[tuple[InAnnotation, Document, Annotation | None, Outcome, str]] = []
         for inc in incoming:
             doc = self.document_for(inc.document_id)
             if doc is None:
@@ -499,10 +351,10 @@ class _Merger:
                 )
                 self.skipped_ids.add(inc.id)
                 continue
-            local = self._local_annotation(inc.id)
+            local = self.local_annotation(inc.id)
             version = annotation_version(inc)
             if local is None:
-                plans.append((inc, doc, None, "added", version))
+                plans.append((inc, doc, None, Outcome.ADDED, version))
                 continue
             if local.document_id != doc.id:
                 self.report.rejected.append(
@@ -524,15 +376,15 @@ class _Merger:
         # Quotes that must be searched for, a document at a time.
         groups: dict[str, tuple[Document, list[InAnnotation]]] = {}
         for inc, doc, local, outcome, _ in plans:
-            if outcome in ("added", "updated") and not self._in_place(inc, doc):
+            if outcome in (Outcome.ADDED, Outcome.UPDATED) and not self._in_place(inc, doc):
                 if not (local is not None and self._same_span(inc, doc, local)):
                     groups.setdefault(doc.id, (doc, []))[1].append(inc)
         for doc, group in groups.values():
             self.anchor_ahead(group, doc)
         for inc, doc, local, outcome, version in plans:
-            if outcome == "added":
-                self._write_annotation(inc, doc, None)
-                _remember(self.lib, "annotation", inc.id, version, inc.previous, base=True)
+            if outcome is Outcome.ADDED:
+                self.write_annotation(inc, doc, None)
+                self.lib.remember_version("annotation", inc.id, version, inc.previous, base=True)
                 self.report.count("annotation", "added")
             else:
                 self._apply("annotation", outcome, inc, local, version, doc)
@@ -546,32 +398,38 @@ class _Merger:
             and inc.text_sha256 in (None, doc.sha256)
         )
 
-    def _write_annotation(self, inc: InAnnotation, doc: Document, local: Annotation | None) -> None:
-        values = {
-            "role": inc.role,
-            "note": inc.note,
-            "author_id": inc.author_id,
-            "author_name": inc.author_name,
-            "created": inc.created,
-            "modified": inc.modified,
-            "deleted": int(inc.deleted),
-        }
+    def write_annotation(self, inc: InAnnotation, doc: Document, local: Annotation | None) -> None:
         if local is not None and self._same_span(inc, doc, local):
-            placed: dict = {}
+            placed: dict = {
+                "start": local.start,
+                "end": local.end,
+                "exact": local.exact,
+                "prefix": local.prefix,
+                "suffix": local.suffix,
+                "anchor_state": local.anchor_state,
+                "anchor_step": local.anchor_step,
+            }
         else:
             placed = self.place(inc, doc)
             if placed["anchor_state"] == "orphaned":
                 self._orphan_line(inc, doc)
-        if local is None:
-            self.lib.db.table("annotations").insert(
-                {"id": inc.id, "document_id": doc.id, **values, **placed}
+        if local is not None:
+            self.lib.add_history(self.import_id, "annotation", local.id, asdict(local))
+        self.lib.put_annotation(
+            Annotation(
+                id=inc.id,
+                document_id=doc.id,
+                role=inc.role,
+                note=inc.note,
+                author_id=inc.author_id,
+                author_name=inc.author_name,
+                created=inc.created,
+                modified=inc.modified,
+                deleted=bool(inc.deleted),
+                tags=self._local_tags(tuple(inc.tags)),
+                **placed,
             )
-            self.lib._log("annotation", inc.id, "insert")
-        else:
-            self._history("annotation", local.id, asdict(local))
-            self.lib.db.table("annotations").update(inc.id, {**values, **placed})
-            self.lib._log("annotation", inc.id, "update")
-        self._set_tags(inc.id, inc.tags)
+        )
 
     def decide(
         self,
@@ -584,120 +442,79 @@ class _Merger:
         previous: str | None,
         local_modified: str,
         their_modified: str,
-    ) -> str:
-        """The merge rule for one record (see the module docstring)."""
-        if theirs == mine:
-            return "unchanged"
-        known = _known(self.lib, entity, record_id)
-        if theirs in known:
-            return "kept_newer"  # a version already seen here: an old copy
-        if local_author != their_author:
-            return "conflict:author"
-        if previous is not None and previous == mine:
-            return "updated"  # derived from exactly what we hold
-        if previous is not None and previous in known:
-            return "conflict:both"  # derived from a version we have since moved on from
-        base = _base(self.lib, entity, record_id)
-        newer = normal_time(their_modified) > normal_time(local_modified)
-        if base is None:  # never exchanged from here: the newer wins
-            if newer:
-                return "updated"
-            if normal_time(their_modified) < normal_time(local_modified):
-                return "kept_newer"
-            return "conflict:same-time"
-        if base[0] == mine:  # nothing edited here since the last exchange
-            return "updated" if newer else "kept_newer"
-        return "conflict:both"
+    ) -> Outcome:
+        """The merge rule for one record (store.exchange.rule), with what this library knows."""
+        return decide(
+            mine=mine,
+            theirs=theirs,
+            previous=previous,
+            known=self.lib.known_versions(entity, record_id),
+            base=self.lib.exchange_base(entity, record_id),
+            local_author=local_author,
+            their_author=their_author,
+            local_modified=local_modified,
+            their_modified=their_modified,
+        )
 
     def _settle(self, entity: str, record_id: str, version: str) -> None:
         # An open conflict whose other version is now the one held here is over.
-        self.lib.db.execute(
-            "UPDATE exchange_conflicts SET resolved = ?, resolution = 'theirs' WHERE entity = ? "
-            "AND record_id = ? AND theirs_version = ? AND resolved IS NULL",
-            [now(), entity, record_id, version],
-        )
+        self.lib.settle_conflicts(entity, record_id, version)
 
     def _apply(
-        self, entity: str, outcome: str, inc: Any, local: Any, version: str, doc: Any
+        self, entity: str, outcome: Outcome, inc: Any, local: Any, version: str, doc: Any
     ) -> None:
-        if outcome in ("unchanged", "updated"):
+        if outcome in (Outcome.UNCHANGED, Outcome.UPDATED):
             self._settle(entity, inc.id, version)
-        if outcome == "unchanged":
-            base = _base(self.lib, entity, inc.id)
+        if outcome is Outcome.UNCHANGED:
+            base = self.lib.exchange_base(entity, inc.id)
             if base is None or base[0] != version:
-                _remember(self.lib, entity, inc.id, version, inc.previous, base=True)
+                self.lib.remember_version(entity, inc.id, version, inc.previous, base=True)
             self.report.count(entity, "unchanged")
-        elif outcome == "kept_newer":
-            _remember(self.lib, entity, inc.id, version, inc.previous, base=False)
+        elif outcome is Outcome.KEPT_NEWER:
+            self.lib.remember_version(entity, inc.id, version, inc.previous, base=False)
             self.report.count(entity, "kept_newer")
-        elif outcome == "updated":
+        elif outcome is Outcome.UPDATED:
             if entity == "annotation":
-                self._write_annotation(inc, doc, local)
+                self.write_annotation(inc, doc, local)
             else:
-                self._write_link(inc, local)
-            _remember(self.lib, entity, inc.id, version, inc.previous, base=True)
+                self.write_link(inc, local)
+            self.lib.remember_version(entity, inc.id, version, inc.previous, base=True)
             self.report.count(entity, "updated")
         else:
-            self._conflict(entity, outcome.split(":", 1)[1], inc, local, version, doc)
+            self._conflict(entity, outcome, inc, local, version, doc)
 
     def _conflict(
-        self, entity: str, why: str, inc: Any, local: Any, version: str, doc: Any
+        self, entity: str, why: Outcome, inc: Any, local: Any, version: str, doc: Any
     ) -> None:
         owner = f"{local.author_name} ({local.author_id[:8]})"
         sender = f"{inc.author_name} ({inc.author_id[:8]})"
         what = "a deletion" if inc.deleted and not local.deleted else "a version"
         reason = {
-            "author": f"{sender} sent {what} of a record by {owner}; this library's is kept",
-            "both": f"edited here and by the sender since the last exchange ({owner}); "
+            Outcome.CONFLICT_AUTHOR: f"{sender} sent {what} of a record by {owner}; "
             "this library's is kept",
-            "same-time": "two versions with the same modified time; this library's is kept",
+            Outcome.CONFLICT_BOTH: f"edited here and by the sender since the last exchange "
+            f"({owner}); this library's is kept",
+            Outcome.CONFLICT_SAME_TIME: "two versions with the same modified time; "
+            "this library's is kept",
         }[why]
         theirs = asdict(inc)
         if doc is not None:
             theirs["local_document_id"] = doc.id
-        row = {
-            "id": new_id(),
-            "entity": entity,
-            "record_id": inc.id,
-            "reason": reason,
-            "mine": json.dumps(asdict(local), ensure_ascii=False, sort_keys=True),
-            "theirs": json.dumps(theirs, ensure_ascii=False, sort_keys=True),
-            "theirs_version": version,
-            "source": self.source,
-            "detected": now(),
-        }
-        self.lib.db.execute(
-            "INSERT OR IGNORE INTO exchange_conflicts (id, entity, record_id, reason, mine, "
-            "theirs, "
-            "theirs_version, source, detected) VALUES (:id, :entity, :record_id, :reason, :mine, "
-            ":theirs, :theirs_version, :source, :detected)",
-            row,
+        stored = self.lib.add_conflict(
+            entity,
+            inc.id,
+            reason=reason,
+            mine=asdict(local),
+            theirs=theirs,
+            theirs_version=version,
+            source=self.source,
         )
-        stored = self.lib._rows(
-            "SELECT * FROM exchange_conflicts WHERE entity = ? AND record_id = ? "
-            "AND theirs_version = ?",
-            [entity, inc.id, version],
-        )[0]
-        self.report.conflicts.append(_conflict(stored))
+        self.report.conflicts.append(conflict_from_row(stored))
         self.report.counts.setdefault(entity, Counter())["conflict"] += 1
-
-    def _history(self, entity: str, record_id: str, previous: dict) -> None:
-        self.lib.db.execute(
-            "INSERT INTO exchange_history (import_id, entity, record_id, previous, replaced_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [
-                self.import_id,
-                entity,
-                record_id,
-                json.dumps(previous, ensure_ascii=False, sort_keys=True),
-                now(),
-            ],
-        )
 
     # links ------------------------------------------------------------------------------------
     def _end_missing(self, kind: str, record: str, end_id: str) -> bool:
-        exists = self.lib.db.execute("SELECT 1 FROM annotations WHERE id = ?", [end_id]).fetchone()
-        if exists:
+        if self.lib.exists("annotation", end_id):
             return False
         if end_id not in self.skipped_ids:
             self.report.rejected.append(
@@ -711,14 +528,13 @@ class _Merger:
                 "link", inc.id, inc.evidence_id
             ):
                 continue
-            rows = self.lib._rows("SELECT * FROM links WHERE id = ?", [inc.id])
+            local = self.lib.link_row(inc.id)
             version = link_version(inc)
-            if not rows:
-                self._write_link(inc, None)
-                _remember(self.lib, "link", inc.id, version, inc.previous, base=True)
+            if local is None:
+                self.write_link(inc, None)
+                self.lib.remember_version("link", inc.id, version, inc.previous, base=True)
                 self.report.count("link", "added")
                 continue
-            local = Link(**{**rows[0], "deleted": bool(rows[0]["deleted"])})
             outcome = self.decide(
                 "link",
                 inc.id,
@@ -732,25 +548,23 @@ class _Merger:
             )
             self._apply("link", outcome, inc, local, version, None)
 
-    def _write_link(self, inc: InLink, local: Link | None) -> None:
-        values = {
-            "claim_id": inc.claim_id,
-            "evidence_id": inc.evidence_id,
-            "relation": inc.relation,
-            "note": inc.note,
-            "author_id": inc.author_id,
-            "author_name": inc.author_name,
-            "created": inc.created,
-            "modified": inc.modified,
-            "deleted": int(inc.deleted),
-        }
-        if local is None:
-            self.lib.db.table("links").insert({"id": inc.id, **values})
-            self.lib._log("link", inc.id, "insert")
-        else:
-            self._history("link", local.id, asdict(local))
-            self.lib.db.table("links").update(inc.id, values)
-            self.lib._log("link", inc.id, "update")
+    def write_link(self, inc: InLink, local: Link | None) -> None:
+        if local is not None:
+            self.lib.add_history(self.import_id, "link", local.id, asdict(local))
+        self.lib.put_link(
+            Link(
+                id=inc.id,
+                claim_id=inc.claim_id,
+                evidence_id=inc.evidence_id,
+                relation=inc.relation,
+                note=inc.note,
+                author_id=inc.author_id,
+                author_name=inc.author_name,
+                created=inc.created,
+                modified=inc.modified,
+                deleted=bool(inc.deleted),
+            )
+        )
 
     # reviews ----------------------------------------------------------------------------------
     def reviews(self, incoming: list[InReview]) -> None:
@@ -758,19 +572,17 @@ class _Merger:
         for inc in sorted(incoming, key=lambda r: (r.claim_id, r.created, r.id)):
             if self._end_missing("verdict", inc.id, inc.claim_id):
                 continue
-            rows = self.lib._rows("SELECT * FROM reviews WHERE id = ?", [inc.id])
-            if not rows:
-                self.lib.db.table("reviews").insert(asdict(inc))
-                self.lib._log("review", inc.id, "insert")
+            local = self.lib.review_row(inc.id)
+            if local is None:
+                self.lib.put_review(inc)
                 self.report.count("review", "added")
                 continue
-            local = rows[0]
             same = (
                 all(
-                    local[k] == getattr(inc, k)
+                    getattr(local, k) == getattr(inc, k)
                     for k in ("claim_id", "verdict", "comment", "reviewer_id")
                 )
-                and normal_time(local["created"]) == inc.created
+                and normal_time(local.created) == inc.created
             )
             if same:
                 self.report.count("review", "unchanged")
@@ -792,28 +604,12 @@ class _Merger:
             )
 
 
-def _conflict(row: dict) -> Conflict:
-    return Conflict(
-        id=row["id"],
-        entity=row["entity"],
-        record_id=row["record_id"],
-        reason=row["reason"],
-        mine=json.loads(row["mine"]),
-        theirs=json.loads(row["theirs"]),
-        source=row["source"],
-        detected=row["detected"],
-        resolved=row["resolved"],
-        resolution=row["resolution"],
-    )
-
-
 def merge_bundle(
     lib: Library, bundle: Bundle, *, author: Author, sha256: str | None = None
 ) -> MergeReport:
     """Merge an already checked bundle in one transaction (see `merge`)."""
     report = MergeReport(source=bundle.name, rejected=list(bundle.rejected))
     with lib.write():
-        ensure_tables(lib)
         import_id = new_id()
         merger = _Merger(lib, report, bundle.name, import_id)
         merger.documents(bundle.documents)
@@ -821,18 +617,17 @@ def merge_bundle(
         merger.annotations(bundle.annotations)
         merger.links(bundle.links)
         merger.reviews(bundle.reviews)
+        # A bundle carries verdicts, not what their reviewers saw: each merged verdict judges
+        # this library as it stands once the whole bundle is in (issue 16), in this transaction.
+        lib.record_missing_grounds()
         merger.missing_lines()
         if report.changed or report.conflicts:
-            lib.db.table("exchange_imports").insert(
-                {
-                    "id": import_id,
-                    "source": bundle.name,
-                    "sha256": sha256,
-                    "imported_at": now(),
-                    "importer_id": author.id,
-                    "importer_name": author.name,
-                    "summary": report.summary(),
-                }
+            lib.add_import(
+                import_id,
+                source=bundle.name,
+                sha256=sha256,
+                importer=author,
+                summary=report.summary(),
             )
     return report
 
@@ -855,42 +650,30 @@ def merge(
 # -- conflicts -------------------------------------------------------------------------------------
 
 
-def list_conflicts(lib: Library, *, include_resolved: bool = False) -> list[Conflict]:
-    """The conflicts merges have stored, oldest first (open ones only unless asked)."""
-    if not _has_tables(lib):
-        return []
-    sql = "SELECT * FROM exchange_conflicts"
-    if not include_resolved:
-        sql += " WHERE resolved IS NULL"
-    return [_conflict(r) for r in lib._rows(sql + " ORDER BY detected, record_id")]
-
-
 def resolve_conflict(lib: Library, conflict_id: str, keep: Literal["mine", "theirs"]) -> None:
     """Settle a stored conflict: keep this library's version ("mine") or the sender's ("theirs")."""
     if keep not in ("mine", "theirs"):
         raise InvalidInput(f"keep must be 'mine' or 'theirs', not {keep!r}")
-    if not _has_tables(lib):
-        raise NotFound(f"no conflict with id {conflict_id}")
     with lib.write():
-        rows = lib._rows("SELECT * FROM exchange_conflicts WHERE id = ?", [conflict_id])
-        if not rows:
+        row = lib.conflict_row(conflict_id)
+        if row is None:
             raise NotFound(f"no conflict with id {conflict_id}")
-        conflict = _conflict(rows[0])
+        conflict = conflict_from_row(row)
         if conflict.resolved:
             raise InvalidInput(f"conflict {conflict_id} was resolved on {conflict.resolved}")
-        version = rows[0]["theirs_version"]
+        version = row["theirs_version"]
         entity, record_id = conflict.entity, conflict.record_id
         theirs = dict(conflict.theirs)
         local_doc = theirs.pop("local_document_id", None)
         report = MergeReport(source=conflict.source)
         merger = _Merger(lib, report, conflict.source, new_id())
         if keep == "mine":
-            _remember(lib, entity, record_id, version, theirs.get("previous"), base=False)
+            lib.remember_version(entity, record_id, version, theirs.get("previous"), base=False)
             current = _current_version(lib, entity, record_id)
             if current is not None:
                 # The next export names their version as the parent of ours, so the sender
                 # takes ours as a newer version instead of seeing the conflict again.
-                _remember(lib, entity, record_id, current, version, base=True)
+                lib.remember_version(entity, record_id, current, version, base=True)
         else:
             inc: InAnnotation | InLink
             local: Annotation | Link | None
@@ -903,41 +686,21 @@ def resolve_conflict(lib: Library, conflict_id: str, keep: Literal["mine", "thei
                     raise InvalidInput(
                         f"conflict {conflict_id}: its document is no longer in the library"
                     ) from None
-                local = merger._local_annotation(record_id)
-                merger._write_annotation(inc, doc, local)
+                local = merger.local_annotation(record_id)
+                merger.write_annotation(inc, doc, local)
             else:
                 inc = InLink(**theirs)
                 for end in (inc.claim_id, inc.evidence_id):
-                    if (
-                        lib.db.execute("SELECT 1 FROM annotations WHERE id = ?", [end]).fetchone()
-                        is None
-                    ):
+                    if not lib.exists("annotation", end):
                         raise InvalidInput(f"conflict {conflict_id}: annotation {end} is gone")
-                rows = lib._rows("SELECT * FROM links WHERE id = ?", [record_id])
-                local = Link(**{**rows[0], "deleted": bool(rows[0]["deleted"])}) if rows else None
-                merger._write_link(inc, local)
-            _remember(lib, entity, record_id, version, inc.previous, base=True)
-        lib.db.execute(
-            "UPDATE exchange_conflicts SET resolved = ?, resolution = ? WHERE id = ?",
-            [now(), keep, conflict_id],
-        )
+                merger.write_link(inc, lib.link_row(record_id))
+            lib.remember_version(entity, record_id, version, inc.previous, base=True)
+        lib.mark_resolved(conflict_id, keep)
 
 
 def _current_version(lib: Library, entity: str, record_id: str) -> str | None:
     if entity == "annotation":
-        rows = lib._rows("SELECT * FROM annotations WHERE id = ?", [record_id])
-        if not rows:
-            return None
-        tags = [
-            r[0]
-            for r in lib.db.execute(
-                "SELECT t.name FROM annotation_tags at JOIN tags t ON t.id = at.tag_id "
-                "WHERE at.annotation_id = ?",
-                [record_id],
-            ).fetchall()
-        ]
-        return annotation_version(_annotation_row(rows[0], tags))
-    rows = lib._rows("SELECT * FROM links WHERE id = ?", [record_id])
-    if not rows:
-        return None
-    return link_version(Link(**{**rows[0], "deleted": bool(rows[0]["deleted"])}))
+        annotation = lib.annotation_row(record_id)
+        return annotation_version(annotation) if annotation is not None else None
+    link = lib.link_row(record_id)
+    return link_version(link) if link is not None else None

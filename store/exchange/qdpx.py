@@ -15,14 +15,17 @@ before anything is read; members are read by exact name, never extracted; only
 else is refused with a line; the XML is parsed with no DTD, no entities and no network.
 Sources are matched by text sha256 and selections by content (document + start + end), so
 importing the same file twice changes nothing. One transaction; every write is logged.
+
+This module holds the format's names and the import; the export is store.exchange.qdpx_export
+and the archive checks store.exchange.zipguard.
 """
 
 from __future__ import annotations
 
 import re
 import zipfile
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from types import ModuleType
@@ -31,14 +34,14 @@ from typing import Any
 from lxml import etree
 
 from store.errors import InvalidInput
-from store.library import CONTEXT, MAX_NOTE, Library, parse_colour, tag_name, text_sha256
-from store.records import Annotation, Author, Document, now
+from store.library import MAX_NOTE, Library, parse_colour, tag_name, text_sha256
+from store.records import Annotation, Author, Document, Link, Review, format_time, now
 from store.sanitize import clean_field, ingest_clean
 from store.schema import RELATIONS, VERDICTS
 
-from .bundle import public_source, select
 from .validate import BundleError, canonical_uuid, is_uuid, normal_time, show
 from .vocab import derived_id
+from .zipguard import ArchiveLimits, check_archive, read_member
 
 NS = "urn:QDA-XML:project:1.0"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -54,15 +57,8 @@ ROLE_FOLDER = derived_id("refi-role-folder")
 ROLE_CLAIM = derived_id("refi-role", "claim")
 
 
-@dataclass(frozen=True)
-class QdpxLimits:
-    """Caps for untrusted archives (reliability.md L-F5)."""
-
-    max_members: int = 10_000
-    max_member: int = 50_000_000
-    max_total: int = 200_000_000
-    max_ratio: int = 100
-    ratio_floor: int = 1_000_000
+# The caps for untrusted archives, shared with every archive reader (store.exchange.zipguard).
+QdpxLimits = ArchiveLimits
 
 
 @dataclass
@@ -107,302 +103,7 @@ def _sub(
     return element
 
 
-def _short(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= 60 else flat[:59] + "\u2026"
-
-
-# -- export ----------------------------------------------------------------------------------------
-
-
-def project_xml(lib: Library) -> tuple[bytes, dict[str, bytes], QdpxReport]:
-    """The project.qde bytes, the source files by archive name, and the loss report."""
-    chosen = select(lib, include_deleted=True)
-    report = QdpxReport(Path("project.qde"))
-    live = [a for a in chosen.annotations if not a.deleted]
-    dead = len(chosen.annotations) - len(live)
-    orphans = [a for a in live if a.anchor_state == "orphaned"]
-    live = [a for a in live if a.anchor_state != "orphaned"]
-    live_ids = {a.id for a in live}
-    links = [
-        link
-        for link in chosen.links
-        if not link.deleted and link.claim_id in live_ids and link.evidence_id in live_ids
-    ]
-    reviews = [r for r in chosen.reviews if r.claim_id in live_ids]
-    users: dict[str, str] = {}
-    for a in live:
-        users.setdefault(_guid(a.author_id, "author"), a.author_name)
-    for link in links:
-        users.setdefault(_guid(link.author_id, "author"), link.author_name)
-    for r in reviews:
-        users.setdefault(_guid(r.reviewer_id, "author"), r.reviewer_name)
-
-    root = etree.Element(
-        _Q + "Project",
-        {"name": "margin notes", "origin": "margin", f"{{{XSI}}}schemaLocation": SCHEMA_LOCATION},
-        nsmap={None: NS, "xsi": XSI},
-    )
-    if users:
-        holder = _sub(root, "Users")
-        for guid, name in sorted(users.items()):
-            _sub(holder, "User", guid=guid, name=name)
-    # Codes: one per tag path segment; prefixes that are not tags are folders.
-    tags = {t.name: t for t in chosen.tags}
-    paths: set[str] = set()
-    for name in tags:
-        parts = name.split("/")
-        paths.update("/".join(parts[: i + 1]) for i in range(len(parts)))
-    code_of: dict[str, str] = {}
-    has_claims = any(a.role == "claim" for a in live)
-    if paths or has_claims:
-        codes = _sub(_sub(root, "CodeBook"), "Codes")
-        elements: dict[str, etree._Element] = {}
-        for path in sorted(paths, key=lambda p: (p.count("/"), p)):
-            parent_path, _, leaf = path.rpartition("/")
-            parent = elements[parent_path] if parent_path else codes
-            tag = tags.get(path)
-            guid = derived_id("tag", path)
-            element = _sub(
-                parent,
-                "Code",
-                guid=guid,
-                name=leaf,
-                isCodable="true" if tag else "false",
-                color=tag.colour if tag else None,
-            )
-            if tag and tag.description:
-                _sub(element, "Description", tag.description)
-            elements[path] = element
-            code_of[path] = guid
-        if has_claims:
-            folder = _sub(codes, "Code", guid=ROLE_FOLDER, name="margin", isCodable="false")
-            claim = _sub(folder, "Code", guid=ROLE_CLAIM, name="claim", isCodable="true")
-            _sub(claim, "Description", "margin role: a passage marked as a claim to check")
-        _order_codes(codes)
-    review_refs: dict[str, list[str]] = defaultdict(list)
-    for r in reviews:
-        review_refs[r.claim_id].append(r.id)
-    per_doc: dict[str, list[Annotation]] = defaultdict(list)
-    for a in live:
-        per_doc[a.document_id].append(a)
-    files: dict[str, bytes] = {}
-    if chosen.documents:
-        sources = _sub(root, "Sources")
-        for doc in chosen.documents.values():
-            guid = _guid(doc.id, "document")
-            about = "; ".join(
-                x
-                for x in (
-                    doc.author,
-                    doc.published,
-                    public_source(doc.source),
-                    f"margin text sha256 {doc.sha256}",
-                )
-                if x
-            )
-            element = _sub(
-                sources,
-                "TextSource",
-                guid=guid,
-                name=doc.title,
-                plainTextPath=f"internal://{guid}.txt",
-            )
-            _sub(element, "Description", about)
-            files[f"sources/{guid}.txt"] = doc.text.encode("utf-8")
-            report.counts["sources"] += 1
-            for a in per_doc.get(doc.id, []):
-                author = _guid(a.author_id, "author")
-                selection = _sub(
-                    element,
-                    "PlainTextSelection",
-                    guid=_guid(a.id, "annotation"),
-                    name=_short(a.exact),
-                    startPosition=str(a.start),
-                    endPosition=str(a.end),
-                    creatingUser=author,
-                    creationDateTime=_xml_time(a.created),
-                    modifyingUser=author,
-                    modifiedDateTime=_xml_time(a.modified),
-                )
-                if a.note:
-                    _sub(selection, "Description", a.note)
-                for name in a.tags:
-                    coding = _sub(
-                        selection,
-                        "Coding",
-                        guid=derived_id("coding", a.id, name),
-                        creatingUser=author,
-                        creationDateTime=_xml_time(a.created),
-                    )
-                    _sub(coding, "CodeRef", targetGUID=code_of[name])
-                if a.role == "claim":
-                    coding = _sub(
-                        selection,
-                        "Coding",
-                        guid=derived_id("coding", a.id, "role/claim"),
-                        creatingUser=author,
-                        creationDateTime=_xml_time(a.created),
-                    )
-                    _sub(coding, "CodeRef", targetGUID=ROLE_CLAIM)
-                for review_id in review_refs.get(a.id, []):
-                    _sub(selection, "NoteRef", targetGUID=_guid(review_id, "review"))
-                report.counts["selections"] += 1
-    link_notes = {link.id: derived_id("link-note", link.id) for link in links if link.note}
-    if link_notes or reviews:
-        notes = _sub(root, "Notes")
-        for link in links:
-            if link.id in link_notes:
-                note = _sub(
-                    notes,
-                    "Note",
-                    guid=link_notes[link.id],
-                    name=f"Link note: {link.relation}",
-                    creatingUser=_guid(link.author_id, "author"),
-                    creationDateTime=_xml_time(link.created),
-                )
-                _sub(note, "PlainTextContent", link.note)
-        for r in reviews:
-            note = _sub(
-                notes,
-                "Note",
-                guid=_guid(r.id, "review"),
-                name=f"Review: {r.verdict}",
-                creatingUser=_guid(r.reviewer_id, "author"),
-                creationDateTime=_xml_time(r.created),
-            )
-            _sub(note, "PlainTextContent", f"Verdict: {r.verdict}. {r.comment}".rstrip())
-            report.counts["verdicts"] += 1
-    if links:
-        holder = _sub(root, "Links")
-        for link in links:
-            element = _sub(
-                holder,
-                "Link",
-                guid=_guid(link.id, "link"),
-                name=link.relation,
-                direction="OneWay",
-                originGUID=_guid(link.evidence_id, "annotation"),
-                targetGUID=_guid(link.claim_id, "annotation"),
-            )
-            if link.id in link_notes:
-                _sub(element, "NoteRef", targetGUID=link_notes[link.id])
-            report.counts["links"] += 1
-    report.counts["users"] = len(users)
-    report.counts["codes"] = len(code_of) + (2 if has_claims else 0)
-    if dead:
-        report.lost.append(f"{dead} deleted annotations left out (REFI-QDA cannot say 'deleted')")
-    if orphans:
-        report.lost.append(
-            f"{len(orphans)} orphaned annotations left out (their quote is not in the text)"
-        )
-    deleted_links = sum(1 for link in chosen.links if link.deleted)
-    if deleted_links:
-        report.lost.append(f"{deleted_links} deleted links left out")
-    if links:
-        report.lost.append(
-            "link authors and times travel only on link notes (REFI links have none)"
-        )
-    if has_claims:
-        report.lost.append("the claim role travels as the code margin > claim")
-    if reviews:
-        report.lost.append("verdicts travel as notes 'Verdict: <verdict>. <comment>' on the claim")
-    if any(d.page_starts for d in chosen.documents.values()):
-        report.lost.append("PDF page boundaries are not carried (sources are plain text)")
-    data = etree.tostring(
-        root, xml_declaration=True, encoding="utf-8", standalone=True, pretty_print=True
-    )
-    return data, files, report
-
-
-def _order_codes(codes: etree._Element) -> None:
-    # CodeType is Description?, NoteRef*, Code*: the sub-codes must come after the description.
-    for code in codes.iter(_Q + "Code"):
-        children = list(code)
-        ordered = [c for c in children if c.tag == _Q + "Description"] + [
-            c for c in children if c.tag == _Q + "Code"
-        ]
-        for child in children:
-            code.remove(child)
-        code.extend(ordered)
-
-
-def export_qdpx(lib: Library, out: Path) -> QdpxReport:
-    """Write a REFI-QDA project archive (project.qde + sources/*.txt) and what it lost."""
-    data, files, report = project_xml(lib)
-    report.path = out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in [("project.qde", data), *sorted(files.items())]:
-            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, content)
-    tmp.replace(out)
-    return report
-
-
 # -- import ----------------------------------------------------------------------------------------
-
-
-def _unsafe_name(name: str) -> str | None:
-    if "\x00" in name:
-        return "holds a NUL"
-    if name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", name):
-        return "is an absolute path"
-    parts = re.split(r"[\\/]", name)
-    if ".." in parts:
-        return "climbs out of the archive (..)"
-    return None
-
-
-def _check_archive(
-    zf: zipfile.ZipFile, name: str, limits: QdpxLimits, report: QdpxReport
-) -> dict[str, zipfile.ZipInfo]:
-    infos = zf.infolist()
-    if len(infos) > limits.max_members:
-        raise BundleError(
-            f"{name}: {len(infos):,} members, over the limit of {limits.max_members:,}"
-        )
-    total = 0
-    safe: dict[str, zipfile.ZipInfo] = {}
-    for info in infos:
-        total += info.file_size
-        if total > limits.max_total:
-            raise BundleError(
-                f"{name}: unpacks to more than {limits.max_total / 1e6:.0f} MB; refused (zip bomb?)"
-            )
-        if info.file_size > limits.max_member:
-            raise BundleError(
-                f"{name}: member {show(info.filename)} unpacks to "
-                f"{info.file_size / 1e6:.0f} MB, over "
-                f"{limits.max_member / 1e6:.0f} MB; refused"
-            )
-        if info.file_size > limits.ratio_floor and info.file_size > limits.max_ratio * max(
-            1, info.compress_size
-        ):
-            raise BundleError(
-                f"{name}: member {show(info.filename)} is compressed "
-                f"{info.file_size // max(1, info.compress_size)}:1; "
-                "refused (zip bomb?)"
-            )
-        problem = _unsafe_name(info.filename)
-        if problem is None and (info.external_attr >> 16) & 0o170000 == 0o120000:
-            problem = "is a symbolic link"
-        if problem:
-            report.refused.append(f"archive member {show(info.filename)} {problem}; not read")
-            continue
-        if not info.is_dir():
-            safe[info.filename] = info
-    return safe
-
-
-def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: QdpxLimits) -> bytes:
-    with zf.open(info) as handle:  # by exact member name: never extracted to disk
-        data = handle.read(limits.max_member + 1)
-    if len(data) > limits.max_member:
-        raise BundleError(f"member {show(info.filename)} unpacks past its declared size; refused")
-    return data
 
 
 def _parse_project(data: bytes, name: str) -> etree._Element:
@@ -437,7 +138,7 @@ def _time(value: str | None) -> str:
     stamp = stamp.astimezone(timezone.utc)
     if stamp > datetime.now(timezone.utc):
         return now()
-    return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return format_time(stamp)
 
 
 class _Importer:
@@ -489,7 +190,7 @@ class _Importer:
             walk(codes, "")
 
     def read_notes(
-        self, root: etree._Element, zf: zipfile.ZipFile | None, members: dict, limits: QdpxLimits
+        self, root: etree._Element, zf: zipfile.ZipFile | None, members: dict, limits: ArchiveLimits
     ) -> None:
         for note in root.iterfind(f"{_Q}Notes/{_Q}Note"):
             guid = (note.get("guid") or "").lower().strip("{}")
@@ -513,7 +214,7 @@ class _Importer:
         what: str,
         zf: zipfile.ZipFile | None,
         members: dict,
-        limits: QdpxLimits,
+        limits: ArchiveLimits,
     ) -> bytes | None:
         path = path or ""
         match = _INTERNAL.fullmatch(path)
@@ -537,7 +238,7 @@ class _Importer:
         if info is None:
             self.report.refused.append(f"{what}: {show(path)} is missing from the archive")
             return None
-        return _read_member(zf, info, limits)
+        return read_member(zf, info, limits)
 
     def _anchoring_module(self) -> Any:
         if self._anchoring is None:
@@ -547,13 +248,7 @@ class _Importer:
         return self._anchoring
 
     def _quote(self, raw: str, start: int, end: int) -> Any:
-        return self._anchoring_module().Quote(
-            raw[start:end],
-            raw[max(0, start - CONTEXT) : start],
-            raw[end : end + CONTEXT],
-            start,
-            end,
-        )
+        return self._anchoring_module().quote_at(raw, start, end)
 
     def prepare(self, raw: str, text: str, selections: list[etree._Element]) -> None:
         """Find all selections of a source that cleaning changed at once (one fold of the text)."""
@@ -595,29 +290,26 @@ class _Importer:
         guid = (source.get("guid") or "").strip("{}").lower()
         doc_id = (
             guid
-            if is_uuid(guid)
-            and not self.lib._rows("SELECT 1 AS x FROM documents WHERE id = ?", [guid])
+            if is_uuid(guid) and not self.lib.exists("document", guid)
             else derived_id("refi-document", sha)
         )
-        self.lib.db.table("documents").insert(
-            {
-                "id": doc_id,
-                "title": clean_field(source.get("name") or "untitled", 500) or "untitled",
-                "author": None,
-                "published": None,
-                "source": self.label,
-                "format": "txt",
-                "sha256": sha,
-                "text": text,
-                "length": len(text),
-                "page_starts": None,
-                "metadata": "{}",
-                "imported_at": now(),
-            }
+        added = self.lib.put_document(
+            Document(
+                id=doc_id,
+                title=clean_field(source.get("name") or "untitled", 500) or "untitled",
+                author=None,
+                published=None,
+                source=self.label,
+                format="txt",
+                sha256=sha,
+                text=text,
+                page_starts=None,
+                metadata={},
+                imported_at=now(),
+            )
         )
-        self.lib._log("document", doc_id, "insert")
         self.report.counts["documents added"] += 1
-        return self.lib.document(doc_id)
+        return added
 
     def tag(self, path: str) -> str | None:
         colour, description = self.code_info.get(path, (None, ""))
@@ -626,7 +318,7 @@ class _Importer:
         except InvalidInput:
             self.report.lost.append(f"code {show(path)}: not usable as a tag name")
             return None
-        if not self.lib._rows("SELECT id FROM tags WHERE name = ?", [name]):
+        if self.lib.find_tag(name) is None:
             try:
                 colour = parse_colour(colour) if colour else None
             except InvalidInput:
@@ -685,93 +377,73 @@ class _Importer:
         modified = max(
             created, _time(element.get("modifiedDateTime") or element.get("creationDateTime"))
         )
-        existing = None
-        if is_uuid(guid):
-            rows = self.lib._rows("SELECT id, document_id FROM annotations WHERE id = ?", [guid])
-            if rows and rows[0]["document_id"] == doc.id:
-                existing = rows[0]["id"]
-        if existing is None:
-            rows = self.lib._rows(
-                'SELECT id FROM annotations WHERE document_id = ? AND start = ? AND "end" = ? '
-                "AND NOT deleted ORDER BY created, id LIMIT 1",
-                [doc.id, start, end],
-            )
-            existing = rows[0]["id"] if rows else None
-        if existing is not None:
-            current = self.lib.annotation(existing)
+        current = self.lib.annotation_row(guid) if is_uuid(guid) else None
+        if current is None or current.document_id != doc.id:
+            current = self.lib.live_annotation_at(doc.id, start, end)
+        if current is not None:
             missing = sorted(tags - set(current.tags))
             if missing or (role == "claim" and current.role != "claim"):
-                values: dict = {"modified": now()}
-                if role == "claim":
-                    values["role"] = "claim"
-                self.lib.db.table("annotations").update(existing, values)
-                for name in missing:
-                    self.lib.db.execute(
-                        "INSERT OR IGNORE INTO annotation_tags (annotation_id, tag_id) "
-                        "VALUES (?, ?)",
-                        [existing, self.lib.tag(name).id],
+                self.lib.put_annotation(
+                    replace(
+                        current,
+                        role="claim" if role == "claim" else current.role,
+                        modified=now(),
+                        tags=(*current.tags, *missing),
                     )
-                self.lib._log("annotation", existing, "update")
+                )
                 self.report.counts["annotations updated"] += 1
             else:
                 self.report.counts["annotations unchanged"] += 1
-            annotation_id = existing
+            annotation_id = current.id
         else:
-            taken = is_uuid(guid) and self.lib._rows(
-                "SELECT 1 AS x FROM annotations WHERE id = ?", [guid]
-            )
+            taken = is_uuid(guid) and self.lib.exists("annotation", guid)
             annotation_id = (
                 guid
                 if is_uuid(guid) and not taken
                 else derived_id("refi-selection", doc.sha256, str(start), str(end), guid)
             )
-            self.lib.db.table("annotations").insert(
-                {
-                    "id": annotation_id,
-                    "document_id": doc.id,
-                    "start": start,
-                    "end": end,
-                    "exact": text[start:end],
-                    "prefix": text[max(0, start - CONTEXT) : start],
-                    "suffix": text[end : end + CONTEXT],
-                    "role": role,
-                    "note": note,
-                    "author_id": creator.id,
-                    "author_name": creator.name,
-                    "created": created,
-                    "modified": modified,
-                    "deleted": 0,
-                    "anchor_state": "ok" if state == "ok" else "moved",
-                    "anchor_step": "position" if state == "ok" else "refi-import",
-                }
-            )
-            for name in sorted(tags):
-                self.lib.db.execute(
-                    "INSERT OR IGNORE INTO annotation_tags (annotation_id, tag_id) VALUES (?, ?)",
-                    [annotation_id, self.lib.tag(name).id],
+            quote = self._anchoring_module().quote_at(text, start, end)
+            self.lib.put_annotation(
+                Annotation(
+                    id=annotation_id,
+                    document_id=doc.id,
+                    start=start,
+                    end=end,
+                    exact=quote.exact,
+                    prefix=quote.prefix,
+                    suffix=quote.suffix,
+                    role=role,
+                    note=note,
+                    author_id=creator.id,
+                    author_name=creator.name,
+                    created=created,
+                    modified=modified,
+                    deleted=False,
+                    anchor_state="ok" if state == "ok" else "moved",
+                    anchor_step="position" if state == "ok" else "refi-import",
+                    tags=tuple(sorted(tags)),
                 )
-            self.lib._log("annotation", annotation_id, "insert")
+            )
             self.report.counts["annotations added"] += 1
         if guid:
             self.selections[guid] = annotation_id
         for note_guid, verdict, comment, user, when in verdicts:
             review_id = note_guid if is_uuid(note_guid) else derived_id("refi-review", note_guid)
-            if self.lib._rows("SELECT 1 AS x FROM reviews WHERE id = ?", [review_id]):
+            if self.lib.exists("review", review_id):
                 self.report.counts["verdicts unchanged"] += 1
                 continue
             reviewer = self.who(user)
-            self.lib.db.table("reviews").insert(
-                {
-                    "id": review_id,
-                    "claim_id": annotation_id,
-                    "verdict": verdict,
-                    "comment": comment[:MAX_NOTE],
-                    "reviewer_id": reviewer.id,
-                    "reviewer_name": reviewer.name,
-                    "created": _time(when),
-                }
+            self.lib.put_review(
+                Review(
+                    id=review_id,
+                    claim_id=annotation_id,
+                    verdict=verdict,
+                    comment=comment[:MAX_NOTE],
+                    reviewer_id=reviewer.id,
+                    reviewer_name=reviewer.name,
+                    created=_time(when),
+                )
             )
-            self.lib._log("review", review_id, "insert")
             self.report.counts["verdicts added"] += 1
 
     def links(self, root: etree._Element) -> None:
@@ -801,30 +473,25 @@ class _Importer:
                     break
             guid = (link.get("guid") or "").lower().strip("{}")
             link_id = guid if is_uuid(guid) else derived_id("refi-link", claim, evidence, relation)
-            if self.lib._rows("SELECT 1 AS x FROM links WHERE id = ?", [link_id]) or self.lib._rows(
-                "SELECT 1 AS x FROM links WHERE claim_id = ? AND evidence_id = ? "
-                "AND relation = ? AND NOT deleted",
-                [claim, evidence, relation],
-            ):
+            if self.lib.exists("link", link_id) or self.lib.live_link(claim, evidence, relation):
                 self.report.counts["links unchanged"] += 1
                 continue
             creator = self.who(user)
             stamp = _time(when)
-            self.lib.db.table("links").insert(
-                {
-                    "id": link_id,
-                    "claim_id": claim,
-                    "evidence_id": evidence,
-                    "relation": relation,
-                    "note": note[:MAX_NOTE],
-                    "author_id": creator.id,
-                    "author_name": creator.name,
-                    "created": stamp,
-                    "modified": stamp,
-                    "deleted": 0,
-                }
+            self.lib.put_link(
+                Link(
+                    id=link_id,
+                    claim_id=claim,
+                    evidence_id=evidence,
+                    relation=relation,
+                    note=note[:MAX_NOTE],
+                    author_id=creator.id,
+                    author_name=creator.name,
+                    created=stamp,
+                    modified=stamp,
+                    deleted=False,
+                )
             )
-            self.lib._log("link", link_id, "insert")
             self.report.counts["links added"] += 1
         if skipped:
             self.report.lost.append(
@@ -833,10 +500,10 @@ class _Importer:
 
 
 def import_qdpx(
-    lib: Library, path: Path, *, author: Author, limits: QdpxLimits | None = None
+    lib: Library, path: Path, *, author: Author, limits: ArchiveLimits | None = None
 ) -> QdpxReport:
     """Import a REFI-QDA project (.qdpx, or a bare .qde) into the library in one transaction."""
-    limits = limits or QdpxLimits()
+    limits = limits or ArchiveLimits()
     path = Path(path)
     report = QdpxReport(path)
     name = path.name
@@ -846,7 +513,8 @@ def import_qdpx(
     members: dict[str, zipfile.ZipInfo] = {}
     if zipfile.is_zipfile(path):
         zf = zipfile.ZipFile(path)
-        members = _check_archive(zf, name, limits, report)
+        members, refused = check_archive(zf, name, limits)
+        report.refused += refused
         roots = [n for n in members if "/" not in n and n.lower().endswith(".qde")]
         if len(roots) != 1:
             raise BundleError(
@@ -856,7 +524,7 @@ def import_qdpx(
             report.lost.append(
                 f"the project file is {show(roots[0])}, not project.qde (read anyway)"
             )
-        data = _read_member(zf, members[roots[0]], limits)
+        data = read_member(zf, members[roots[0]], limits)
     else:
         if path.stat().st_size > limits.max_member:
             raise BundleError(f"{name}: larger than {limits.max_member / 1e6:.0f} MB")
@@ -906,6 +574,9 @@ def import_qdpx(
             for element in ("Cases", "Variables", "Sets", "Graphs"):
                 if root.find(_Q + element) is not None:
                     report.lost.append(f"{element} are not carried into margin")
+            # Verdicts arrive without what their reviewer saw: each judges the project as it
+            # stands here once all of it is in (links come after verdicts in a .qde).
+            lib.record_missing_grounds()
     finally:
         if zf is not None:
             zf.close()

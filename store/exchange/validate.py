@@ -8,63 +8,48 @@ times with created <= modified <= now + 1 day. A bad record becomes one line in 
 the rest goes on; a bad file raises `BundleError` (one line) before anything is written.
 Every string that passes is cleaned as data (`store.sanitize`). Unknown fields are ignored.
 Nothing here touches the library or the network.
+
+The parts: `untrusted` (the caps, the errors and the JSON loader), `checks` (small value
+checks), `w3c` (the W3C MUSTs); this module reads records and bundles with them.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import math
 import os
 import re
 import stat
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from store.errors import InvalidInput
 from store.library import parse_colour, tag_name
 from store.records import Review
-from store.sanitize import clean_field, has_surrogates, ingest_clean, terminal_safe
+from store.sanitize import clean_field, ingest_clean
 from store.schema import RELATIONS, ROLES, VERDICTS
 
+from .checks import (
+    _SHA,
+    _UUID,
+    _VERSION,
+    _as_list,
+    _context_ok,
+    _int,
+    _string,
+    _surrogates,
+    _times,
+    _types,
+    parse_time,
+    uuid_of,
+)
+from .checks import normal_time as normal_time  # re-exported: merge, bundle, qdpx use it
+from .untrusted import DEFAULT_LIMITS, BundleError, Limits, RecordError, load_json, show
 from .vocab import ANNO_CONTEXT, FORMAT_VERSION, tag_file_id
+from .w3c import _w3c_annotation
 
-
-class BundleError(InvalidInput):
-    """The whole file cannot be read as a bundle; str() is the one line for the user."""
-
-
-class RecordError(ValueError):
-    """One record of a bundle is refused; the message is the reason."""
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Caps for untrusted bundles (reliability.md L-B1..L-B3); all can be raised by the caller."""
-
-    max_bytes: int = 200_000_000
-    max_depth: int = 32
-    max_items: int = 200_000
-    max_text: int = 50_000_000
-    id: int = 100
-    author: int = 200
-    tag: int = 200
-    note: int = 100_000
-    exact: int = 20_000
-    context: int = 2_000
-    title: int = 2_000
-    future: timedelta = timedelta(days=1)
-
-
-DEFAULT_LIMITS = Limits()
-
-_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]*")
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_SHA = re.compile(r"[0-9a-f]{64}")
-_VERSION = re.compile(r"sha256:[0-9a-f]{64}")
 UUID_FILE = re.compile(
     r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(jsonld|txt)"
 )
@@ -154,348 +139,6 @@ class Bundle:
     links: list[InLink] = field(default_factory=list)
     reviews: list[InReview] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
-
-
-# -- reading bytes ---------------------------------------------------------------------------------
-
-
-def show(value: Any, limit: int = 60) -> str:
-    """A value from a bundle as it may appear in a report line: quoted, cut, inert."""
-    text = repr(value)
-    if len(text) > limit:
-        text = text[: limit - 1] + "\u2026"
-    return terminal_safe(text)
-
-
-class _Duplicate(ValueError):
-    pass
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
-    found: dict = {}
-    for key, value in pairs:
-        if key in found:
-            raise _Duplicate(f"duplicate key {show(key)} in one object")
-        found[key] = value
-    return found
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"non-JSON number {name}")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"number {text[:20]} is out of range")
-    return value
-
-
-def load_json(raw: bytes, name: str, limits: Limits = DEFAULT_LIMITS) -> Any:
-    """Parse untrusted JSON bytes, or raise BundleError with one line naming `name`."""
-    if len(raw) > limits.max_bytes:
-        raise BundleError(
-            f"{name}: {len(raw) / 1e6:.0f} MB, over the limit of {limits.max_bytes / 1e6:.0f} MB"
-        )
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise BundleError(f"{name}: not UTF-8 (bad byte at offset {error.start})") from None
-    try:
-        obj = json.loads(
-            text,
-            object_pairs_hook=_no_duplicates,
-            parse_constant=_no_constant,
-            parse_float=_finite,
-        )
-    except RecursionError:
-        raise BundleError(f"{name}: nested deeper than margin reads") from None
-    except json.JSONDecodeError as error:
-        raise BundleError(
-            f"{name}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
-        ) from None
-    except ValueError as error:  # duplicates, NaN, huge integers
-        raise BundleError(f"{name}: {str(error)[:120]}") from None
-    stack = [(obj, 1)]
-    while stack:  # iterative, so a deep value cannot exhaust the stack here
-        value, depth = stack.pop()
-        if depth > limits.max_depth:
-            raise BundleError(f"{name}: nested deeper than {limits.max_depth} levels")
-        if isinstance(value, dict):
-            stack.extend((v, depth + 1) for v in value.values())
-        elif isinstance(value, list):
-            stack.extend((v, depth + 1) for v in value)
-    return obj
-
-
-# -- small checks ----------------------------------------------------------------------------------
-
-
-def _surrogates(record: Any) -> None:
-    stack = [record]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if has_surrogates(key):
-                    raise RecordError("a key holds a lone surrogate (\\ud800-\\udfff)")
-                stack.append(item)
-        elif isinstance(value, list):
-            stack.extend(value)
-        elif isinstance(value, str) and has_surrogates(value):
-            raise RecordError("a string holds a lone surrogate (\\ud800-\\udfff)")
-
-
-def _as_list(value: Any) -> list:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def _types(obj: dict) -> list[str]:
-    types = _as_list(obj.get("type"))
-    if any(type(t) is not str for t in types):
-        raise RecordError(
-            f"'type' must be a string or a list of strings, got {show(obj.get('type'))}"
-        )
-    return types
-
-
-def _iri(value: Any, what: str) -> str:
-    if type(value) is not str or not _IRI.fullmatch(value) or len(value) > 2000:
-        raise RecordError(f"{what} {show(value)} is not an IRI")
-    return value
-
-
-def _one_iri(value: Any, what: str) -> str:
-    if isinstance(value, list):
-        raise RecordError(f"{what} must be a single IRI, not a list")
-    return _iri(value, what)
-
-
-def uuid_of(value: Any, what: str, limits: Limits = DEFAULT_LIMITS) -> str:
-    """The UUID inside `urn:uuid:<uuid>`, lower case, or RecordError."""
-    if type(value) is not str or len(value) > limits.id:
-        raise RecordError(f"{what} {show(value)} is not a urn:uuid id")
-    rest = value[len("urn:uuid:") :] if value.lower().startswith("urn:uuid:") else None
-    if rest is None or not _UUID.fullmatch(rest):
-        raise RecordError(f"{what} {show(value)} is not a urn:uuid id")
-    return rest.lower()
-
-
-def _string(obj: dict, key: str, cap: int, *, required: bool = False, default: str = "") -> str:
-    value = obj.get(key)
-    if value is None:
-        if required:
-            raise RecordError(f"{key!r} is missing")
-        return default
-    if type(value) is not str:
-        raise RecordError(f"{key!r} must be a string, got {type(value).__name__}")
-    if len(value) > cap:
-        raise RecordError(f"{key!r} is {len(value):,} characters, over the limit of {cap:,}")
-    return value
-
-
-def _int(obj: dict, key: str, cap: int) -> int:
-    value = obj.get(key)
-    if type(value) is not int:  # True is an int to isinstance, not to margin
-        raise RecordError(
-            f"{key!r} must be an integer, got {type(value).__name__} {show(value, 20)}"
-        )
-    if not 0 <= value <= cap:
-        raise RecordError(f"{key!r} = {value} is out of range (0..{cap:,})")
-    return value
-
-
-def parse_time(value: Any) -> datetime:
-    """An ISO 8601 time with a timezone, as an aware datetime (RecordError otherwise)."""
-    if type(value) is not str or len(value) > 40 or "T" not in value:
-        raise RecordError(f"{show(value, 40)} is not an ISO 8601 date-time")
-    try:
-        stamp = datetime.fromisoformat(value)
-    except ValueError:
-        raise RecordError(f"{show(value, 40)} is not an ISO 8601 date-time") from None
-    if stamp.tzinfo is None:
-        raise RecordError(f"{show(value, 40)} has no time zone")
-    return stamp
-
-
-def format_time(stamp: datetime) -> str:
-    """A time as margin stores it: UTC, milliseconds, Z."""
-    utc = stamp.astimezone(timezone.utc)
-    return utc.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def normal_time(value: str) -> str:
-    """A stored time in margin's one form; anything unparsable is returned unchanged."""
-    try:
-        return format_time(parse_time(value))
-    except RecordError:
-        return value
-
-
-def _times(obj: dict, limits: Limits, now: datetime, *, modified: bool = True) -> tuple[str, str]:
-    if "created" not in obj:
-        raise RecordError("'created' is missing")
-    try:
-        created = parse_time(obj["created"])
-    except RecordError as error:
-        raise RecordError(f"'created' {error}") from None
-    changed = created
-    if modified and obj.get("modified") is not None:
-        try:
-            changed = parse_time(obj["modified"])
-        except RecordError as error:
-            raise RecordError(f"'modified' {error}") from None
-    if created > now + limits.future:
-        raise RecordError(f"'created' {format_time(created)} is in the future")
-    if changed > now + limits.future:
-        raise RecordError(
-            f"'modified' {format_time(changed)} is in the future (it would win every merge)"
-        )
-    if changed < created:
-        raise RecordError("'modified' is earlier than 'created'")
-    return format_time(created), format_time(changed)
-
-
-def _context_ok(context: Any) -> bool:
-    return context == ANNO_CONTEXT or (isinstance(context, list) and ANNO_CONTEXT in context)
-
-
-# -- the W3C MUSTs that apply to what margin reads -------------------------------------------------
-
-
-_TEXT_DIRECTIONS = ("ltr", "rtl", "auto")
-_COMPOSITES = frozenset({"Choice", "List", "Composite", "Independents"})
-
-
-def _w3c_resource(value: Any, what: str) -> None:
-    if isinstance(value, str):
-        _iri(value, what)
-        return
-    if not isinstance(value, dict):
-        raise RecordError(f"{what} must be an IRI or an object, got {type(value).__name__}")
-    if "id" in value:
-        _one_iri(value["id"], f"{what} id")
-    types = _types(value)
-    if len(set(types) & _COMPOSITES) > 1:
-        raise RecordError(f"{what} has more than one composite type {show(types)}")
-    if set(types) & _COMPOSITES or ("items" in value and not types):
-        raise RecordError(f"{what} is a Choice/List/Composite set, which margin does not read")
-    if "TextualBody" in types or ("value" in value and "source" not in value):
-        if type(value.get("value")) is not str:
-            raise RecordError(f"{what} has no single string 'value'")
-    for key in ("format", "language", "processingLanguage"):
-        if key in value and type(value[key]) is not str:
-            raise RecordError(f"{what} {key!r} must be one string")
-    if "textDirection" in value and value["textDirection"] not in _TEXT_DIRECTIONS:
-        raise RecordError(
-            f"{what} textDirection {show(value['textDirection'])} is not ltr/rtl/auto"
-        )
-    for key in ("created", "modified"):
-        if key in value:
-            try:
-                parse_time(value[key])
-            except RecordError as error:
-                raise RecordError(f"{what} {key!r} {error}") from None
-    for key in ("rights", "via"):
-        for item in _as_list(value.get(key)):
-            _iri(item, f"{what} {key}")
-    if "canonical" in value:
-        _one_iri(value["canonical"], f"{what} canonical")
-    if "SpecificResource" in types or "selector" in value or "state" in value:
-        if "source" not in value:
-            raise RecordError(f"{what} is a SpecificResource without a 'source'")
-    if "source" in value:
-        _one_iri(value["source"], f"{what} source")
-    for selector in _as_list(value.get("selector")):
-        _w3c_selector(selector, f"{what} selector")
-
-
-def _w3c_selector(selector: Any, what: str) -> None:
-    if isinstance(selector, str):
-        _iri(selector, what)
-        return
-    if not isinstance(selector, dict):
-        raise RecordError(f"{what} must be an object")
-    kind = selector.get("type")
-    if kind in ("FragmentSelector", "CssSelector", "XPathSelector"):
-        if type(selector.get("value")) is not str:
-            raise RecordError(f"{what} {kind} needs one string 'value'")
-    elif kind == "TextQuoteSelector":
-        if type(selector.get("exact")) is not str:
-            raise RecordError(f"{what} TextQuoteSelector needs one string 'exact'")
-        for key in ("prefix", "suffix"):
-            if key in selector and type(selector[key]) is not str:
-                raise RecordError(f"{what} TextQuoteSelector {key!r} must be one string")
-    elif kind in ("TextPositionSelector", "DataPositionSelector"):
-        for key in ("start", "end"):
-            if type(selector.get(key)) is not int or selector[key] < 0:
-                raise RecordError(
-                    f"{what} {kind} {key!r} must be a non-negative integer, "
-                    f"got {show(selector.get(key), 20)}"
-                )
-    elif kind == "RangeSelector":
-        if "startSelector" not in selector or "endSelector" not in selector:
-            raise RecordError(f"{what} RangeSelector needs startSelector and endSelector")
-    if "refinedBy" in selector:
-        for inner in _as_list(selector["refinedBy"]):
-            _w3c_selector(inner, f"{what} refinedBy")
-
-
-def _w3c_agent(value: Any, what: str) -> None:
-    for agent in _as_list(value):
-        if isinstance(agent, str):
-            _iri(agent, what)
-        elif isinstance(agent, dict):
-            if "id" in agent:
-                _one_iri(agent["id"], f"{what} id")
-            for key in ("name", "nickname"):
-                for item in _as_list(agent.get(key)):
-                    if type(item) is not str:
-                        raise RecordError(f"{what} {key!r} must be a string")
-        else:
-            raise RecordError(f"{what} must be an IRI or an object, got {type(agent).__name__}")
-
-
-def _w3c_annotation(a: dict, inherited_context: bool) -> None:
-    if "@context" in a or not inherited_context:
-        if not _context_ok(a.get("@context")):
-            raise RecordError(f"'@context' must include {ANNO_CONTEXT}")
-    if "id" not in a:
-        raise RecordError("has no 'id'")
-    _one_iri(a["id"], "id")
-    if "Annotation" not in _types(a):
-        raise RecordError(f"type {show(a.get('type'))} is not Annotation")
-    if "target" not in a:
-        raise RecordError("has no 'target'")
-    targets = _as_list(a["target"])
-    if not targets:
-        raise RecordError("has an empty 'target'")
-    for target in targets:
-        _w3c_resource(target, "target")
-    if "body" in a and "bodyValue" in a:
-        raise RecordError("has both 'body' and 'bodyValue'")
-    if "bodyValue" in a and type(a["bodyValue"]) is not str:
-        raise RecordError("'bodyValue' must be one string")
-    for body in _as_list(a.get("body")):
-        _w3c_resource(body, "body")
-    for key in ("creator", "generator"):
-        if key in a:
-            _w3c_agent(a[key], key)
-    for key in ("created", "modified", "generated"):
-        if key in a:
-            if isinstance(a[key], list):
-                raise RecordError(f"{key!r} must be one date-time, not a list")
-            try:
-                parse_time(a[key])
-            except RecordError as error:
-                raise RecordError(f"{key!r} {error}") from None
-    for key in ("rights", "via"):
-        for item in _as_list(a.get(key)):
-            _iri(item, key)
-    if "canonical" in a:
-        _one_iri(a["canonical"], "canonical")
 
 
 # -- margin's reading of an annotation -------------------------------------------------------------

@@ -309,12 +309,12 @@ def shared_sandbox() -> Sandbox:
     """The process-wide sandbox `extract` uses when it is given none (one worker, reused)."""
     global _shared
     with _shared_lock:
-        if _shared is None or _shared._owner_pid != os.getpid():
+        if _shared is None or _shared._owner_pid != os.getpid():  # noqa: SLF001 - this module's own Sandbox
             _shared = Sandbox()
         return _shared
 
 
 @atexit.register
 def _close_shared() -> None:
-    if _shared is not None and _shared._owner_pid == os.getpid():
+    if _shared is not None and _shared._owner_pid == os.getpid():  # noqa: SLF001 - this module's own Sandbox
         _shared.close()

@@ -46,6 +46,10 @@ class AgreementScreen(Screen[None]):
     def on_screen_resume(self) -> None:
         self.refresh_figures()
 
+    def library_changed(self) -> None:
+        """Another process changed the library (a colleague's verdicts merged)."""
+        self.refresh_figures()
+
     def refresh_figures(self) -> None:
         report = self.app.service.agreement()
         found = report.agreement

@@ -13,15 +13,15 @@ from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
-from index.suggest import Suggestion, Suggestions
 from store.citation import citation
 from store.errors import MarginError
 from store.records import Annotation, Link
 from store.sanitize import terminal_safe
 from tui.dialogs.confirm import ConfirmDialog
 from tui.dialogs.verdict import VerdictChoice, VerdictDialog
+from tui.service import Suggestion, Suggestions
 
-CONTEXT = 240
+SHOWN_AROUND = 240
 RELATION_MARK = {
     "supports": "+ supports",
     "contradicts": "\u2212 contradicts",
@@ -34,7 +34,7 @@ def _unwrap(text: str) -> str:
     return text.replace("\n\n", "\0\0").replace("\n", " ").replace("\0\0", "\n\n")
 
 
-def in_context(text: str, start: int, end: int, *, width: int = CONTEXT) -> Text:
+def in_context(text: str, start: int, end: int, *, width: int = SHOWN_AROUND) -> Text:
     """The passage with some text each side, the passage itself marked."""
     lo, hi = max(0, start - width), min(len(text), end + width)
     shown = Text("\u2026" if lo > 0 else "")
@@ -138,10 +138,18 @@ class ClaimScreen(Screen[None]):
     def on_screen_resume(self) -> None:
         self.refresh_claim()
 
+    def library_changed(self) -> None:
+        """Another process changed the library: the claim, its verdicts and evidence again."""
+        try:
+            self.refresh_claim()
+        except MarginError:
+            self.notify("This claim was deleted elsewhere.", severity="warning", markup=False)
+            self.app.pop_screen()
+
     def refresh_claim(self) -> None:
-        lib = self.app.service.library
-        self.claim: Annotation = lib.annotation(self.claim_id)
-        document = lib.document(self.claim.document_id)
+        service = self.app.service
+        self.claim: Annotation = service.annotation(self.claim_id)
+        document = service.document(self.claim.document_id)
         self.title = "Claim"
         self.sub_title = terminal_safe(document.title)
         head = Text(
@@ -160,10 +168,10 @@ class ClaimScreen(Screen[None]):
         self.query_one("#claim-context", Static).update(body)
 
         history = Text("\nVerdicts\n", style="bold")
-        self.moved = self.app.service.staleness([self.claim_id]).get(self.claim_id)
+        self.moved = service.staleness([self.claim_id]).get(self.claim_id)
         if self.moved is not None:
             history.append(f"Stale: {self.moved.describe()}\n", style="bold magenta")
-        reviews = lib.reviews(self.claim_id)
+        reviews = service.reviews(self.claim_id)
         if not reviews:
             history.append("none yet: press r to record one\n", style="dim")
         for review in reversed(reviews):
@@ -175,17 +183,17 @@ class ClaimScreen(Screen[None]):
             history.append("\n")
         self.query_one("#claim-history", Static).update(history)
 
-        self.links: list[Link] = lib.links(claim_id=self.claim_id)
+        self.links: list[Link] = service.evidence_links(self.claim_id)
         evidence = self.query_one("#evidence", OptionList)
         keep = evidence.highlighted
         evidence.clear_options()
         texts: dict[str, object] = {}
         for link in self.links:
-            passage = lib.annotation(link.evidence_id)
+            passage = service.annotation(link.evidence_id)
             if passage.deleted:
                 continue
             if passage.document_id not in texts:
-                texts[passage.document_id] = lib.document(passage.document_id)
+                texts[passage.document_id] = service.document(passage.document_id)
             source = texts[passage.document_id]
             label = Text(RELATION_MARK[link.relation], style="bold")
             label.append(f"  {terminal_safe(citation(source, passage.start))}", style="dim")
@@ -230,7 +238,7 @@ class ClaimScreen(Screen[None]):
         link = self._selected_link()
         if link is None:
             return
-        passage = self.app.service.library.annotation(link.evidence_id)
+        passage = self.app.service.annotation(link.evidence_id)
         self.app.open_document(passage.document_id, passage.start, passage.end - passage.start)
 
     def action_open_claim_in_reader(self) -> None:

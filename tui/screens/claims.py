@@ -136,9 +136,12 @@ class ClaimsScreen(Screen[None]):
     def on_screen_resume(self) -> None:
         self.refresh_claims()
 
+    def library_changed(self) -> None:
+        """Another process changed the library (a merge of a colleague's verdicts, an import)."""
+        self.refresh_claims()
+
     def refresh_claims(self) -> None:
-        lib = self.app.service.library
-        self.claims = lib.claims(
+        self.claims = self.app.service.claims(
             document_id=self.document_id,
             no_evidence=self.mode == "no evidence",
             unreviewed=self.mode == "unreviewed",
@@ -209,7 +212,7 @@ class ClaimsScreen(Screen[None]):
         self.refresh_claims()
 
     def action_filter_tag(self) -> None:
-        names = [t.name for t in self.app.service.library.tags()]
+        names = [t.name for t in self.app.service.tags()]
 
         def chosen(name: str | None) -> None:
             self.tag = name

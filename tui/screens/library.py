@@ -14,20 +14,17 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from store.errors import MarginError
 from store.records import DocumentSummary
-from store.sanitize import plural, terminal_safe
+from store.sanitize import clip, plural, terminal_safe
 from tui.dialogs.confirm import ConfirmDialog
 from tui.dialogs.export import ExportChoice, ExportDialog
 from tui.dialogs.import_path import ImportChoice, ImportDialog
 from tui.messages import ImportFinished, ImportProgress, ImportStarted, IndexFinished, IndexProgress
+from tui.service import ExportReport, ImportReport, MergeReport
 
 
 def _cell(value: object, style: str = "") -> Text:
     # Titles and authors are data: never markup, never raw control characters.
     return Text(terminal_safe(str(value if value is not None else "")), style=style)
-
-
-def _short(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "\u2026"
 
 
 class LibraryScreen(Screen[None]):
@@ -132,9 +129,13 @@ class LibraryScreen(Screen[None]):
     def on_screen_resume(self) -> None:
         self.refresh_documents()
 
+    def library_changed(self) -> None:
+        """Another process changed the library (an import from another shell)."""
+        self.refresh_documents()
+
     def refresh_documents(self) -> None:
         """Read the documents again (after an import, a deletion or notes in the reader)."""
-        self._documents = self.app.service.library.documents()
+        self._documents = self.app.service.documents()
         self._fill(self.query_one("#filter", Input).value)
         claims = sum(d.claims for d in self._documents)
         reviewed = sum(d.claims_reviewed for d in self._documents)
@@ -167,8 +168,8 @@ class LibraryScreen(Screen[None]):
         if d.moved or d.orphaned:
             anchors = f"{d.moved} mv {d.orphaned} orph"
         return [
-            _cell(_short(d.title, 34)),
-            _cell(_short(d.author or "", 16)),
+            _cell(clip(d.title, 34)),
+            _cell(clip(d.author or "", 16)),
             _cell(d.format),
             _cell(f"{max(1, round(d.length / 1000))}k"),
             _cell(d.highlights),
@@ -228,10 +229,7 @@ class LibraryScreen(Screen[None]):
         document_id = self.selected_id()
         if document_id is None:
             return
-        lib = self.app.service.library
-        summary = lib.document_summary(document_id)
-        notes = lib.count_notes(document_id)
-        crossing = lib.links_to_other_documents(document_id)
+        summary, notes, crossing = self.app.service.deletion_preview(document_id)
 
         def answer(yes: bool | None) -> None:
             if yes:
@@ -261,8 +259,30 @@ class LibraryScreen(Screen[None]):
 
     def action_import_files(self) -> None:
         def chosen(choice: ImportChoice | None) -> None:
-            if choice is not None:
+            if choice is None:
+                return
+            # A new file name for a new version (report-v2.pdf): offer to keep the notes.
+            candidate = self.app.service.version_candidate(choice.path)
+            if candidate is None:
                 self.import_paths([choice.path], encoding=choice.encoding)
+                return
+
+            def answer(yes: bool | None) -> None:
+                self.import_paths(
+                    [choice.path],
+                    encoding=choice.encoding,
+                    version_of=candidate.id if yes else None,
+                )
+
+            self.app.push_screen(
+                ConfirmDialog(
+                    f"{terminal_safe(choice.path.name)} looks like a new version of "
+                    f"\u201c{terminal_safe(candidate.title)}\u201d. Import it as a new version "
+                    "of that document, its notes re-anchored? No imports it as a separate "
+                    "document."
+                ),
+                answer,
+            )
 
         self.app.push_screen(ImportDialog(ask_encoding=True), chosen)
 
@@ -270,8 +290,18 @@ class LibraryScreen(Screen[None]):
 
     def action_export_notes(self) -> None:
         def chosen(choice: ExportChoice | None) -> None:
-            if choice is not None:
+            if choice is None:
+                return
+            taken = self.app.service.export_target_taken(choice.fmt, choice.path)
+            if taken is None:
                 self.exchange_notes("export", choice.path, choice.fmt)
+                return
+
+            def answer(yes: bool | None) -> None:
+                if yes:
+                    self.exchange_notes("export", choice.path, choice.fmt)
+
+            self.app.push_screen(ConfirmDialog(f"{terminal_safe(taken)}. Overwrite it?"), answer)
 
         self.app.push_screen(ExportDialog(Path.cwd()), chosen)
 
@@ -293,34 +323,38 @@ class LibraryScreen(Screen[None]):
         """Export or merge in a thread; the report ends in a notification."""
         self.app.call_from_thread(self._show_progress, f"{what}: {path.name}", 0, None)
         try:
+            report: ExportReport | ImportReport
             if what == "export":
-                lines = self.app.service.export_notes(fmt, path)
+                report = self.app.service.export_report(fmt, path)
             else:
-                lines = self.app.service.import_notes(path)
+                report = self.app.service.import_report(path)
         except MarginError as error:
-            lines, severity = [str(error)], "error"
+            lines, conflicts, severity = [str(error)], 0, "error"
         else:
-            severity = "information"
-        self.app.call_from_thread(self._exchange_done, lines, severity)
+            lines, severity = report.lines(), "information"
+            conflicts = len(report.conflicts) if isinstance(report, MergeReport) else 0
+        self.app.call_from_thread(self._exchange_done, lines, severity, conflicts)
 
-    def _exchange_done(self, lines: list[str], severity: str) -> None:
+    def _exchange_done(self, lines: list[str], severity: str, conflicts: int = 0) -> None:
         self.query_one("#import-status").display = False
         self.query_one("#import-progress").display = False
         self.refresh_documents()
         shown = lines[:12] + (
             [f"\u2026 and {len(lines) - 12} more lines"] if len(lines) > 12 else []
         )
-        conflicts = any("conflict " in line for line in lines[1:])
         if conflicts:
             shown.append("Open the conflicts with ctrl+p \u2192 conflicts.")
         self.notify(terminal_safe("\n".join(shown)), severity=severity, markup=False, timeout=12)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="import")
-    def import_paths(self, paths: list[Path], encoding: str | None = None) -> None:
+    def import_paths(
+        self, paths: list[Path], encoding: str | None = None, version_of: str | None = None
+    ) -> None:
         """Import in a thread (the store's work), then index in a child process.
 
         Args:
             encoding: of the .txt and .md files, when detection gets it wrong (None: detect).
+            version_of: the id of the document the one file in `paths` is a new version of.
         """
         worker = get_current_worker()
         service = self.app.service
@@ -330,12 +364,14 @@ class LibraryScreen(Screen[None]):
         failures = []
         updates = []
         # A file imported before from the same path is a new version: its notes are re-anchored.
-        for done, result in enumerate(
-            service.import_files(
+        results = (
+            [service.import_version(paths[0], version_of, encoding=encoding)]
+            if version_of is not None
+            else service.import_files(
                 paths, update=True, encoding=encoding, should_stop=lambda: worker.is_cancelled
-            ),
-            start=1,
-        ):
+            )
+        )
+        for done, result in enumerate(results, start=1):
             if result.status == "imported":
                 imported += 1
             elif result.status == "duplicate":

@@ -16,9 +16,9 @@ from textual.widgets import Footer, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from index import SearchResult
 from store.errors import MarginError
 from store.sanitize import clip, plural, terminal_safe
+from tui.service import SearchResult
 
 SYNTAX = (
     'words  "a phrase"  AND OR NOT  prefix*  fuzzy~  doc:title  tag:econ  author:name  '
@@ -154,8 +154,15 @@ class SearchScreen(Screen[None]):
         else:
             hits.highlighted = 0
             self._preview(0)
-        self.sub_title = plural(message.result.total, "hit") + (
-            " (stopped after 2 s)" if message.result.timed_out else ""
+        result = message.result
+        self.sub_title = (
+            plural(result.total, "hit")
+            + (" (stopped after 2 s: partial)" if result.timed_out else "")
+            + (
+                f" \u00b7 {plural(result.pending, 'change')} still being indexed, not searched yet"
+                if result.pending
+                else ""
+            )
         )
 
     @on(OptionList.OptionHighlighted, "#hits")
@@ -167,15 +174,11 @@ class SearchScreen(Screen[None]):
         if self.result is None or number >= len(self.result.hits):
             return
         hit = self.result.hits[number]
-        lib = self.app.service.library
-        start = max(0, hit.offset - 400)
-        row = lib.db.execute(
-            "SELECT substr(text, ?, ?) FROM documents WHERE id = ?",
-            [start + 1, 1000, hit.document_id],
-        ).fetchone()
-        if row is None:
+        found = self.app.service.text_around(hit.document_id, hit.offset, before=400, length=1000)
+        if found is None:
             return
-        context = Text(terminal_safe(row[0]))
+        start, around = found
+        context = Text(terminal_safe(around))
         context.stylize("bold reverse", hit.offset - start, hit.offset - start + max(1, hit.length))
         if hit.note:
             context = Text.assemble(

@@ -11,11 +11,11 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from store.errors import MarginError
-from store.library import TAG_PALETTE
 from store.records import Tag
 from store.sanitize import clip, plural, terminal_safe
 from tui.dialogs.ask import AskDialog
 from tui.dialogs.confirm import ConfirmDialog
+from tui.service import TAG_PALETTE
 
 
 class TagsScreen(Screen[None]):
@@ -64,8 +64,12 @@ class TagsScreen(Screen[None]):
         self.refresh_tags()
         table.focus()
 
+    def library_changed(self) -> None:
+        """Another process changed the library: the codebook and its counts again."""
+        self.refresh_tags()
+
     def refresh_tags(self, select: str | None = None) -> None:
-        self.tags = self.app.service.library.tags()
+        self.tags = self.app.service.tags()
         table = self.query_one("#tags", DataTable)
         keep = table.cursor_row
         table.clear()
@@ -103,13 +107,7 @@ class TagsScreen(Screen[None]):
                 Text("No tags yet: press a to add one, or t in the reader.", style="dim")
             )
             return
-        lib = self.app.service.library
-        rows = lib.db.execute(
-            "SELECT a.exact, d.title FROM annotations a JOIN annotation_tags at ON at.annotation_id = a.id "
-            "JOIN tags t ON t.id = at.tag_id JOIN documents d ON d.id = a.document_id "
-            "WHERE (t.name = ? OR t.name LIKE ? || '/%') AND NOT a.deleted ORDER BY a.created DESC LIMIT 8",
-            [tag.name, tag.name],
-        ).fetchall()
+        rows = self.app.service.tag_examples(tag.name)
         text = Text(f"#{terminal_safe(tag.name)}\n", style=f"bold {tag.colour}")
         if tag.description:
             text.append(terminal_safe(tag.description) + "\n", style="italic")
