@@ -30,7 +30,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _script(schema.V2),
     _script(schema.V3),
     _script(schema.V4),
-    # schema.V5 (issue 16) comes before this one once both are merged.
+    _script(schema.V5),
     _script(schema.V6),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
