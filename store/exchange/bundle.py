@@ -214,8 +214,11 @@ def document_json(doc: Document, *, with_text: bool) -> dict:
         out["margin:source"] = source
     if doc.page_starts:
         out["margin:pageStarts"] = list(doc.page_starts)
-    # Nothing else of the document leaves: its `metadata` is about this machine's import (the
-    # file's path, size and encoding, the extractor's warnings), of no use to anyone else.
+    named_at = doc.metadata.get("named_at") if isinstance(doc.metadata, dict) else None
+    if isinstance(named_at, str) and named_at:
+        out["margin:namedAt"] = named_at  # when title, author and date were set by a person
+    # Nothing else of the document leaves: the rest of its `metadata` is about this machine's
+    # import (the file's path, size and encoding, the extractor's warnings).
     if with_text:
         out["margin:text"] = doc.text
     return out

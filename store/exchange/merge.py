@@ -206,9 +206,8 @@ class _Merger:
                 sha256=sha,
                 text=text,
                 page_starts=doc.page_starts,
-                # The sender's import details (an older margin sent its file's path): not kept,
-                # so they are not sent on either.
-                metadata={},
+                # Of the sender's metadata only the naming time arrives (store.exchange.validate).
+                metadata=dict(doc.metadata or {}),
                 imported_at=now(),
             )
         )

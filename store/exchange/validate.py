@@ -403,6 +403,10 @@ def read_document(d: Any, limits: Limits) -> InDocument:
     metadata = d.get("margin:metadata", {})
     if not isinstance(metadata, dict):
         raise RecordError("'margin:metadata' must be an object")
+    # Only the naming time is kept of a document's metadata (an older margin sent all of it,
+    # its file's path included); `margin:namedAt` carries it now.
+    named_at = d.get("margin:namedAt", metadata.get("named_at"))
+    metadata = {"named_at": named_at[:40]} if isinstance(named_at, str) and named_at else {}
     text = d.get("margin:text")
     if text is not None:
         if type(text) is not str:
