@@ -219,7 +219,7 @@ class DocumentFinder:
                 hit = self._by_url.get(normal_url(url))
                 if hit is not None:
                     return self._document(hit)
-            if ref.title:
+            if ref.title and not ref.urls:  # a web page is known by its address, not its title
                 agreeing = [
                     doc_id
                     for doc_id, author in self._by_title.get(_title_key(ref.title), [])
@@ -261,14 +261,21 @@ def to_bundle(lib: Library, read: ForeignRead, path: Path) -> tuple[Bundle, list
             bundle.rejected.append(f"{read.format} note {show(note.key, 60)}: appears twice")
             continue
         seen.add(record_id)
-        creator = clean_field(note.creator or "", 200) or unknown
-        if not note.creator:
+        held = lib.annotation_row(record_id)
+        creator = clean_field(note.creator or "", 200)
+        author_id = stable_id("creator", read.format, creator)
+        if not creator:
             unnamed += 1
+            # The stated default; a note merged before keeps the name it was given then, so
+            # the same note from another file (or a copy with a new date) is the same version.
+            creator = held.author_name if held is not None else unknown
         created = note.created or note.modified
         if created is None:
             undated += 1
-        created = created or default_time
+            created = held.created if held is not None else default_time
         modified = max(note.modified or created, created)
+        if note.created is None and note.modified is None and held is not None:
+            modified = held.modified
         start, end = note.start, note.end
         fits = start is not None and end is not None and start < end <= len(doc.text)
         exact, prefix, suffix = note.exact, note.prefix, note.suffix
@@ -297,7 +304,7 @@ def to_bundle(lib: Library, read: ForeignRead, path: Path) -> tuple[Bundle, list
                 role="highlight",
                 note=note.note,
                 tags=tuple(sorted(set(note.tags))),
-                author_id=stable_id("creator", read.format, note.creator or unknown),
+                author_id=author_id,
                 author_name=creator,
                 created=created,
                 modified=modified,

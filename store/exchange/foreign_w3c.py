@@ -193,7 +193,7 @@ def read_w3c_annotation(a: Any, index: int, limits: Limits = DEFAULT_LIMITS) -> 
         kinds = _types(target)
         if kinds & _SET_TYPES:
             kind = sorted(kinds & _SET_TYPES)[0]
-            raise RecordError(f"{where} is a {kind} of resources; margin reads one text per note")
+            raise RecordError(f"{where} is several resources ({kind}); margin reads one text per note")
         if "source" not in target:
             raise RecordError(
                 f"{where} is the whole of {show(target.get('id'), 60)}: margin keeps notes on "
