@@ -319,8 +319,8 @@ def to_bundle(lib: Library, read: ForeignRead, path: Path) -> tuple[Bundle, list
             f"{undated} notes carry no time: dated {default_time}, when {path.name} was last saved"
         )
     lines = [
-        f"{ref.label()} is not in this library: {count} notes not merged; import the book "
-        "first, then merge again"
+        f"{ref.label()} is not in this library: {count} notes not merged; import the "
+        f"{'page' if ref.urls else 'book'} first, then merge again"
         for _, (ref, count) in sorted(missing.items())
     ]
     return bundle, lines

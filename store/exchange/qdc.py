@@ -20,7 +20,7 @@ from store.library import Library, parse_colour, tag_name
 from store.sanitize import clean_field
 
 from .qdpx import NS as PROJECT_NS
-from .qdpx import QdpxReport
+from .qdpx import ROLE_CLAIM, QdpxReport
 from .qdpx_export import project_xml
 from .untrusted import BundleError, show
 
@@ -63,6 +63,9 @@ def import_qdc(lib: Library, path: Path) -> QdpxReport:
                 report.lost.append(f"code {show(code.get('guid'))}: has no name; not imported")
                 continue
             here = f"{prefix}/{name}" if prefix else name
+            guid = (code.get("guid") or "").lower().strip("{}")
+            if guid == ROLE_CLAIM or here == "margin/claim":
+                continue  # margin's claim role, not a tag (a .qdpx carries the claims)
             if code.get("isCodable", "true").strip().lower() in ("true", "1"):
                 description = clean_field(code.findtext(q + "Description") or "", 2000)
                 wanted.append((here, code.get("color"), description))

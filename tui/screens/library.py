@@ -312,7 +312,8 @@ class LibraryScreen(Screen[None]):
 
         self.app.push_screen(
             ImportDialog(
-                "Merge a colleague's notes: a bundle file, a folder bundle or a .qdpx.",
+                "Merge notes: a colleague's bundle, W3C annotations, Hypothesis JSON, Kindle "
+                "clippings, Readwise CSV or REFI-QDA (.qdpx, .qde, .qdc).",
                 example="~/Downloads/ana.margin.jsonld",
             ),
             chosen,
