@@ -59,10 +59,10 @@ class DocumentRef:
 
     def label(self) -> str:
         """The document as the report names it."""
+        if self.urls:  # a page is known by its address (its title may be anyone's)
+            return show(self.urls[0], 80) + (f" ({show(self.title, 50)})" if self.title else "")
         if self.title:
             return show(self.title, 60) + (f" by {show(self.author, 40)}" if self.author else "")
-        if self.urls:
-            return show(self.urls[0], 80)
         if self.ids:
             return show(self.ids[0], 60)
         return "an unnamed document"

@@ -11,6 +11,7 @@ own, so they are written by `Library`, anchored by quote and merged twice withou
 from __future__ import annotations
 
 import hashlib
+import re
 import stat
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from .readwise import looks_like_readwise, read_readwise
 from .untrusted import DEFAULT_LIMITS, BundleError, Limits, load_json, show
 
 _SNIFF = 4096
+_ROOT = re.compile(rb"<([A-Za-z_][^\s>/]*)")
 
 
 def sniff(path: Path) -> str:
@@ -47,7 +49,9 @@ def sniff(path: Path) -> str:
         return "qdpx"
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text.startswith(b"<"):
-        return "qdc" if b"<CodeBook" in head else "qde"
+        root = _ROOT.search(head)  # the first element after the declaration and comments
+        name = root.group(1).rsplit(b":", 1)[-1] if root else b""
+        return "qdc" if name == b"CodeBook" else "qde"
     if text.startswith((b"{", b"[")):
         return "json"
     decoded = head.decode("utf-8", errors="replace")
