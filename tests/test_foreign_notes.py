@@ -341,3 +341,65 @@ def test_a_file_no_tool_wrote_is_one_line(lib_path: Path, tmp_path: Path) -> Non
     result = CliRunner().invoke(cli, ["--library", str(lib_path), "merge", str(odd)])
     assert result.exit_code == 2
     assert result.output.strip().startswith("margin: notes.bin: not a file margin reads")
+
+
+def test_a_qde_brings_memos_coders_and_a_pdfs_text_and_lists_what_it_cannot(
+    lib_path: Path,
+) -> None:
+    report = merged(lib_path, REFI / "samples" / "memos-and-pdf.qde")
+    notes = {n.exact.strip(): n for n in _notes(lib_path)}
+    # The PDF is not in the file: its Representation text is the document.
+    with Library(lib_path) as lib:
+        (doc,) = [lib.document(d.id) for d in lib.documents()]
+    assert (doc.title, doc.format, doc.author, doc.published, doc.source) == (
+        "Interview 1.pdf",
+        "pdf",
+        "Ines Field",
+        "2023-11-05",
+        "https://example.org/interviews/1",
+    )
+    nets = notes["I mend nets in the morning"]
+    # No creatingUser on the selection: its coding's coder; with neither, the project's creator.
+    assert nets.author_name == "Second Coder"
+    assert notes["sell fish in the afternoon."].author_name == "Project Lead"
+    # A memo linked to a selection is its note; the others are listed, never dropped silently.
+    assert nets.note == "Mending is skilled work, not idle time."
+    assert nets.tags == ("work",)
+    assert report["lost"] == [
+        "note 'about interview 1': on the whole of source 'Interview 1.pdf' (margin keeps "
+        "notes on passages); not imported",
+        "note 'project memo': linked to no selection; not imported",
+    ]
+    again = merged(lib_path, REFI / "samples" / "memos-and-pdf.qde")
+    assert again["counts"]["annotations unchanged"] == 2 and "annotations added" not in again["counts"]
+
+
+def test_document_metadata_survives_a_qdpx_round_trip(tmp_path: Path) -> None:
+    lib = Library(tmp_path / "a.margin")
+    doc, _ = lib.add_document(
+        NewDoc(
+            text="A short essay about rivers and the towns that grew beside them.",
+            title="Rivers",
+            author="Ro Banks",
+            published="2021-06-01",
+            source="https://example.org/rivers",
+            format="html",
+        )
+    )
+    lib.annotate(doc.id, 20, 26, author=ME)
+    out = tmp_path / "rivers.qdpx"
+    from store.exchange import export_qdpx
+
+    export_qdpx(lib, out)
+    lib.close()
+    other = Library(tmp_path / "b.margin")
+    merge_any(other, out, author=ME)
+    (back,) = [other.document(d.id) for d in other.documents()]
+    assert (back.title, back.author, back.published, back.source, back.format) == (
+        "Rivers",
+        "Ro Banks",
+        "2021-06-01",
+        "https://example.org/rivers",
+        "html",
+    )
+    other.close()
