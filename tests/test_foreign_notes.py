@@ -226,7 +226,8 @@ def test_a_hypothesis_export_lands_on_the_right_quotes_of_a_saved_page(lib_path:
     assert text[archived.start : archived.end] == "To read slowly is to decide where attention goes."
     # A quote not on the page is an orphan, reported; a page note refused; a page not here listed.
     assert notes[stable_id("Hypothesis", "Wp7zMt1vEe-gGhijKlMn07")].anchor_state == "orphaned"
-    assert len(report["orphaned"]) == 1
+    assert len(report["orphaned"]) == 1 and "('Wp7zMt1vEe-gGhijKlMn07')" in report["orphaned"][0]
+    assert "their id 'Qx1tGn5pEe-aAbcdEfGh01'" in " ".join(report["placed"])
     assert any("page note" in line for line in report["refused"])
     assert report["missing"] == [
         "'https://example.net/some-other-article' ('On Attention') is not in this library: 1 notes not merged; "

@@ -96,6 +96,7 @@ class ForeignRead:
     notes: list[ForeignNote] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    originals: dict[str, str] = field(default_factory=dict)  # margin id -> the tool's id
 
 
 # -- small readers' helpers ------------------------------------------------------------------
@@ -241,7 +242,7 @@ def file_time(path: Path) -> str:
 
 def to_bundle(lib: Library, read: ForeignRead, path: Path) -> tuple[Bundle, list[str]]:
     """The notes whose documents are here, as a bundle for the merge; and one line per document
-    that is not here."""
+    that is not here. `read.originals` maps each margin id to the tool's own id."""
     finder = DocumentFinder(lib)
     bundle = Bundle(name=read.name, rejected=list(read.refused))
     missing: dict[str, tuple[DocumentRef, int]] = {}
@@ -261,6 +262,8 @@ def to_bundle(lib: Library, read: ForeignRead, path: Path) -> tuple[Bundle, list
             bundle.rejected.append(f"{read.format} note {show(note.key, 60)}: appears twice")
             continue
         seen.add(record_id)
+        if note.original_id:
+            read.originals[record_id] = note.original_id
         held = lib.annotation_row(record_id)
         creator = clean_field(note.creator or "", 200)
         author_id = stable_id("creator", read.format, creator)

@@ -29,6 +29,7 @@ from .readwise import looks_like_readwise, read_readwise
 from .untrusted import DEFAULT_LIMITS, BundleError, Limits, load_json, show
 
 _SNIFF = 4096
+_ORPHAN = re.compile(r"annotation ([0-9a-f-]{36}) ")
 _ROOT = re.compile(rb"<([A-Za-z_][^\s>/]*)")
 
 
@@ -106,10 +107,19 @@ def merge_foreign(
             continue
         doc = lib.document(stored.document_id)
         how = "by position" if stored.anchor_step == "position" else "by quote"
+        theirs = read.originals.get(inc.id)
         report.placed.append(
             f"{show(' '.join(stored.exact.split()), 50)} on {show(doc.title, 40)} at "
             f"{doc.position_label(stored.start)} (characters {stored.start}-{stored.end}, {how})"
+            + (f", their id {show(theirs, 60)}" if theirs else "")
         )
+    # An orphan is named by the tool's own id too, so it can be found in the tool.
+    for number, line in enumerate(report.orphaned):
+        named = _ORPHAN.match(line)
+        theirs = read.originals.get(named.group(1)) if named else None
+        if named and theirs:
+            cut = named.end(1)
+            report.orphaned[number] = f"{line[:cut]} ({show(theirs, 60)}){line[cut:]}"
     return report
 
 
