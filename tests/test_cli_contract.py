@@ -237,7 +237,9 @@ def test_every_command_prints_json_that_parses(lib_path: Path, tmp_path: Path) -
     # Other tools' notes, told by content; the report in parts (issue 13).
     kindle = js("merge", str(FIXTURES / "foreign" / "My Clippings.txt"))
     assert kindle["format"] == "Kindle clippings" and len(kindle["missing"]) == 2
-    assert js("merge", str(FIXTURES / "foreign" / "hypothesis-export.json"))["format"] == "Hypothesis"
+    assert (
+        js("merge", str(FIXTURES / "foreign" / "hypothesis-export.json"))["format"] == "Hypothesis"
+    )
     codebook = tmp_path / "tags.qdc"
     assert js("export", "--format", "qdc", "-o", str(codebook))["output"] == str(codebook)
     assert js("merge", str(codebook))["format"] == "REFI-QDA"

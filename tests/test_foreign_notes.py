@@ -64,7 +64,11 @@ def _example_library(path: Path) -> Library:
         )
     )
     lib.add_document(
-        NewDoc(text="Some words to fill a page. " * 40, title="Ebook", source="http://example.org/ebook1")
+        NewDoc(
+            text="Some words to fill a page. " * 40,
+            title="Ebook",
+            source="http://example.org/ebook1",
+        )
     )
     lib.add_document(
         NewDoc(
@@ -119,7 +123,11 @@ def test_every_w3c_example_comes_in_or_is_refused_with_its_reason(tmp_path: Path
     assert refined is not None and refined.exact == "Selected Text"
     tagged = lib.annotation_row(stable_id("W3C annotation", "http://example.org/anno41"))
     assert tagged is not None
-    assert (tagged.exact, tagged.tags, tagged.author_name) == ("line\nThe body of docu", ("love",), "A. Person")
+    assert (tagged.exact, tagged.tags, tagged.author_name) == (
+        "line\nThe body of docu",
+        ("love",),
+        "A. Person",
+    )
     assert tagged.note.startswith("I really love this particular bit of text")
     assert tagged.created == "2015-10-13T13:00:00.000Z"
     # Merging them all again changes nothing.
@@ -156,7 +164,9 @@ def test_a_foreign_target_is_found_by_margin_id_by_hash_and_by_canonical_url(
     lib = Library(tmp_path / "l.margin")
     text = "Alpha beta gamma. The quick brown fox jumps over the lazy dog. Omega."
     doc, _ = lib.add_document(
-        NewDoc(text=text, source="/home/me/fox.html", metadata={"canonical_url": "https://ex.org/fox"})
+        NewDoc(
+            text=text, source="/home/me/fox.html", metadata={"canonical_url": "https://ex.org/fox"}
+        )
     )
 
     def note(target: dict, ident: str) -> dict:
@@ -166,8 +176,13 @@ def test_a_foreign_target_is_found_by_margin_id_by_hash_and_by_canonical_url(
             "type": "Annotation",
             "motivation": ["commenting", "tagging"],
             "body": [
-                {"type": "TextualBody", "value": "a fox", "purpose": "commenting",
-                 "language": ["en", "fr"], "format": ["text/plain", "text/html"]},
+                {
+                    "type": "TextualBody",
+                    "value": "a fox",
+                    "purpose": "commenting",
+                    "language": ["en", "fr"],
+                    "format": ["text/plain", "text/html"],
+                },
                 {"type": "TextualBody", "value": "animals", "purpose": "tagging"},
             ],
             "creator": {"type": "Person", "nickname": "ann"},
@@ -178,14 +193,33 @@ def test_a_foreign_target_is_found_by_margin_id_by_hash_and_by_canonical_url(
     quote = {"type": "TextQuoteSelector", "exact": "quick brown fox"}
     items = [
         note({"source": f"urn:uuid:{doc.id}", "selector": quote}, "https://tool.example/a/1"),
-        note({"source": "https://elsewhere.example/x", "margin:textSha256": doc.sha256,
-              "selector": quote}, "https://tool.example/a/2"),
-        note({"source": "http://EX.org/fox/#top", "selector": [quote, {
-            "type": "TextPositionSelector", "start": 500, "end": 515}]}, "https://tool.example/a/3"),
+        note(
+            {
+                "source": "https://elsewhere.example/x",
+                "margin:textSha256": doc.sha256,
+                "selector": quote,
+            },
+            "https://tool.example/a/2",
+        ),
+        note(
+            {
+                "source": "http://EX.org/fox/#top",
+                "selector": [quote, {"type": "TextPositionSelector", "start": 500, "end": 515}],
+            },
+            "https://tool.example/a/3",
+        ),
     ]
     path = tmp_path / "three.json"
-    path.write_text(json.dumps({"@context": "http://www.w3.org/ns/anno.jsonld",
-                                "type": "AnnotationPage", "items": items}), "utf-8")
+    path.write_text(
+        json.dumps(
+            {
+                "@context": "http://www.w3.org/ns/anno.jsonld",
+                "type": "AnnotationPage",
+                "items": items,
+            }
+        ),
+        "utf-8",
+    )
     report = merge_any(lib, path, author=ME)
     assert report.rejected == [] and report.skipped == [], report.lines()
     for n in (1, 2, 3):
@@ -223,7 +257,9 @@ def test_a_hypothesis_export_lands_on_the_right_quotes_of_a_saved_page(lib_path:
     assert second.author_name == "bob"
     # Matched by the canonical link of an archived copy.
     archived = notes[stable_id("Hypothesis", "Vo6yLs0uEe-fFghiJkLm06")]
-    assert text[archived.start : archived.end] == "To read slowly is to decide where attention goes."
+    assert (
+        text[archived.start : archived.end] == "To read slowly is to decide where attention goes."
+    )
     # A quote not on the page is an orphan, reported; a page note refused; a page not here listed.
     assert notes[stable_id("Hypothesis", "Wp7zMt1vEe-gGhijKlMn07")].anchor_state == "orphaned"
     assert len(report["orphaned"]) == 1 and "('Wp7zMt1vEe-gGhijKlMn07')" in report["orphaned"][0]
@@ -302,7 +338,9 @@ def test_readwise_rows_come_in_with_notes_and_tags(lib_path: Path) -> None:
 # -- REFI-QDA by content, and the codebook --------------------------------------------------------
 
 
-def test_a_qdc_codebook_becomes_tags_with_hierarchy_and_colours(lib_path: Path, tmp_path: Path) -> None:
+def test_a_qdc_codebook_becomes_tags_with_hierarchy_and_colours(
+    lib_path: Path, tmp_path: Path
+) -> None:
     renamed = tmp_path / "codebook.xml"  # routed by content, not by its name
     shutil.copy(REFI / "samples" / "margin-example.qdc", renamed)
     report = merged(lib_path, renamed)
@@ -372,7 +410,9 @@ def test_a_qde_brings_memos_coders_and_a_pdfs_text_and_lists_what_it_cannot(
         "note 'project memo': linked to no selection; not imported",
     ]
     again = merged(lib_path, REFI / "samples" / "memos-and-pdf.qde")
-    assert again["counts"]["annotations unchanged"] == 2 and "annotations added" not in again["counts"]
+    assert (
+        again["counts"]["annotations unchanged"] == 2 and "annotations added" not in again["counts"]
+    )
 
 
 def test_document_metadata_survives_a_qdpx_round_trip(tmp_path: Path) -> None:

@@ -11,8 +11,8 @@ from .claimreview import export_claimreview
 from .conflicts import Conflict, list_conflicts
 from .csv_export import export_csv
 from .merge import MergeReport, merge, resolve_conflict
-from .qdpx import QdpxReport, import_qdpx
 from .qdc import export_qdc, import_qdc
+from .qdpx import QdpxReport, import_qdpx
 from .qdpx_export import export_qdpx
 from .report import export_markdown
 from .router import merge_any

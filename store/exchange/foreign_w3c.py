@@ -123,7 +123,9 @@ def _selectors(target: dict, where: str) -> tuple[dict | None, dict | None]:
         if refined is not None:
             pending.extend(_as_list(refined))
     if quote is None and position is None:
-        raise RecordError(f"{where} has " + ", ".join(dict.fromkeys(other)) + "; margin reads quotes")
+        raise RecordError(
+            f"{where} has " + ", ".join(dict.fromkeys(other)) + "; margin reads quotes"
+        )
     return quote, position
 
 
@@ -141,9 +143,7 @@ def _document_ref(target: dict) -> DocumentRef:
         else:
             urls.append(value)
     sha = target.get("margin:textSha256")
-    return DocumentRef(
-        ids=tuple(ids), sha256=sha if type(sha) is str else None, urls=tuple(urls)
-    )
+    return DocumentRef(ids=tuple(ids), sha256=sha if type(sha) is str else None, urls=tuple(urls))
 
 
 def _int(selector: dict, key: str) -> int:
@@ -193,7 +193,9 @@ def read_w3c_annotation(a: Any, index: int, limits: Limits = DEFAULT_LIMITS) -> 
         kinds = _types(target)
         if kinds & _SET_TYPES:
             kind = sorted(kinds & _SET_TYPES)[0]
-            raise RecordError(f"{where} is several resources ({kind}); margin reads one text per note")
+            raise RecordError(
+                f"{where} is several resources ({kind}); margin reads one text per note"
+            )
         if "source" not in target:
             raise RecordError(
                 f"{where} is the whole of {show(target.get('id'), 60)}: margin keeps notes on "
@@ -267,7 +269,9 @@ def read_w3c(obj: Any, name: str, limits: Limits = DEFAULT_LIMITS) -> ForeignRea
             read.notices.append("the collection continues on pages outside this file: not read")
     for index, raw in enumerate(items):
         ident = raw.get("id") if isinstance(raw, dict) else None
-        where = f"annotation {show(ident, 80)}" if type(ident) is str else f"annotation #{index + 1}"
+        where = (
+            f"annotation {show(ident, 80)}" if type(ident) is str else f"annotation #{index + 1}"
+        )
         try:
             read.notes += read_w3c_annotation(raw, index, limits)
         except RecordError as error:

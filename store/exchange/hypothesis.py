@@ -101,9 +101,7 @@ def _note(a: dict, limits: Limits) -> ForeignNote:
         raise RecordError("has no id")
     quote, position = _quote(a)
     if quote is None:
-        raise RecordError(
-            "is a page note (no quote): margin keeps notes on passages of a text"
-        )
+        raise RecordError("is a page note (no quote): margin keeps notes on passages of a text")
     exact = text_field(quote.get("exact"), "the quote", limits.exact)
     if not exact.strip():
         raise RecordError("its quote is empty")
@@ -141,7 +139,9 @@ def read_hypothesis(obj: Any, name: str, limits: Limits = DEFAULT_LIMITS) -> For
     replies: list[tuple[str, dict, str]] = []
     for index, raw in enumerate(items):
         ident = raw.get("id") if isinstance(raw, dict) else None
-        where = f"annotation {show(ident, 40)}" if type(ident) is str else f"annotation #{index + 1}"
+        where = (
+            f"annotation {show(ident, 40)}" if type(ident) is str else f"annotation #{index + 1}"
+        )
         try:
             if not isinstance(raw, dict):
                 raise RecordError(f"is a {type(raw).__name__}, not an annotation")
@@ -175,9 +175,12 @@ def read_hypothesis(obj: Any, name: str, limits: Limits = DEFAULT_LIMITS) -> For
         _, shown = _user(raw)
         head = f"reply by {shown or 'someone'}" + (f", {when[:10]}" if when else "")
         root.note = (root.note + "\n\n" if root.note else "") + f"{head}: {text}"
-        root.tags = tuple(dict.fromkeys(root.tags + tuple(
-            t for t in (tag_of(x, limits) for x in _as_list(raw.get("tags"))) if t
-        )))
+        root.tags = tuple(
+            dict.fromkeys(
+                root.tags
+                + tuple(t for t in (tag_of(x, limits) for x in _as_list(raw.get("tags"))) if t)
+            )
+        )
         if updated and (root.modified is None or updated > root.modified):
             root.modified = updated
     return read

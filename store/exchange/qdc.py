@@ -93,7 +93,9 @@ def import_qdc(lib: Library, path: Path) -> QdpxReport:
                 report.counts["tags added"] += 1
                 continue
             report.counts["tags unchanged"] += 1
-            if (colour and colour != here.colour) or (description and description != here.description):
+            if (colour and colour != here.colour) or (
+                description and description != here.description
+            ):
                 report.lost.append(f"code {show(name)}: this library's colour and description kept")
     return report
 
@@ -102,12 +104,16 @@ def export_qdc(lib: Library, out: Path) -> QdpxReport:
     """Write margin's tags as a REFI-QDA codebook (.qdc)."""
     data, _, project_report = project_xml(lib)
     project = etree.fromstring(data)
-    root = etree.Element(f"{{{NS}}}CodeBook", nsmap={None: NS}, origin=project.get("origin", "margin"))
+    root = etree.Element(
+        f"{{{NS}}}CodeBook", nsmap={None: NS}, origin=project.get("origin", "margin")
+    )
     codes = project.find(f"{{{PROJECT_NS}}}CodeBook/{{{PROJECT_NS}}}Codes")
     report = QdpxReport(Path(out))
 
     def copy(element: etree._Element, into: etree._Element) -> None:
-        made = etree.SubElement(into, f"{{{NS}}}{etree.QName(element).localname}", dict(element.attrib))
+        made = etree.SubElement(
+            into, f"{{{NS}}}{etree.QName(element).localname}", dict(element.attrib)
+        )
         made.text = element.text if len(element) == 0 else None
         for child in element:
             copy(child, made)

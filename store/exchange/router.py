@@ -139,7 +139,9 @@ def merge_any(
     raw = _read(path, limits)
     sha = hashlib.sha256(raw).hexdigest()
     if kind == "kindle":
-        return merge_foreign(lib, read_kindle(raw, path.name, limits), path, author=author, sha256=sha)
+        return merge_foreign(
+            lib, read_kindle(raw, path.name, limits), path, author=author, sha256=sha
+        )
     if kind == "readwise":
         return merge_foreign(
             lib, read_readwise(raw, path.name, limits), path, author=author, sha256=sha

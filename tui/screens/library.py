@@ -465,7 +465,9 @@ def merge_notice(report: MergeReport, each: int = 3) -> list[str]:
     def some(label: str, items: list[str]) -> list[str]:
         shown = [f"{label}: {line}" for line in items[:each]]
         if len(items) > each:
-            shown.append(f"\u2026 and {len(items) - each} more {label} (margin merge --json lists all)")
+            shown.append(
+                f"\u2026 and {len(items) - each} more {label} (margin merge --json lists all)"
+            )
         return shown
 
     return (
