@@ -444,3 +444,59 @@ def test_document_metadata_survives_a_qdpx_round_trip(tmp_path: Path) -> None:
         "html",
     )
     other.close()
+
+
+# -- bad input: one line each, the rest comes in, nothing stored touched ----------------------------
+
+
+def test_bad_records_of_other_tools_are_one_line_each_and_the_rest_comes_in(
+    lib_path: Path, tmp_path: Path
+) -> None:
+    assert run(lib_path, "import", str(FOREIGN / "saved-page.html"))[0] == 0
+    good = json.loads((FOREIGN / "hypothesis-api-search.json").read_text("utf-8"))["rows"][0]
+    rows = [
+        good,
+        "not an annotation",
+        {**good, "id": "bad-tags", "tags": [7]},
+        {**good, "id": "bad-time", "created": "yesterday"},
+        {**good, "id": "bad-text", "text": ["a", "list"]},
+        {**good, "id": "bad-target", "target": 5},
+        {**good, "id": "orphan-reply", "references": ["gone"], "text": "hello"},
+    ]
+    path = tmp_path / "mixed.json"
+    path.write_text(json.dumps({"total": len(rows), "rows": rows}), "utf-8")
+    report = merged(lib_path, path)
+    assert len(report["placed"]) == 1
+    refused = report["refused"]
+    assert len(refused) == 6, refused
+    for ident, reason in [
+        ("#2", "not an annotation"),
+        ("'bad-tags'", "a tag must be a string"),
+        ("'bad-time'", "'created' 'yesterday' is not an ISO 8601 date-time"),
+        ("'bad-text'", "the text is not a string"),
+        ("'bad-target'", "page note"),
+        ("'orphan-reply'", "a reply to annotation 'gone', which is not in this file"),
+    ]:
+        assert any(ident in line and reason in line for line in refused), (ident, refused)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "says"),
+    [
+        ("My Clippings.txt", b"\xff\xfeTitle\r\n- Your Highlight\r\n==========", "not UTF-8"),
+        ("broken.json", b'{"rows": [', "not valid JSON"),
+        ("odd.csv", b"a,b,c\n1,2,3\n", "not a file margin reads"),
+    ],
+)
+def test_a_file_that_cannot_be_read_is_one_line_and_changes_nothing(
+    lib_path: Path, tmp_path: Path, name: str, content: bytes, says: str
+) -> None:
+    assert run(lib_path, "import", str(FOREIGN / "pride-and-prejudice-chapter-1.txt"))[0] == 0
+    before = Library(lib_path).max_seq()
+    path = tmp_path / name
+    path.write_bytes(content)
+    result = CliRunner().invoke(cli, ["--library", str(lib_path), "merge", str(path)])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"margin: {name}: ") and says in lines[0]
+    assert Library(lib_path).max_seq() == before

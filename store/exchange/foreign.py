@@ -127,10 +127,10 @@ def time_of(value: Any, what: str) -> str | None:
     """A foreign time in margin's form; None when missing (RecordError when unreadable)."""
     if value in (None, ""):
         return None
-    stamp = parse_time(value) if type(value) is str else None
-    if stamp is None:
-        raise RecordError(f"{what} {show(value, 40)} is not a time")
-    return format_time(stamp)
+    try:
+        return format_time(parse_time(value))
+    except RecordError as error:
+        raise RecordError(f"{what} {error}") from None
 
 
 def normal_url(url: str) -> str:
