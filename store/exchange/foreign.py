@@ -177,6 +177,7 @@ class DocumentFinder:
         self._by_url: dict[str, str] | None = None
         self._by_title: dict[str, list[tuple[str, str | None]]] | None = None
         self._docs: dict[str, Document] = {}
+        self._by_metadata: dict[str, str] | None = None
 
     def _document(self, document_id: str) -> Document | None:
         if document_id not in self._docs:
@@ -193,14 +194,25 @@ class DocumentFinder:
             if summary.source and "://" in summary.source:
                 by_url.setdefault(normal_url(summary.source), summary.id)
             by_title.setdefault(_title_key(summary.title), []).append((summary.id, summary.author))
-        for summary in self.lib.documents():
-            doc = self._document(summary.id)
-            metadata = doc.metadata if doc is not None and isinstance(doc.metadata, dict) else {}
-            for key in _URL_KEYS:
-                value = metadata.get(key)
-                if type(value) is str and "://" in value:
-                    by_url.setdefault(normal_url(value), summary.id)
         self._by_url, self._by_title = by_url, by_title
+
+    def _metadata_urls(self) -> dict[str, str]:
+        # The URLs in documents' metadata, read only when a URL is not a document's source:
+        # it loads every document (the metadata travels with the text).
+        if self._by_metadata is None:
+            found: dict[str, str] = {}
+            for document_id in self.lib.document_ids():
+                doc = self._document(document_id)
+                metadata = (
+                    doc.metadata if doc is not None and isinstance(doc.metadata, dict) else {}
+                )
+                for key in _URL_KEYS:
+                    value = metadata.get(key)
+                    if type(value) is str and "://" in value:
+                        found.setdefault(normal_url(value), document_id)
+                self._docs.pop(document_id, None)  # keep only the documents notes land on
+            self._by_metadata = found
+        return self._by_metadata
 
     def find(self, ref: DocumentRef) -> Document | None:
         """The library's document for `ref`, or None."""
@@ -218,6 +230,10 @@ class DocumentFinder:
             assert self._by_url is not None and self._by_title is not None
             for url in ref.urls:
                 hit = self._by_url.get(normal_url(url))
+                if hit is not None:
+                    return self._document(hit)
+            for url in ref.urls:
+                hit = self._metadata_urls().get(normal_url(url))
                 if hit is not None:
                     return self._document(hit)
             if ref.title and not ref.urls:  # a web page is known by its address, not its title
