@@ -17,30 +17,23 @@ import sqlite3
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from store.citation import annotation_citation
-from store.db import explain
 from store.errors import MarginError
-from store.ingest import iter_source_files
-from store.ingest.decode import Refused as Refused_
-from store.ingest.decode import known_encoding
-from store.records import to_json
 from store.sanitize import plural, terminal_safe
-from store.schema import VERDICTS
+from store.schema import EXPORT_FORMATS, VERDICTS
 from tui import paths
-from tui.service import (
-    EXPORT_FORMATS,
-    ImportReport,
-    ImportResult,
-    MergeReport,
-    Service,
-    parse_colour,
-)
+
+if TYPE_CHECKING:
+    from tui.service import ImportReport, ImportResult, Service
+
+# Only what parsing the arguments needs is imported above: `margin --help` cost 0.41 s of CPU,
+# 31x `python -c pass`, when the service (whoosh, sqlite-utils, the importers) came with it
+# (issue 11). A command imports what it uses when it runs; tests/test_startup.py holds it.
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -54,6 +47,8 @@ def say(line: str, *, style: str = "", console: Console = out) -> None:
 def emit(record: object) -> None:
     """Print a `--json` answer: one JSON document on one line (ASCII, so no terminal control
     character or odd encoding reaches a script)."""
+    from store.records import to_json
+
     click.echo(json.dumps(to_json(record), ensure_ascii=True))
 
 
@@ -79,6 +74,8 @@ class Context:
     @property
     def service(self) -> Service:
         if self._service is None:
+            from tui.service import Service
+
             self._service = Service(self.library_path, paths.config_dir())
         return self._service
 
@@ -96,6 +93,8 @@ class MarginGroup(click.Group):
         except MarginError as error:
             raise Refused(str(error)) from error
         except sqlite3.DatabaseError as error:  # damage met mid-command, past the open
+            from store.db import explain
+
             where = ctx.obj.library_path if isinstance(ctx.obj, Context) else "the library"
             raise Refused(f"{where}: {explain(error)}") from error
 
@@ -173,6 +172,11 @@ def import_(
     Prints one line per file (imported, updated, duplicate, or failed with the reason) and
     exits 1 if any file failed; the others are imported all the same.
     """
+    from store.ingest import iter_source_files
+    from store.ingest.decode import Refused as Refused_
+    from store.ingest.decode import known_encoding
+    from tui.service import ImportResult
+
     if as_new and (update or version_of):
         raise Refused("--as-new makes a separate document; it cannot be a new version too")
     if encoding:
@@ -218,6 +222,8 @@ def _with_progress(
     if quiet or not err.is_terminal:
         yield from service.import_files(sources, update=update, encoding=encoding)
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     total = service.count_sources(sources)
     with Progress(
         TextColumn("importing"),
@@ -238,6 +244,8 @@ def _index_with_progress(service: Service, *, quiet: bool) -> None:
     if quiet or not err.is_terminal:
         service.sync_index()
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     with Progress(
         TextColumn("indexing"),
         BarColumn(),
@@ -317,6 +325,8 @@ def search(obj: Context, query: str, limit: int, as_json: bool) -> None:
 @pass_context
 def reindex(obj: Context, as_json: bool) -> None:
     """Rebuild the search index from the library."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     service = obj.service
     with Progress(
         TextColumn("reindexing"),
@@ -579,6 +589,8 @@ def tag_merge(obj: Context, source: str, target: str, as_json: bool) -> None:
 @pass_context
 def tag_recolour(obj: Context, name: str, colour: str, as_json: bool) -> None:
     """Give tag NAME a new COLOUR (#rrggbb)."""
+    from tui.service import parse_colour
+
     made = obj.service.update_tag(name, colour=parse_colour(colour))
     if as_json:
         emit(made)
@@ -682,6 +694,8 @@ def merge(obj: Context, source: Path, as_json: bool) -> None:
 
 def merge_data(report: ImportReport) -> dict:
     """A merge report's parts for `--json`: what came in, placed where, orphaned, refused."""
+    from tui.service import MergeReport
+
     if isinstance(report, MergeReport):
         return {
             "format": report.format,
@@ -833,6 +847,8 @@ def unlink(obj: Context, claim: str, evidence: str, as_json: bool) -> None:
 def cite(obj: Context, annotation: str, as_json: bool) -> None:
     """Print ANNOTATION's quote with its citation (the reader's `y`)."""
     found = obj.service.resolve_annotation(annotation)
+    from store.citation import annotation_citation
+
     text = annotation_citation(obj.service.document(found.document_id), found)
     if as_json:
         emit({"annotation_id": found.id, "citation": text})
@@ -865,6 +881,8 @@ def tag_create(
     obj: Context, name: str, colour: str | None, description: str, as_json: bool
 ) -> None:
     """Add tag NAME to the codebook."""
+    from tui.service import parse_colour
+
     made = obj.service.create_tag(
         name, colour=parse_colour(colour) if colour else None, description=description
     )

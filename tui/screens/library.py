@@ -70,7 +70,7 @@ class LibraryScreen(Screen[None]):
             "merge_notes",
             "Merge",
             id="merge",
-            tooltip="Merge a colleague's notes (bundle, folder or .qdpx)",
+            tooltip="Merge notes: a colleague's bundle, W3C, Hypothesis, Kindle, Readwise, REFI-QDA",
         ),
         Binding(
             "escape",
