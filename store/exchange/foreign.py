@@ -85,6 +85,10 @@ class ForeignNote:
     creator: str | None = None
     created: str | None = None
     modified: str | None = None
+    # Where the tool already names the note or its creator by a urn:uuid (margin's own form),
+    # that id is kept as it is.
+    uuid: str | None = None
+    creator_uuid: str | None = None
 
 
 @dataclass
@@ -273,16 +277,16 @@ def to_bundle(lib: Library, read: ForeignRead, path: Path) -> tuple[Bundle, list
             ref, count = missing.get(key, (note.document, 0))
             missing[key] = (ref, count + 1)
             continue
-        record_id = stable_id(read.format, note.key)
+        record_id = note.uuid or stable_id(read.format, note.key)
         if record_id in seen:
             bundle.rejected.append(f"{read.format} note {show(note.key, 60)}: appears twice")
             continue
         seen.add(record_id)
-        if note.original_id:
+        if note.original_id and note.uuid is None:
             read.originals[record_id] = note.original_id
         held = lib.annotation_row(record_id)
         creator = clean_field(note.creator or "", 200)
-        author_id = stable_id("creator", read.format, creator)
+        author_id = note.creator_uuid or stable_id("creator", read.format, creator)
         if not creator:
             unnamed += 1
             # The stated default; a note merged before keeps the name it was given then, so

@@ -8,7 +8,8 @@ TextPositionSelector alone is read from the text here. Every motivation becomes 
 textual bodies are its note, `tagging` bodies (and `classifying` ones with a textual value) its
 tags, a body that is only an IRI a "see IRI" line of the note. Arrays of `language` or
 `format` are read like single values (they do not matter to a note). One target per margin
-note: an annotation with several targets becomes one note per target.
+note: an annotation with several targets becomes one note per target. An id (or a creator's
+id) that is a `urn:uuid` is kept as margin's id; any other id is mapped to a stable one.
 
 What is refused, one line each: a whole-resource target (margin keeps notes on passages), a
 Choice, List, Composite or Independents target, SVG, data-position and media selectors, a
@@ -18,6 +19,7 @@ selector given only by reference, a target with no selector margin reads.
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from .checks import _as_list
@@ -177,6 +179,12 @@ def read_w3c_annotation(a: Any, index: int, limits: Limits = DEFAULT_LIMITS) -> 
     created = time_of(a.get("created"), "'created'")
     modified = time_of(a.get("modified"), "'modified'")
     creator = _name_of(a.get("creator"))
+    record_uuid = _uuid(original)
+    agent = _first(a.get("creator"))
+    creator_uuid = _uuid(agent.get("id")) if isinstance(agent, dict) else None
+    if creator_uuid and isinstance(agent, dict):
+        named = agent.get("name", agent.get("nickname"))
+        creator = _first(named) if type(_first(named)) is str else None
     targets = _as_list(a.get("target"))
     if not targets:
         raise RecordError("has no target")
@@ -229,9 +237,21 @@ def read_w3c_annotation(a: Any, index: int, limits: Limits = DEFAULT_LIMITS) -> 
                 creator=creator,
                 created=created,
                 modified=modified,
+                uuid=record_uuid if len(targets) == 1 else None,
+                creator_uuid=creator_uuid,
             )
         )
     return notes
+
+
+def _uuid(value: Any) -> str | None:
+    """The UUID of a `urn:uuid:` id, in margin's form; None for any other id."""
+    if type(value) is not str or not value.lower().startswith("urn:uuid:"):
+        return None
+    try:
+        return str(uuid.UUID(value[9:].strip("{}")))
+    except ValueError:
+        return None
 
 
 def annotation_items(obj: Any, name: str) -> list:
