@@ -163,7 +163,7 @@ def import_(
     encoding: str | None,
     as_json: bool,
 ) -> None:
-    """Import files and folders (recursively): .txt, .md, .html, .pdf.
+    """Import files and folders (recursively): .txt, .md, .html, .pdf, .epub, .docx.
 
     A file imported before from the same path whose text changed becomes a new version of its
     document: the notes are re-anchored and the report says which moved or were orphaned, as
@@ -188,11 +188,12 @@ def import_(
         raise Refused("--version-of takes one file, the new version of DOC")
     service = obj.service
     if encoding and any(
-        path.suffix.lower() in (".html", ".htm", ".pdf") for path in iter_source_files(sources)
+        path.suffix.lower() in (".html", ".htm", ".pdf", ".epub", ".docx")
+        for path in iter_source_files(sources)
     ):
         say(
             f"margin: --encoding {encoding} applies to .txt and .md files; web pages declare "
-            "their own and PDFs carry none",
+            "their own and PDFs, EPUBs and Word files carry theirs",
             console=err,
         )
     missing = [ImportResult(s, "failed", reason="no such file or folder") for s in sources]
@@ -307,7 +308,7 @@ def search(obj: Context, query: str, limit: int, as_json: bool) -> None:
             say("(search stopped after 2 s: partial)", console=err)
         return
     for hit in result.hits:
-        where = f"p. {hit.page}" if hit.page else f"@{hit.offset}"
+        where = hit.where
         kind = f" [{hit.role}]" if hit.kind == "annotation" else ""
         say(f"{hit.title} ({where}){kind}", style="bold")
         line = Text("    ")
@@ -922,6 +923,31 @@ def restore(obj: Context, backup_file: Path, force: bool, as_json: bool) -> None
         emit(report)
         return
     say(report.line())
+
+
+@cli.command()
+@click.argument("document")
+@click.argument("title", required=False)
+@click.option("--author", help="Who wrote it (an empty value clears it).")
+@click.option("--date", "published", help="When it was published: YYYY, YYYY-MM or YYYY-MM-DD.")
+@json_option
+@pass_context
+def retitle(
+    obj: Context,
+    document: str,
+    title: str | None,
+    author: str | None,
+    published: str | None,
+    as_json: bool,
+) -> None:
+    """Name DOCUMENT (id or part of its title): TITLE, and --author and --date."""
+    named = obj.service.retitle(document, title, author=author, published=published)
+    if as_json:
+        fields = ("id", "title", "author", "published", "source")
+        emit({name: getattr(named, name) for name in fields})
+        return
+    details = ", ".join(v for v in (named.author, named.published) if v)
+    say(f"{named.id[:8]}  {named.title}" + (f" ({details})" if details else ""))
 
 
 def main() -> None:

@@ -917,6 +917,20 @@ class Service:
         self._after_write()
         return RestoreReport(backup, target, safety, documents, notes)
 
+    def retitle(
+        self,
+        document_ref: str,
+        title: str | None = None,
+        *,
+        author: str | None = None,
+        published: str | None = None,
+    ) -> Document:
+        """Name a document (by id or title): title, author, date; the index follows."""
+        document = self.library.resolve_document(document_ref)
+        named = self.library.retitle(document.id, title, author=author, published=published)
+        self._after_write()
+        return named
+
 
 @dataclass(frozen=True)
 class CheckReport:
