@@ -500,3 +500,21 @@ def test_a_file_that_cannot_be_read_is_one_line_and_changes_nothing(
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"margin: {name}: ") and says in lines[0]
     assert Library(lib_path).max_seq() == before
+
+
+def test_two_books_of_one_title_and_author_are_not_guessed_between(
+    lib_path: Path, tmp_path: Path
+) -> None:
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        copy = tmp_path / folder / "pp.txt"
+        copy.write_text(
+            (FOREIGN / "pride-and-prejudice-chapter-1.txt").read_text("utf-8") + folder, "utf-8"
+        )
+        assert run(lib_path, "import", str(copy))[0] == 0
+    report = merged(lib_path, FOREIGN / "readwise-export.csv")
+    assert report["placed"] == []
+    assert any(
+        "2 documents here have this title and author" in line and "retitle" in line
+        for line in report["missing"]
+    ), report["missing"]

@@ -182,6 +182,7 @@ class DocumentFinder:
         self._by_title: dict[str, list[tuple[str, str | None]]] | None = None
         self._docs: dict[str, Document] = {}
         self._by_metadata: dict[str, str] | None = None
+        self.ambiguous: dict[str, int] = {}  # a book's label -> how many documents match it
 
     def _document(self, document_id: str) -> Document | None:
         if document_id not in self._docs:
@@ -248,6 +249,8 @@ class DocumentFinder:
                 ]
                 if len(agreeing) == 1:
                     return self._document(agreeing[0])
+                if agreeing:
+                    self.ambiguous[ref.label()] = len(agreeing)
         return None
 
 
@@ -342,8 +345,11 @@ def to_bundle(lib: Library, read: ForeignRead, path: Path) -> tuple[Bundle, list
             f"{undated} notes carry no time: dated {default_time}, when {path.name} was last saved"
         )
     lines = [
-        f"{ref.label()} is not in this library: {count} notes not merged; import the "
+        f"{key}: {finder.ambiguous[key]} documents here have this title and author: {count} "
+        "notes not merged; retitle all but one, then merge again"
+        if key in finder.ambiguous
+        else f"{key} is not in this library: {count} notes not merged; import the "
         f"{'page' if ref.urls else 'book'} first, then merge again"
-        for _, (ref, count) in sorted(missing.items())
+        for key, (ref, count) in sorted(missing.items())
     ]
     return bundle, lines
