@@ -178,7 +178,9 @@ FORMATS = {
     "csv": "notes.csv",
     "claimreview": "claims.jsonld",
     "qdpx": "notes.qdpx",
+    "qdc": "codebook.qdc",
 }
+NOTE_FORMATS = [f for f in FORMATS if f != "qdc"]  # qdc is the codebook alone
 
 
 def _every_byte(path: Path) -> bytes:
@@ -252,7 +254,8 @@ def test_doc_tag_and_claims_only_are_honoured_by_every_format(tmp_path: Path) ->
     docs = js(ada, "list")
     xi = next(d for d in docs if d["title"].startswith("Xi"))
     others = [d for d in docs if d["id"] != xi["id"]]
-    for fmt, name in FORMATS.items():
+    for fmt in NOTE_FORMATS:
+        name = FORMATS[fmt]
         every = tmp_path / f"{fmt}-all" / name
         only = tmp_path / f"{fmt}-doc" / name
         run(ada, "export", "--format", fmt, "-o", str(every))
@@ -293,6 +296,16 @@ def test_with_sources_is_refused_where_it_means_nothing(tmp_path: Path) -> None:
         assert result.exit_code == 2 and result.stdout == ""
         assert result.stderr.startswith("margin: --with-sources") and result.stderr.count("\n") == 1
         assert not target.exists()
+    for flag in (("--doc", "Xi"), ("--tag", "geo"), ("--claims-only",), ("--with-sources",)):
+        target = tmp_path / "codebook.qdc"
+        result = CliRunner().invoke(
+            cli,
+            ["--library", str(ada / "library.margin"), "export", "--format", "qdc"]
+            + ["-o", str(target), *flag],
+            env={"MARGIN_HOME": str(ada)},
+        )
+        assert result.exit_code == 2 and "qdc is the codebook alone" in result.stderr
+        assert result.stderr.count("\n") == 1 and not target.exists()
 
 
 # -- conflicts people can resolve ------------------------------------------------------------------

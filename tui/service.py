@@ -612,6 +612,11 @@ class Service:
         """
         if publisher_url is not None and fmt != "claimreview":
             raise InvalidInput("--publisher-url is the base of ClaimReview urls: claimreview only")
+        if fmt == "qdc" and (document or tag or claims_only or with_sources):
+            raise InvalidInput(
+                "qdc is the codebook alone (the tags): --doc, --tag, --claims-only and "
+                "--with-sources do not apply; use qdpx for notes"
+            )
         if with_sources and fmt in ("markdown", "csv", "claimreview"):
             raise InvalidInput(
                 f"--with-sources embeds the document texts, which {fmt} does not carry: "
@@ -638,6 +643,8 @@ class Service:
             return exchange.export_claimreview(lib, out, publisher_url=base, **filters)
         if fmt == "qdpx":
             return exchange.export_qdpx(lib, out, **filters)
+        if fmt == "qdc":
+            return exchange.export_qdc(lib, out)
         raise InvalidInput(f"unknown format {fmt!r}: one of {', '.join(EXPORT_FORMATS)}")
 
     def export_notes(
@@ -663,14 +670,11 @@ class Service:
         ).lines()
 
     def import_report(self, source: Path) -> ImportReport:
-        """Merge a colleague's notes (bundle file, folder bundle or .qdpx); what happened, as
-        data: counts, conflicts (a merge's), lost and refused items."""
-        source = Path(source)
-        report: ImportReport
-        if source.suffix.lower() == ".qdpx":
-            report = exchange.import_qdpx(self.library, source, author=self.author)
-        else:
-            report = exchange.merge(self.library, source, author=self.author)
+        """Merge notes: a margin bundle (file or folder), W3C annotations from any tool,
+        Hypothesis JSON, Kindle clippings, Readwise CSV or REFI-QDA (.qdpx, .qde, .qdc); what
+        happened, as data: counts, where notes were placed, conflicts, orphans, refusals."""
+        # Which tool wrote it is told by the content (store.exchange.router), not the name.
+        report = exchange.merge_any(self.library, Path(source), author=self.author)
         self._after_write()
         return report
 
