@@ -85,3 +85,17 @@ async def test_an_export_over_an_existing_file_asks_first(tmp_path: Path) -> Non
             if answer == "n":
                 assert out.read_bytes() == SEED.read_bytes()
     assert out.read_bytes() != SEED.read_bytes() and b"Annotation" in out.read_bytes()
+
+
+async def test_escape_on_the_version_question_imports_nothing(tmp_path: Path) -> None:
+    # Three ways out of that question: yes, no (a separate document) and escape, which backs
+    # out of the import altogether, as escape does in every other dialog.
+    service, note, second = _versions(tmp_path)
+    before = service.library.document_ids()
+    app = make_app(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await _import(app, pilot, second, "escape")
+        assert not isinstance(app.screen, ConfirmDialog)
+    assert service.library.document_ids() == before
+    assert service.library.annotation(note.id).start == note.start

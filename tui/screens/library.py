@@ -317,6 +317,8 @@ class LibraryScreen(Screen[None]):
                 return
 
             def answer(yes: bool | None) -> None:
+                if yes is None:  # escape: neither a new version nor a separate document
+                    return
                 self.import_paths(
                     [choice.path],
                     encoding=choice.encoding,
@@ -328,7 +330,8 @@ class LibraryScreen(Screen[None]):
                     f"{terminal_safe(choice.path.name)} looks like a new version of "
                     f"\u201c{terminal_safe(candidate.title)}\u201d. Import it as a new version "
                     "of that document, its notes re-anchored? No imports it as a separate "
-                    "document."
+                    "document; escape imports nothing.",
+                    escape_cancels=True,
                 ),
                 answer,
             )
