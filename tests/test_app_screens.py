@@ -301,3 +301,41 @@ async def test_claims_board_never_combines_unreviewed_with_a_verdict(tmp_path: P
 def _filters(app) -> str:  # noqa: ANN001
     """The claims board's line of filters ("2 claims · all · by document")."""
     return next(line for line in screen_lines(app) if "\u00b7 by " in line)
+
+
+async def test_the_search_preview_shows_a_hard_wrapped_book_as_paragraphs_with_the_hit(
+    tmp_path: Path,
+) -> None:
+    # A Gutenberg text keeps its 70-column lines; the preview, narrower, wrapped each of them
+    # and left a word or two alone on a row, started mid-word, and at 80x24 the hit was below
+    # the preview's last row.
+    import textwrap
+
+    from tests.apptools import sample_service
+
+    words = "the quick brown fox jumps over a lazy dog while margins fill with notes".split()
+    paragraphs = [
+        textwrap.fill(" ".join(words[(n + i) % len(words)] for i in range(90)), width=70)
+        for n in range(40)
+    ]
+    paragraphs[20] = paragraphs[20].replace("lazy", "xylophone", 1)
+    book = tmp_path / "wrapped-book.txt"
+    book.write_text("\n\n".join(paragraphs) + "\n", encoding="utf-8")
+    service = sample_service(tmp_path / "lib")
+    list(service.import_files([book]))
+    service.sync_index()
+    app = make_app(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"xylophone", "enter")
+        await settle(pilot)
+        preview = app.screen.query_one("#preview")
+        rows = [
+            line[preview.region.x : preview.region.right].strip(" \u258f")
+            for line in screen_lines(app)[preview.region.y : preview.region.bottom]
+        ]
+        assert any("xylophone" in row for row in rows), rows
+        inside = [row for row in rows[1:-1] if row]
+        # Flowing paragraphs: no row is a word or two left over from a longer line.
+        assert all(len(row) > preview.region.width // 2 for row in inside[:-1] if row), rows
+        assert rows[0].split()[0] in words, rows  # a whole word first

@@ -18,6 +18,7 @@ from textual.worker import get_current_worker
 
 from store.errors import MarginError
 from store.sanitize import clip, plural, terminal_safe
+from tui.reflow import reflow, wrap_width
 from tui.service import SearchResult
 
 SYNTAX = (
@@ -77,6 +78,7 @@ class SearchScreen(Screen[None]):
         self.initial_query = query
         self._debounce: Timer | None = None
         self.result: SearchResult | None = None
+        self._wrap_widths: dict[str, int | None] = {}
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
@@ -174,10 +176,24 @@ class SearchScreen(Screen[None]):
         if self.result is None or number >= len(self.result.hits):
             return
         hit = self.result.hits[number]
-        found = self.app.service.text_around(hit.document_id, hit.offset, before=400, length=1000)
+        # 200 before: at 80x24 the preview is 30 columns by 17 rows, and 400 characters ahead
+        # put the hit below its last row.
+        found = self.app.service.text_around(hit.document_id, hit.offset, before=200, length=1000)
         if found is None:
             return
         start, around = found
+        if start:  # begin at a whole word, not at the cut
+            skip = next((n + 1 for n, c in enumerate(around[:40]) if c.isspace()), 0)
+            start, around = start + skip, around[skip:]
+        # Hard-wrapped text (Gutenberg's 70 columns) as paragraphs, as the reader shows it: each
+        # line wrapped again in the narrower preview left a word or two alone on a row. The
+        # width is the document's (a 1,000-character slice is too few lines to judge).
+        if hit.document_id not in self._wrap_widths:
+            document = self.app.service.document(hit.document_id)
+            self._wrap_widths[hit.document_id] = wrap_width(document.text)
+        width = self._wrap_widths[hit.document_id]
+        if width:
+            around = reflow(around, width)  # same length: the offsets below still hold
         context = Text(terminal_safe(around))
         context.stylize("bold reverse", hit.offset - start, hit.offset - start + max(1, hit.length))
         if hit.note:
