@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.widgets import DataTable, Input, OptionList
 
 from tests.apptools import (
@@ -339,3 +340,30 @@ async def test_the_search_preview_shows_a_hard_wrapped_book_as_paragraphs_with_t
         # Flowing paragraphs: no row is a word or two left over from a longer line.
         assert all(len(row) > preview.region.width // 2 for row in inside[:-1] if row), rows
         assert rows[0].split()[0] in words, rows  # a whole word first
+
+
+async def test_a_search_with_changes_pending_asks_again_until_they_are_indexed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another process (margin import, the app's indexing child) catches the index up; nothing
+    # told the search screen, which said "0 hits · 1 change still being indexed" for good.
+    import tui.screens.search
+    from tests.apptools import sample_service
+
+    monkeypatch.setattr(tui.screens.search, "PENDING_RECHECK", 0.05)
+    service = sample_service(tmp_path)
+    book = tmp_path / "ledger.txt"
+    book.write_text("The quartermaster's ledger.\n\nSeventeen barrels of zwieback.\n", "utf-8")
+    app = make_app(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        [done] = list(service.import_files([book]))  # in the store, not yet in the index
+        assert done.status == "imported"
+        await pilot.press("slash", *"zwieback", "enter")
+        await settle(pilot)
+        assert "still being indexed" in app.screen.sub_title
+        service.sync_index()  # the other process's work
+        await pilot.pause(0.2)
+        await settle(pilot)
+        assert app.screen.sub_title == "1 hit"
+        assert "zwieback" in screen_text(app)

@@ -26,6 +26,9 @@ SYNTAX = (
     "is:claim  has:evidence  no:evidence"
 )
 DEBOUNCE = 0.15
+PENDING_RECHECK = 1.0
+"""Seconds between asking again while changes are still being indexed (by another process,
+which the library's data_version does not show)."""
 
 
 @dataclass
@@ -79,6 +82,7 @@ class SearchScreen(Screen[None]):
         self._debounce: Timer | None = None
         self.result: SearchResult | None = None
         self._wrap_widths: dict[str, int | None] = {}
+        self._shown_query: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
@@ -138,7 +142,12 @@ class SearchScreen(Screen[None]):
                 self.sub_title = "query refused: the hits are the last query's"
             return
         error.display = False
+        # The same query asked again (changes were pending): keep the person's place.
+        same = self.result is not None and message.result is not None
+        same = same and self._shown_query == message.query
+        keep = hits.highlighted if same else None
         self.result = message.result
+        self._shown_query = message.query
         hits.clear_options()
         if message.result is None:
             self.query_one("#preview", Static).update("")
@@ -154,9 +163,13 @@ class SearchScreen(Screen[None]):
                 )
             )
         else:
-            hits.highlighted = 0
-            self._preview(0)
+            hits.highlighted = keep if keep is not None and keep < hits.option_count else 0
+            option_id = hits.get_option_at_index(hits.highlighted).id
+            self._preview(int(option_id) if option_id is not None else 0)
         result = message.result
+        if result.pending:
+            query = message.query
+            self.set_timer(PENDING_RECHECK, lambda: self._ask_again(query))
         self.sub_title = (
             plural(result.total, "hit")
             + (" (stopped after 2 s: partial)" if result.timed_out else "")
@@ -166,6 +179,11 @@ class SearchScreen(Screen[None]):
                 else ""
             )
         )
+
+    def _ask_again(self, query: str) -> None:
+        """Search again for changes indexed since, unless the query was changed meanwhile."""
+        if self.is_mounted and self.query_one("#query", Input).value == query:
+            self.run_search(query)
 
     @on(OptionList.OptionHighlighted, "#hits")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
