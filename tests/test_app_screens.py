@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -367,3 +368,23 @@ async def test_a_search_with_changes_pending_asks_again_until_they_are_indexed(
         await settle(pilot)
         assert app.screen.sub_title == "1 hit"
         assert "zwieback" in screen_text(app)
+
+
+async def test_a_book_of_millions_of_characters_leaves_the_import_date_whole(
+    tmp_path: Path,
+) -> None:
+    # War and Peace showed as "3228k": one character wider, and at 120 columns the last
+    # column lost its day ("2026-12-0").
+    from tests.apptools import sample_service
+
+    service = sample_service(tmp_path)
+    book = tmp_path / "long-book.txt"
+    book.write_text(("All happy families are alike. " * 40 + "\n\n") * 1000, encoding="utf-8")
+    [done] = list(service.import_files([book]))
+    assert done.status == "imported"
+    app = make_app(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        [row] = [line for line in screen_lines(app) if "long-book" in line]
+        assert "1.2M" in row
+        assert re.search(r"\d{4}-\d\d-\d\d\s*$", row.rstrip(" \u258f")), row
