@@ -388,3 +388,24 @@ async def test_a_book_of_millions_of_characters_leaves_the_import_date_whole(
         [row] = [line for line in screen_lines(app) if "long-book" in line]
         assert "1.2M" in row
         assert re.search(r"\d{4}-\d\d-\d\d\s*$", row.rstrip(" \u258f")), row
+
+
+async def test_the_claim_screen_cuts_its_context_at_whole_words(tmp_path: Path) -> None:
+    # The context was cut at a character count: "…l economic and security arrangements".
+    service = sample_service(tmp_path)
+    claim = service.annotate_quote("Xi's Pitch", "democracies must better compete", role="claim")
+    text = service.library.document(claim.document_id).text
+    app = make_app(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        await pilot.press("a")
+        await pilot.pause()
+        row = [s.claim.id for s in app.screen.claims].index(claim.id)
+        await pilot.press(*["down"] * row, "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ClaimScreen)
+        [first] = [line for line in screen_lines(app) if line.lstrip().startswith("\u2026")][:1]
+        words = first.lstrip()[1:].split()[:2]
+        assert re.search(r"(^|\s)" + re.escape(" ".join(words)), " ".join(text.split())), first
