@@ -471,3 +471,18 @@ async def test_a_note_typed_in_one_burst_then_ctrl_s_keeps_every_letter(service:
         await settle(pilot)
         [row] = rows(service)
         assert row["note"] == "typed fast"
+
+
+async def test_find_as_you_type_says_not_found_once_not_per_keystroke(service: Service) -> None:
+    # Each keystroke of a word not in the text toasted "Not found: ..." four deep over it.
+    app = make_app(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_reader(pilot, service, "Federalist")
+        await pilot.press("slash", *"zzzq")
+        await pilot.pause()
+        find = app.screen.query_one("#find", Input)
+        assert "Not found" not in notices(app)
+        assert find.has_class("-invalid")  # the red border says it meanwhile
+        await pilot.press("enter")
+        await pilot.pause()
+        assert notices(app).count("Not found") == 1
