@@ -46,7 +46,7 @@ async def test_a_file_named_like_a_document_is_offered_as_its_new_version(tmp_pa
         await settle(pilot)
         question = await _import(app, pilot, second, "y")
         assert "looks like a new version of" in question and "Xi" in question
-        assert "1 new versions" in notices(app)
+        assert "1 new version" in notices(app) and "new versions" not in notices(app)
     assert service.library.document_ids() == before  # no second document
     moved = service.library.annotation(note.id)
     assert moved.note == "key claim" and moved.start == note.start + len(INTRO)

@@ -468,7 +468,7 @@ class LibraryScreen(Screen[None]):
         if message.duplicates:
             parts.append(f"{message.duplicates} already there")
         if message.updates:
-            parts.append(f"{len(message.updates)} new versions")
+            parts.append(plural(len(message.updates), "new version"))
         if message.failures:
             parts.append(f"{len(message.failures)} failed")
         text = ", ".join(parts)
