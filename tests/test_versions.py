@@ -102,7 +102,8 @@ async def test_a_new_version_in_the_app_keeps_notes_and_orphans_can_be_reattache
         app.screen.import_paths([source])  # the library screen's import: a re-import is a version
         await settle(pilot)
         assert on_disk(service.library)["documents"].count == 1
-        assert "1 new versions" in "\n".join(n.message for n in app._notifications)
+        shown = "\n".join(n.message for n in app._notifications)
+        assert "1 new version" in shown and "new versions" not in shown
         assert service.library.annotation(doomed.id).anchor_state == "orphaned"
         assert service.library.annotation(kept.id).anchor_state == "moved"
         app.open_document(first.document_id)

@@ -920,7 +920,11 @@ class Service:
             try:
                 incoming = Library(staged)  # migrated on the copy, never on the backup
             except MarginError as error:
-                raise InvalidInput(f"{backup}: not a margin library ({error})") from error
+                # The reason names the staging copy, which the person never sees.
+                reason = str(error).replace(f"{staged}: ", "").replace(str(staged), "the file")
+                if "margin library" not in reason:
+                    reason = f"not a margin library ({reason})"
+                raise InvalidInput(f"{backup}: {reason}") from error
             try:
                 damage = incoming.integrity_problems()
                 if damage:
