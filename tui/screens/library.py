@@ -291,9 +291,7 @@ class LibraryScreen(Screen[None]):
             return
         document = self.app.service.document(document_id)
 
-        def answer(naming: Naming | None) -> None:
-            if naming is None:
-                return
+        def save(naming: Naming) -> str | None:
             try:
                 named = self.app.service.retitle(
                     document_id,
@@ -302,13 +300,16 @@ class LibraryScreen(Screen[None]):
                     published=naming.published,
                 )
             except MarginError as error:
-                self.notify(str(error), severity="error", markup=False)
-                return
+                return terminal_safe(str(error))  # the dialog stays open, with the typing
             self.notify(f"Named {terminal_safe(named.title)}.", markup=False)
-            self.refresh_documents()
+            return None
+
+        def answer(naming: Naming | None) -> None:
+            if naming is not None:
+                self.refresh_documents()
 
         self.app.push_screen(
-            RetitleDialog(document.title, document.author, document.published), answer
+            RetitleDialog(document.title, document.author, document.published, save), answer
         )
 
     # -- import -------------------------------------------------------------------------
