@@ -409,3 +409,22 @@ async def test_the_claim_screen_cuts_its_context_at_whole_words(tmp_path: Path) 
         [first] = [line for line in screen_lines(app) if line.lstrip().startswith("\u2026")][:1]
         words = first.lstrip()[1:].split()[:2]
         assert re.search(r"(^|\s)" + re.escape(" ".join(words)), " ".join(text.split())), first
+
+
+async def test_an_import_of_a_known_text_says_which_document_it_is(tmp_path: Path) -> None:
+    # A QA pass imported a renamed copy and was told only "0 imported, 1 already there".
+    import shutil
+
+    from tests.conftest import SEED
+
+    service = sample_service(tmp_path)
+    copy = tmp_path / "renamed-copy.txt"
+    shutil.copy(SEED, copy)
+    app = make_app(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.screen.import_paths([copy])
+        await settle(pilot)
+        said = notices(app)
+        assert "0 imported, 1 already there" in said
+        assert "renamed-copy.txt: the same text as \u201cXi\u2019s Pitch" in said

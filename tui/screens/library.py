@@ -456,7 +456,8 @@ class LibraryScreen(Screen[None]):
         service = self.app.service
         total = service.count_sources(paths)
         self.post_message(ImportStarted(total))
-        imported = duplicates = 0
+        imported = 0
+        duplicates = []
         failures = []
         updates = []
         # A file imported before from the same path is a new version: its notes are re-anchored.
@@ -471,7 +472,7 @@ class LibraryScreen(Screen[None]):
             if result.status == "imported":
                 imported += 1
             elif result.status == "duplicate":
-                duplicates += 1
+                duplicates.append(result)
             elif result.status == "updated":
                 updates.append(result)
             else:
@@ -503,7 +504,7 @@ class LibraryScreen(Screen[None]):
         self.refresh_documents()
         parts = [f"{message.imported} imported"]
         if message.duplicates:
-            parts.append(f"{message.duplicates} already there")
+            parts.append(f"{len(message.duplicates)} already there")
         if message.updates:
             parts.append(plural(len(message.updates), "new version"))
         if message.failures:
@@ -512,6 +513,8 @@ class LibraryScreen(Screen[None]):
         for update in message.updates[:3]:
             if update.report is not None:
                 text += "\n" + "\n".join(update.report.lines()[:6])
+        for duplicate in message.duplicates[:3]:  # which document it is, under another name
+            text += f"\n{duplicate.path.name}: the same text as \u201c{duplicate.title}\u201d"
         for failure in message.failures[:8]:
             text += f"\n{failure.path.name}: {failure.reason}"
         if len(message.failures) > 8:
