@@ -471,6 +471,13 @@ class TextReader:
         self._identity = _identity(self.path)
         uri = f"file:{self.path.resolve()}?mode=ro"
         self.db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+        try:
+            self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            # A full disk: the WAL's -shm cannot be made; read the file as it is (issue 15).
+            self.db.close()
+            uri += "&immutable=1"
+            self.db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA busy_timeout = 10000")
         self.db.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
 

@@ -69,6 +69,11 @@ class Context:
         self.library_path = library or paths.default_library()
         self._service: Service | None = None
 
+    def say_deferred(self) -> None:
+        """A write that was saved while the index could not follow: one line, exit code kept."""
+        if self._service is not None and self._service.index_deferred:
+            say(f"margin: {self._service.index_deferred}", style="yellow", console=err)
+
     @property
     def service(self) -> Service:
         if self._service is None:
@@ -91,6 +96,9 @@ class MarginGroup(click.Group):
         except sqlite3.DatabaseError as error:  # damage met mid-command, past the open
             where = ctx.obj.library_path if isinstance(ctx.obj, Context) else "the library"
             raise Refused(f"{where}: {explain(error)}") from error
+        except OSError as error:  # a full disk, a folder we may not read: one line, no trace
+            where = f"{error.filename}: " if error.filename else ""
+            raise Refused(f"{where}{error.strerror or error}") from error
 
 
 @click.group(
@@ -112,6 +120,7 @@ def cli(ctx: click.Context, library: Path | None) -> None:
     """
     ctx.obj = Context(library)
     ctx.call_on_close(lambda: ctx.obj._service and ctx.obj._service.close())  # noqa: SLF001 - the Context's own service, built on first use
+    ctx.call_on_close(ctx.obj.say_deferred)
     if ctx.invoked_subcommand is None:
         from tui.app import make_app  # Textual only when the app opens
 
@@ -228,8 +237,9 @@ def _with_progress(
 
 
 def _index_with_progress(service: Service, *, quiet: bool) -> None:
+    # The documents are committed: an index that cannot follow is one line, not a failure.
     if quiet or not err.is_terminal:
-        service.sync_index()
+        service.sync_index_saved()
         return
     with Progress(
         TextColumn("indexing"),
@@ -244,7 +254,7 @@ def _index_with_progress(service: Service, *, quiet: bool) -> None:
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        service.sync_index(progress)
+        service.sync_index_saved(progress)
 
 
 @cli.command("list")

@@ -121,6 +121,8 @@ class Service:
         self._index: SearchIndex | None = None
         self._index_lock = threading.RLock()
         self._undo: list[_Undo] = []
+        self.index_deferred: str | None = None
+        """Set when a write was saved but the index could not follow: the line to show."""
         self.author: Author = load_profile(self.config_dir)
         self.library  # noqa: B018 - open (and migrate) now, so a bad file fails early
 
@@ -157,10 +159,25 @@ class Service:
             lib.close()
             self._local.library = None
 
-    def sync_index(self, progress: Progress | None = None) -> int:
+    def sync_index(self, progress: Progress | None = None, *, wait: bool = True) -> int:
         """Apply the library's new changes to the index here; returns how many were applied."""
         with self._index_lock:
-            return self.index.sync(self.library, progress=progress)
+            return self.index.sync(self.library, progress=progress, wait=wait)
+
+    def sync_index_saved(self, progress: Progress | None = None, *, wait: bool = True) -> bool:
+        """After a write that committed: bring the index up to date, or say why it could not.
+
+        The write is done either way (the change log holds it), so a busy index, a full disk or
+        any other OSError of the index becomes `index_deferred`, one line, never an error: an
+        `annotate` that exited 1 with `OSError: [Errno 28]` after saving made users think the
+        note was lost (issue 15). Returns True when the index is in step."""
+        try:
+            self.sync_index(progress, wait=wait)
+        except (MarginError, OSError) as error:
+            self.index_deferred = deferred_line(error)
+            log.info("index sync deferred: %s", error)
+            return False
+        return True
 
     def sync_index_in_child(self, progress: Progress | None = None) -> None:
         """Catch the index up in a child process (bulk work that would starve this process)."""
@@ -178,11 +195,9 @@ class Service:
         if self.index_later is not None:
             self.index_later()
             return
-        try:
-            self.sync_index()
-        except IndexBusy as busy:
-            # The store has the change; the next sync picks it up.
-            log.info("index sync deferred: %s", busy)
+        # The store has the change; the next sync picks it up. A note never waits for another
+        # process's indexing (an annotate waited 10.8 s after saving: issue 15).
+        self.sync_index_saved(wait=False)
 
     def data_version(self) -> int:
         """Changes when someone else (another process or thread) has written to the library."""
@@ -959,3 +974,15 @@ def _bare_name(name: str) -> str:
 
 def _numbers(name: str) -> list[str]:
     return re.findall(r"\d+", name)
+
+
+def deferred_line(error: BaseException) -> str:
+    """One line for a write that committed while the index could not follow it."""
+    if isinstance(error, IndexBusy):
+        reason = "the other margin process has finished writing the index"
+    elif isinstance(error, OSError):
+        where = f" ({error.filename})" if error.filename else ""
+        reason = f"the index can be written again: {error.strerror or error}{where}"
+    else:
+        reason = f"the index can be written again: {error}"
+    return f"saved; search will catch up when {reason} (or run `margin reindex`)"

@@ -332,7 +332,7 @@ class _Built:
 def _build(lib: Library, *, with_sources: bool, **filters: Any) -> _Built:
     # One write transaction: a consistent snapshot, and the exported versions are remembered
     # (merge.py) so a later merge can tell an old copy of ours from a concurrent edit.
-    with lib.write():
+    with lib.snapshot():
         chosen = select(lib, bundle_order=True, **filters)
         items: list[tuple[str, str, dict]] = []
         for a in chosen.annotations:
