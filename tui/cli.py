@@ -33,7 +33,7 @@ from store.records import to_json
 from store.sanitize import plural, terminal_safe
 from store.schema import VERDICTS
 from tui import paths
-from tui.service import EXPORT_FORMATS, ImportResult, Service, parse_colour
+from tui.service import EXPORT_FORMATS, ImportResult, Service, nothing_taken, parse_colour
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -671,12 +671,14 @@ def merge(obj: Context, source: Path, as_json: bool) -> None:
     One transaction; nobody's notes are overwritten (a different author's version is kept as a
     conflict: see `margin conflicts`). Merging the same file twice changes nothing.
     """
-    lines = obj.service.import_notes(source)
+    report = obj.service.import_report(source)
+    lines = report.lines()
     if as_json:
         emit({"source": str(source), "report": lines})
-        return
-    for line in lines:
-        say(line)
+    else:
+        for line in lines:
+            say(line)
+    sys.exit(1 if nothing_taken(report) else 0)
 
 
 @cli.command()

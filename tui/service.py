@@ -986,3 +986,12 @@ def deferred_line(error: BaseException) -> str:
     else:
         reason = f"the index can be written again: {error}"
     return f"saved; search will catch up when {reason} (or run `margin reindex`)"
+
+
+def nothing_taken(report: ImportReport) -> bool:
+    """True when a merge refused records and took none: the command exits 1 (a bundle whose
+    every record was refused exited 0, issue 15)."""
+    if isinstance(report, exchange.MergeReport):
+        taken = report.added + report.updated + report.unchanged + report.kept_newer
+        return bool(report.rejected) and not (taken or report.conflicts)
+    return bool(report.refused) and not any(report.counts.values())

@@ -41,7 +41,7 @@ from store.schema import RELATIONS, VERDICTS
 
 from .validate import BundleError, canonical_uuid, is_uuid, normal_time, show
 from .vocab import derived_id
-from .zipguard import ArchiveLimits, check_archive, read_member
+from .zipguard import ArchiveLimits, check_archive, open_archive, read_member
 
 NS = "urn:QDA-XML:project:1.0"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -119,8 +119,13 @@ def _parse_project(data: bytes, name: str) -> etree._Element:
     )
     try:
         root = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as error:
+    except (etree.LxmlError, ValueError) as error:
         raise BundleError(f"{name}: not well-formed XML ({str(error)[:100]})") from None
+    # The byte check above reads UTF-8 only: a UTF-16 file's DTD passed it (issue 15). What
+    # the parser saw holds whatever the encoding.
+    info = root.getroottree().docinfo
+    if info.doctype or info.internalDTD is not None:
+        raise BundleError(f"{name}: the project XML declares a DTD or entities; refused")
     if root.tag != _Q + "Project":
         raise BundleError(f"{name}: not a REFI-QDA project (root element {show(root.tag)})")
     return root
@@ -135,7 +140,10 @@ def _time(value: str | None) -> str:
         return now()
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=timezone.utc)
-    stamp = stamp.astimezone(timezone.utc)
+    try:
+        stamp = stamp.astimezone(timezone.utc)
+    except (OverflowError, ValueError):  # year 1 or 9999 with an offset (issue 15)
+        return now()
     if stamp > datetime.now(timezone.utc):
         return now()
     return format_time(stamp)
@@ -238,7 +246,11 @@ class _Importer:
         if info is None:
             self.report.refused.append(f"{what}: {show(path)} is missing from the archive")
             return None
-        return read_member(zf, info, limits)
+        try:
+            return read_member(zf, info, limits)
+        except BundleError as error:  # one damaged source is refused alone (issue 15)
+            self.report.refused.append(f"{what}: {error}; refused")
+            return None
 
     def _anchoring_module(self) -> Any:
         if self._anchoring is None:
@@ -512,7 +524,7 @@ def import_qdpx(
     zf = None
     members: dict[str, zipfile.ZipInfo] = {}
     if zipfile.is_zipfile(path):
-        zf = zipfile.ZipFile(path)
+        zf = open_archive(path, name)
         members, refused = check_archive(zf, name, limits)
         report.refused += refused
         roots = [n for n in members if "/" not in n and n.lower().endswith(".qde")]
@@ -524,7 +536,11 @@ def import_qdpx(
             report.lost.append(
                 f"the project file is {show(roots[0])}, not project.qde (read anyway)"
             )
-        data = read_member(zf, members[roots[0]], limits)
+        try:
+            data = read_member(zf, members[roots[0]], limits)
+        except BundleError as error:
+            zf.close()
+            raise BundleError(f"{name}: {error}") from None
     else:
         if path.stat().st_size > limits.max_member:
             raise BundleError(f"{name}: larger than {limits.max_member / 1e6:.0f} MB")

@@ -481,6 +481,8 @@ def read_bundle_object(
     else:
         raise BundleError(f"{name}: not a W3C annotation or annotation collection")
     version = obj.get("margin:formatVersion", FORMAT_VERSION)
+    if type(version) is int and version < 1:  # -1 was accepted (issue 15)
+        raise BundleError(f"{name}: bundle format {version} is not one margin writes (1..)")
     if type(version) is not int or version > FORMAT_VERSION:
         raise BundleError(
             f"{name}: made by a newer margin (bundle format {show(version, 20)}, this one reads "
@@ -490,6 +492,12 @@ def read_bundle_object(
     tags = obj.get("margin:tags", [])
     if not isinstance(documents, list) or not isinstance(tags, list):
         raise BundleError(f"{name}: 'margin:documents' and 'margin:tags' must be lists")
+    if len(tags) > limits.max_tags:  # 100,000 tags were accepted (issue 15)
+        raise BundleError(f"{name}: {len(tags):,} tags, over the limit of {limits.max_tags:,}")
+    if len(documents) > limits.max_documents:
+        raise BundleError(
+            f"{name}: {len(documents):,} documents, over the limit of {limits.max_documents:,}"
+        )
     total = len(items) + len(documents) + len(tags)
     if total > limits.max_items:
         raise BundleError(f"{name}: {total:,} records, over the limit of {limits.max_items:,}")
