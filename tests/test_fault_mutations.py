@@ -26,7 +26,7 @@ from store.exchange.bundle import bundle_bytes
 from store.exchange.untrusted import _structural_values, count_values, load_json
 from store.library import Library
 from store.records import Author
-from tests.test_exchange import ALICE, build_sample, snapshot
+from tests.test_exchange import build_sample, snapshot
 from tui.cli import cli
 
 BOB = Author("22222222-2222-4222-8222-222222222222", "Bob")

@@ -203,3 +203,87 @@ def test_leftover_build_folders_of_dead_processes_go_at_the_next_start(lib_path:
     run(lib_path, "annotate", "harbour", "--quote", "spring")
     assert not dead.exists()
     assert live.exists()
+
+
+# -- bidi controls ------------------------------------------------------------------------------
+
+RLO = "\u202e"
+
+
+def test_text_output_shows_bidi_controls_as_a_mark_and_json_escapes_them(tmp_path: Path) -> None:
+    source = tmp_path / f"ab{RLO}cd.txt"
+    source.write_text(f"evil {RLO} text here, and more words about grain.\n")
+    path = tmp_path / "lib.margin"
+    outputs = [
+        run(path, "import", str(source)),
+        run(path, "list"),
+        run(path, "search", "evil"),
+        run(path, "annotate", f"ab{RLO}", "--quote", "more words", "--note", f"x{RLO}y"),
+        run(path, "role", "nothing", RLO),
+        run(path, "claims", "--doc", f"none{RLO}"),
+    ]
+    for result in outputs:
+        assert RLO not in result.output, result.output
+    shown = run(path, "list").stdout
+    assert "ab\ufffdcd" in shown  # a visible mark, one character for one
+    listed = run(path, "list", "--json").stdout
+    assert RLO not in listed and "\\u202e" in listed
+    assert json.loads(listed)[0]["title"] == f"ab{RLO}cd"
+
+
+# -- concurrency: exit codes that tell the truth ------------------------------------------------
+
+HOLDER = """
+import sys
+from whoosh import index
+from whoosh.writing import SegmentWriter
+ix = index.open_dir(sys.argv[1])
+writer = SegmentWriter(ix, timeout=5)
+print("locked", flush=True)
+sys.stdin.read()
+writer.cancel()
+"""
+
+
+@pytest.fixture
+def index_held(lib_path: Path):
+    """Another process holding the index's write lock (as a long import's indexing does)."""
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(index_dir_for(lib_path) / "ix")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    yield lib_path
+    assert holder.stdin is not None
+    holder.stdin.close()
+    holder.wait(timeout=30)
+
+
+def test_a_note_saved_while_another_process_indexes_is_done_and_does_not_wait(
+    index_held: Path,
+) -> None:
+    result = run(index_held, "annotate", "harbour", "--quote", "dredged in the spring")
+    assert result.exit_code == 0, result.output
+    assert "other margin process has finished writing the index" in one_line(result.stderr)
+    with Library(index_held) as lib:
+        assert [a.exact for a in lib.annotations()] == ["dredged in the spring"]
+
+
+def test_an_import_while_another_process_indexes_exits_0_with_its_documents_in(
+    index_held: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import index.sync
+
+    monkeypatch.setattr(index.sync, "LOCK_TIMEOUT", 0.2)  # the wait is not what is tested
+    source = tmp_path / "second.txt"
+    source.write_text("A second book about the grain trade and its ships.\n")
+    result = run(index_held, "import", str(source))
+    assert result.exit_code == 0, result.output
+    assert "saved; search will catch up" in one_line(result.stderr)
+    with Library(index_held) as lib:
+        assert len(lib.documents()) == 2
