@@ -429,6 +429,8 @@ class SearchResult:
     seconds: float = 0.0
     pending: int = 0
     """Library changes not yet in the index (being indexed): what they hold is not searched."""
+    rebuilt: str = ""
+    """Why the index was rebuilt before this answer (missing, damaged...), or empty."""
 
     @property
     def partial(self) -> bool:
@@ -443,6 +445,7 @@ class SearchResult:
             "timed_out": self.timed_out,
             "pending": self.pending,
             "partial": self.partial,
+            "rebuilt": self.rebuilt or None,
             "hits": [hit.to_json() for hit in self.hits],
         }
 

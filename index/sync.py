@@ -44,6 +44,7 @@ module keeps `SearchIndex`, which composes them.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import secrets
@@ -692,20 +693,45 @@ class SearchIndex:
     # -- searching ----------------------------------------------------------------------
 
     def search(
-        self, lib: IndexedLibrary, query: str, limit: int = 20, offset: int = 0
+        self,
+        lib: IndexedLibrary,
+        query: str,
+        limit: int = 20,
+        offset: int = 0,
+        *,
+        on_rebuild: Callable[[str], None] | None = None,
     ) -> SearchResult:
-        """Ranked hits for `query`: QueryError when it is refused; rebuilds a broken index first."""
+        """Ranked hits for `query`: QueryError when it is refused; rebuilds a missing or
+        damaged index first (`on_rebuild` hears why before the rebuild starts; the answer's
+        `rebuilt` says it after)."""
         # Checked before anything else, so a refused query never starts a rebuild; once.
         checked = check_query(query)
         problem = self._problem(lib)
         if problem is not None:
             log.info("rebuilding the search index before searching: %s", problem)
+            if on_rebuild is not None:
+                on_rebuild(problem)
             self.rebuild(lib, reason=problem)
             self._open()
+        result = self._search_healing(lib, query, limit, offset, checked, on_rebuild)
+        if problem is not None and not result.rebuilt:
+            result = dataclasses.replace(result, rebuilt=problem)
+        return result
+
+    def _search_healing(
+        self,
+        lib: IndexedLibrary,
+        query: str,
+        limit: int,
+        offset: int,
+        checked: str,
+        on_rebuild: Callable[[str], None] | None,
+    ) -> SearchResult:
+        healed = ""
         for attempt in range(2):
             assert self._searcher is not None and self._parser is not None
             try:
-                return run_search(
+                result = run_search(
                     self._searcher,
                     self._parser,
                     self._text_reader(lib),
@@ -714,12 +740,15 @@ class SearchIndex:
                     offset=offset,
                     checked=checked,
                 )
+                return dataclasses.replace(result, rebuilt=healed) if healed else result
             except _READ_SAFE:
                 raise
             except Exception as error:  # noqa: BLE001 - damage inside a segment (W6, issue 15)
                 if attempt:
                     raise
-                self.heal(lib, error)
+                if on_rebuild is not None:
+                    on_rebuild(f"the index was damaged ({type(error).__name__})")
+                healed = self.heal(lib, error)
                 self._open()
         raise AssertionError("unreachable")
 

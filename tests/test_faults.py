@@ -287,3 +287,46 @@ def test_an_import_while_another_process_indexes_exits_0_with_its_documents_in(
     assert "saved; search will catch up" in one_line(result.stderr)
     with Library(index_held) as lib:
         assert len(lib.documents()) == 2
+
+
+# -- the app's search says the index is being rebuilt -----------------------------------------
+
+
+async def test_the_app_search_rebuilds_a_damaged_index_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import zlib
+
+    import index.sync
+    from tests.apptools import sample_app, screen_text, settle
+    from tui.screens.search import SearchScreen
+
+    real = index.sync.run_search
+    damaged = [True]
+
+    def once_damaged(*args: object, **kwargs: object) -> object:
+        if damaged.pop() if damaged else False:  # what a flipped byte in a posting raises
+            raise zlib.error("Error -3 while decompressing data: invalid distance too far back")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(index.sync, "run_search", once_damaged)
+    app = sample_app(tmp_path)
+    said: list[str] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash")
+        assert isinstance(app.screen, SearchScreen)
+        screen = app.screen
+        real_rebuilding = screen.rebuilding
+
+        def rebuilding(why: str) -> None:
+            said.append(why)
+            real_rebuilding(why)
+
+        monkeypatch.setattr(screen, "rebuilding", rebuilding)
+        await pilot.press(*"senegal")
+        await pilot.pause(0.4)
+        await settle(pilot)
+        assert said == ["the index was damaged (error)"]
+        assert "Senegal" in screen_text(app)  # the rebuilt index answers
+        assert "search index rebuilt (the index was damaged (error" in screen.sub_title

@@ -288,6 +288,8 @@ def search(obj: Context, query: str, limit: int, as_json: bool) -> None:
     has:evidence, no:evidence.
     """
     result = obj.service.search(query, limit=limit)
+    if result.rebuilt:  # said, so a slow first search is explained
+        say(f"(search index rebuilt first: {result.rebuilt})", console=err)
     if result.pending:  # one line on stderr, in either output: stdout stays the data
         say(
             f"({plural(result.pending, 'library change')} still being indexed: not searched yet)",

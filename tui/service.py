@@ -289,7 +289,9 @@ class Service:
 
     # -- search ---------------------------------------------------------------------------
 
-    def search(self, query: str, *, limit: int = 20) -> SearchResult:
+    def search(
+        self, query: str, *, limit: int = 20, on_rebuild: Callable[[str], None] | None = None
+    ) -> SearchResult:
         """Ranked hits from what is indexed now, with how many changes are still pending.
 
         A reader never does the writer's work: with a CLI import of 25 books running, one
@@ -304,7 +306,7 @@ class Service:
                 index.catch_up_small(library, SMALL_BACKLOG)
             except (MarginError, OSError) as error:
                 log.info("searching without the last notes: %s", error)
-            result = index.search(library, query, limit=limit)
+            result = index.search(library, query, limit=limit, on_rebuild=on_rebuild)
             return dataclasses.replace(result, pending=index.pending(library))
 
     # -- annotating -----------------------------------------------------------------------
