@@ -330,3 +330,32 @@ async def test_the_app_search_rebuilds_a_damaged_index_and_says_so(
         assert said == ["the index was damaged (error)"]
         assert "Senegal" in screen_text(app)  # the rebuilt index answers
         assert "search index rebuilt (the index was damaged (error" in screen.sub_title
+
+
+# -- imports: one bad path is one line, the batch goes on ---------------------------------------
+
+
+def test_unreadable_folders_and_folder_links_are_one_line_each_and_the_batch_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "src"
+    (source / "ok").mkdir(parents=True)
+    (source / "ok" / "a.txt").write_text("A readable text about harbours.\n")
+    (source / "locked").mkdir()
+    (source / "locked" / "b.txt").write_text("Never read.\n")
+    (source / "ok" / "loop").symlink_to(source)  # a link back up: a loop if followed
+    (source / "z.txt").write_text("The last file of the batch.\n")
+    real = os.scandir
+
+    def scandir(path: object = ".") -> object:
+        if str(path).endswith("locked"):  # root reads anything: refuse as a user's folder would
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real(path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    result = run(tmp_path / "lib.margin", "import", str(source))
+    assert result.exit_code == 1, result.output  # some failed, the rest imported
+    lines = result.stdout.splitlines()
+    assert any("locked" in line and "Permission denied" in line for line in lines), lines
+    assert any("loop" in line and "not followed" in line for line in lines), lines
+    assert sum(line.startswith("imported") for line in lines) == 2, lines

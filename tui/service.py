@@ -248,6 +248,9 @@ class Service:
         for path in iter_source_files(Path(p) for p in paths):
             if should_stop():
                 return
+            if path.is_dir():  # met in a walk: a folder we may not list, or a link not followed
+                yield ImportResult(path, "failed", reason=_folder_reason(path))
+                continue
             try:
                 extracted = extract(path, self.limits, encoding=encoding)
                 previous = lib.document_by_source(extracted.source) if update else None
@@ -268,6 +271,9 @@ class Service:
                 continue
             except MarginError as error:
                 yield ImportResult(path, "failed", reason=str(error))
+                continue
+            except OSError as error:  # one unreadable path aborted the whole batch (issue 15)
+                yield ImportResult(path, "failed", reason=error.strerror or str(error))
                 continue
             yield ImportResult(
                 path,
@@ -997,3 +1003,14 @@ def nothing_taken(report: ImportReport) -> bool:
         taken = report.added + report.updated + report.unchanged + report.kept_newer
         return bool(report.rejected) and not (taken or report.conflicts)
     return bool(report.refused) and not any(report.counts.values())
+
+
+def _folder_reason(path: Path) -> str:
+    if path.is_symlink():
+        return "a link to a folder: not followed (it could loop); import its target by name"
+    try:
+        with os.scandir(path):
+            pass
+    except OSError as error:
+        return f"folder cannot be read ({error.strerror or error}); its files were skipped"
+    return "a folder met in the walk; import it by name"
