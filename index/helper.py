@@ -68,7 +68,8 @@ def _helper_main() -> None:
 def die_with_parent() -> None:
     """Ask Linux to kill this process when its parent dies: after 58 of 120 kill -9s of a
     margin command its helper ran on for about 7 s (issue 15). Elsewhere a no-op; the helper
-    still stops at the end of its job, when its stdin closes."""
+    still stops at the end of its job, when its stdin closes. Linux sends the signal when the
+    parent *thread* ends: every helper and child is waited for by the call that started it."""
     parent = os.getppid()
     try:
         import ctypes
