@@ -370,3 +370,44 @@ def test_a_utf16_project_with_a_dtd_is_refused(tmp_path: Path) -> None:
     with pytest.raises(BundleError, match="declares a DTD or entities"):
         import_qdpx(lib, path, author=BOB)
     lib.close()
+
+
+# -- nobody speaks for you: a .qdpx never changes an existing note -----------------------------
+
+
+def test_a_qdpx_from_someone_else_never_changes_my_note(tmp_path: Path) -> None:
+    """Bob exports his copy, marks my highlight as a claim in another tool (the code with no
+    parent margin writes for claims), and sends the .qdpx back: my note stays as it was."""
+    import io
+
+    from lxml import etree
+
+    mine = Library(tmp_path / "mine.margin")
+    build_sample(mine)
+    note = next(a for a in mine.annotations() if a.role == "highlight" and not a.deleted)
+    export_qdpx(mine, tmp_path / "out.qdpx")
+    with zipfile.ZipFile(tmp_path / "out.qdpx") as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    root = etree.fromstring(members["project.qde"])
+    ns = {"q": "urn:QDA-XML:project:1.0"}
+    claim_code = root.find(".//q:Code[@name='claim']", ns)
+    assert claim_code is not None
+    for selection in root.iterfind(".//q:PlainTextSelection", ns):
+        if selection.get("guid").strip("{}").lower() == note.id:
+            coding = etree.SubElement(selection, "{urn:QDA-XML:project:1.0}Coding")
+            coding.set("guid", str(uuid.uuid4()))
+            ref = etree.SubElement(coding, "{urn:QDA-XML:project:1.0}CodeRef")
+            ref.set("targetGUID", claim_code.get("guid"))
+    members["project.qde"] = etree.tostring(root, xml_declaration=True, encoding="utf-8")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    (tmp_path / "bob.qdpx").write_bytes(buffer.getvalue())
+    before = snapshot(mine)
+    report = import_qdpx(mine, tmp_path / "bob.qdpx", author=BOB)
+    assert snapshot(mine)["annotations"] == before["annotations"]
+    assert mine.annotation(note.id).role == "highlight"
+    said = [line for line in report.lines() if note.id[:8] in line]
+    assert said and "the claim role" in said[0] and "not applied" in said[0], report.lines()
+    mine.close()

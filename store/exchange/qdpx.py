@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import zipfile
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from types import ModuleType
@@ -395,15 +395,18 @@ class _Importer:
         if current is not None:
             missing = sorted(tags - set(current.tags))
             if missing or (role == "claim" and current.role != "claim"):
-                self.lib.put_annotation(
-                    replace(
-                        current,
-                        role="claim" if role == "claim" else current.role,
-                        modified=now(),
-                        tags=(*current.tags, *missing),
-                    )
+                # A .qdpx carries no signature: it cannot show who made a change, and one from
+                # another person turned a highlight into a claim unseen (issue 15). The note
+                # stays as it is; the report says what was not applied.
+                wanted = [f"tags {', '.join(missing)}"] if missing else []
+                if role == "claim" and current.role != "claim":
+                    wanted.append("the claim role")
+                self.report.lost.append(
+                    f"{label}: would add {' and '.join(wanted)} to the existing note "
+                    f"{current.id[:8]} by {show(current.author_name, 40)}; not applied (a .qdpx "
+                    "cannot show who made a change: add them in margin)"
                 )
-                self.report.counts["annotations updated"] += 1
+                self.report.counts["annotations kept as they were"] += 1
             else:
                 self.report.counts["annotations unchanged"] += 1
             annotation_id = current.id
