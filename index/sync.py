@@ -528,11 +528,17 @@ class SearchIndex:
                             annotations.add(key[1])
                 theirs = self._share(lib, helpers, list(documents), chars, self.whoosh_dir)
                 added_chars = 0
+                reader = searcher.reader()
                 for doc_id in documents:
-                    writer.delete_by_query(
-                        wq.And([wq.Term("kind", KIND_PASSAGE), wq.Term("doc_id", doc_id)]),
-                        searcher=searcher,
-                    )
+                    # A new document has nothing to delete: ask the term index first. The
+                    # delete's And walks every passage id of every segment (whoosh's all_ids
+                    # does not skip), 34 ms a document on 15 books: 2,000 tiny sources took
+                    # 70 s of catch-up against 0.4 s into an empty library (issue 15).
+                    if reader.doc_frequency("doc_id", doc_id):
+                        writer.delete_by_query(
+                            wq.And([wq.Term("kind", KIND_PASSAGE), wq.Term("doc_id", doc_id)]),
+                            searcher=searcher,
+                        )
                     if doc_id not in theirs:
                         added_chars += _add_stored(writer, db, doc_id)
                         if progress:

@@ -359,3 +359,39 @@ def test_unreadable_folders_and_folder_links_are_one_line_each_and_the_batch_goe
     assert any("locked" in line and "Permission denied" in line for line in lines), lines
     assert any("loop" in line and "not followed" in line for line in lines), lines
     assert sum(line.startswith("imported") for line in lines) == 2, lines
+
+
+# -- merge cost: new documents cost what they add ----------------------------------------------
+
+
+def test_new_documents_are_indexed_without_a_delete_against_the_big_segments(
+    lib_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A delete walks every passage id of every segment (34 ms a document on 15 books: 2,000
+    tiny sources took 70 s): a new document has nothing to delete, so none is run. The figure
+    is in docs/performance.md (bench/many_sources.py); here, what the index is asked to do."""
+    from whoosh.writing import SegmentWriter
+
+    deletes: list[object] = []
+    real = SegmentWriter.delete_by_query
+
+    def counted(self: SegmentWriter, q: object, searcher: object = None) -> object:
+        if "doc_id" in repr(q):  # passages of a document (notes and meta go by uid)
+            deletes.append(q)
+        return real(self, q, searcher=searcher)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SegmentWriter, "delete_by_query", counted)
+    sources = tmp_path / "tiny"
+    sources.mkdir()
+    for n in range(20):
+        (sources / f"t{n}.txt").write_text(f"Tiny source {n} about the quay, entry {n * 11}.\n")
+    assert run(lib_path, "import", str(sources)).exit_code == 0
+    assert deletes == []
+    hits = json.loads(run(lib_path, "search", "quay", "--json", "--limit", "50").stdout)
+    assert len(hits["hits"]) == 20
+    changed = sources / "t3.txt"  # a new version still replaces its passages
+    changed.write_text("Tiny source three, rewritten: about the lighthouse now.\n")
+    assert run(lib_path, "import", "--update", str(changed)).exit_code == 0
+    assert len(deletes) == 1
+    after = json.loads(run(lib_path, "search", "quay", "--json", "--limit", "50").stdout)
+    assert sorted(h["title"] for h in after["hits"]) == sorted(f"t{n}" for n in range(20) if n != 3)
