@@ -395,3 +395,19 @@ def test_new_documents_are_indexed_without_a_delete_against_the_big_segments(
     assert len(deletes) == 1
     after = json.loads(run(lib_path, "search", "quay", "--json", "--limit", "50").stdout)
     assert sorted(h["title"] for h in after["hits"]) == sorted(f"t{n}" for n in range(20) if n != 3)
+
+
+async def test_the_app_says_a_saved_note_is_not_searchable_yet_when_the_index_cannot_follow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.apptools import notices, sample_app, settle
+
+    app = sample_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        monkeypatch.setattr(StructFile, "write", _no_space)
+        doc = app.service.documents()[0]
+        note = app.service.annotate(doc.id, 0, 20, note="kept")  # as the reader's key does
+        await settle(pilot)
+        assert "saved; search will catch up when the index can be written again" in notices(app)
+        assert app.service.annotation(note.id).note == "kept"

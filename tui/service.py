@@ -203,14 +203,13 @@ class Service:
         """Changes when someone else (another process or thread) has written to the library."""
         return self.library.data_version()
 
-    def sync_index_after_write(self) -> None:
+    def sync_index_after_write(self) -> str | None:
         """In a worker thread: apply the latest writes to the index, then close the thread's
-        connection. The store has every change already, so a failure here is only logged: the
-        next sync catches up from the change log."""
+        connection. The store has every change already, so a failure here is no error: it
+        returns the one line to show (`index_deferred`), and the next sync catches up from
+        the change log."""
         try:
-            self.sync_index()
-        except (MarginError, OSError) as error:
-            log.info("index sync after a write deferred: %s", error)
+            return None if self.sync_index_saved() else self.index_deferred
         finally:
             lib = getattr(self._local, "library", None)
             if lib is not None:
