@@ -41,6 +41,8 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/reader.py
 	$(BIN)/python bench/anchoring.py
 	$(BIN)/python bench/exchange.py
+	$(BIN)/python bench/search_during_import.py
+	$(BIN)/python bench/startup.py
 
 clean:
 	rm -rf $(SAMPLE_HOME)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from whoosh.writing import SegmentWriter
 
+from index.errors import IndexBusy as IndexBusy  # re-exported: raised here
 from index.whoosh_writer import _ACTIVE, _discard
-from store.errors import MarginError
 
 try:
     import fcntl
@@ -22,10 +22,6 @@ except ImportError:  # pragma: no cover - Windows: whoosh's own lock still guard
     fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
-
-
-class IndexBusy(MarginError):
-    """The index is being written by someone else (or could not be written); try again later."""
 
 
 def _reclaim_abandoned(folder: Path) -> int:

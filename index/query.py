@@ -397,6 +397,14 @@ class Hit:
     annotation_id: str | None = None
     role: str | None = None
     note: str | None = None
+    chapter: str | None = None  # EPUB: the title of the chapter `page` counts
+
+    @property
+    def where(self) -> str:
+        """Where the hit is, as a reader names it: its chapter, its page, or its offset."""
+        if self.chapter:
+            return self.chapter
+        return f"p. {self.page}" if self.page else f"@{self.offset}"
 
     def to_json(self) -> dict:
         """A JSON-ready dict of the hit."""
@@ -413,6 +421,7 @@ class Hit:
             "annotation_id": self.annotation_id,
             "role": self.role,
             "note": self.note,
+            "chapter": self.chapter,
         }
 
 
@@ -453,6 +462,20 @@ class SearchResult:
         return json.dumps(self.to_json(), ensure_ascii=False)
 
 
+def _chapters(value: str | None) -> list[str] | None:
+    try:
+        found = json.loads(value) if value else None
+    except ValueError:
+        return None
+    return [str(c) for c in found] if isinstance(found, list) else None
+
+
+def _chapter(chapters: list[str] | None, page: int | None) -> str | None:
+    if not chapters or page is None or not 1 <= page <= len(chapters):
+        return None
+    return terminal_safe(chapters[page - 1])
+
+
 def _page_of(page_starts: list[int] | None, offset: int) -> int | None:
     # As store.records.Document.page_of, without loading the document's text.
     if not page_starts:
@@ -491,15 +514,22 @@ class TextReader:
     def close(self) -> None:
         self.db.close()
 
-    def documents(self, ids: Iterable[str]) -> dict[str, tuple[int, str, list[int] | None]]:
+    def documents(
+        self, ids: Iterable[str]
+    ) -> dict[str, tuple[int, str, list[int] | None, list[str] | None]]:
+        """rowid, title, page starts and (EPUB) chapter titles of each document."""
         ids = list(ids)
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
         rows = self.db.execute(
-            f"SELECT id, rowid, title, page_starts FROM documents WHERE id IN ({marks})", ids
+            "SELECT id, rowid, title, page_starts, CASE WHEN format = 'epub' THEN "
+            f"json_extract(metadata, '$.chapters') END FROM documents WHERE id IN ({marks})",
+            ids,
         ).fetchall()
-        return {r[0]: (r[1], r[2], json.loads(r[3]) if r[3] else None) for r in rows}
+        return {
+            r[0]: (r[1], r[2], json.loads(r[3]) if r[3] else None, _chapters(r[4])) for r in rows
+        }
 
     def annotations(self, ids: list[str]) -> dict[str, dict]:
         if not ids:
@@ -637,7 +667,7 @@ def _make_hits(texts: TextReader, page: list[tuple[float, tuple]], terms: Terms)
             document = documents.get(doc_id)
             if document is None:
                 continue  # deleted since the index last caught up
-            rowid, title, page_starts = document
+            rowid, title, page_starts, chapters = document
             text = texts.passage(rowid, doc_id, start, end, byte_start, byte_length)
             if text is None:
                 continue
@@ -655,6 +685,7 @@ def _make_hits(texts: TextReader, page: list[tuple[float, tuple]], terms: Terms)
                     snippet=snippet.text,
                     marks=snippet.marks,
                     score=float(score),
+                    chapter=_chapter(chapters, _page_of(page_starts, start + first[0])),
                 )
             )
         elif key[0] == "a":
@@ -664,7 +695,7 @@ def _make_hits(texts: TextReader, page: list[tuple[float, tuple]], terms: Terms)
             document = documents.get(annotation["document_id"])
             if document is None:
                 continue
-            _, title, page_starts = document
+            _, title, page_starts, chapters = document
             quote_marks = locate(annotation["exact"], terms.words, terms.phrases)
             note_marks = (
                 locate(annotation["note"], terms.words, terms.phrases) if annotation["note"] else []
@@ -687,6 +718,7 @@ def _make_hits(texts: TextReader, page: list[tuple[float, tuple]], terms: Terms)
                     annotation_id=key[1],
                     role=annotation["role"],
                     note=terminal_safe(annotation["note"]) if annotation["note"] else None,
+                    chapter=_chapter(chapters, _page_of(page_starts, annotation["start"])),
                 )
             )
         # key[0] == "m": the meta entry, reachable only through `a OR NOT b`

@@ -6,7 +6,8 @@ not applied; one search ranks passages and notes together and pages them with on
 Measured on the full corpus index (bench/ingest_search.py): one note saved, synced and found
 again in 6-10 ms at p50 (sync, including the searcher's refresh) plus 2 ms (search).
 
-Analysis is whoosh's `StemmingAnalyzer(stoplist=None)` (stop words kept: with the default list
+Analysis is whoosh's `StemmingAnalyzer(stoplist=None)` with `store.fold` in place of its
+lowercasing (stop words kept: with the default list
 `"free will"` finds 2,108 passages instead of 90). The query parser runs that analyzer; the
 writer runs `fast_terms`, which yields the very same terms and positions without whoosh's
 per-token generator chain (a hypothesis test checks they agree). With the writer changes in
@@ -23,13 +24,16 @@ import re
 from collections.abc import Iterator
 
 from whoosh import fields
-from whoosh.analysis import LowercaseFilter, RegexTokenizer, StemmingAnalyzer
+from whoosh.analysis import Filter, RegexTokenizer, StemFilter
 from whoosh.compat import dumps
 from whoosh.lang.porter import stem
 from whoosh.system import pack_uint
 
+from store.fold import fold
+
 # Bump when the schema or the analysis changes: an index of another version is rebuilt.
-SCHEMA_VERSION = 1
+# 2: tokens folded by store.fold (case, accents, ligatures, compatibility forms), not lowercased.
+SCHEMA_VERSION = 2
 
 KIND_PASSAGE = "passage"
 KIND_ANNOTATION = "annotation"
@@ -45,10 +49,28 @@ NAME_PATTERN = (
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|" + TOKEN_PATTERN
 )
 
-TEXT_ANALYZER = StemmingAnalyzer(expression=TOKEN_PATTERN, stoplist=None)
+
+class FoldFilter(Filter):
+    """Each token folded by `store.fold.fold` (in place of whoosh's LowercaseFilter): the
+    index, the query parser and the snippets then agree that "Natasha" is "Natásha"."""
+
+    def __call__(self, tokens: Iterator) -> Iterator:
+        for token in tokens:
+            token.text = fold(token.text)
+            if token.text:
+                yield token
+
+
+def _analyzer(expression: str, stemmed: bool = True) -> object:
+    # whoosh's StemmingAnalyzer(stoplist=None) with FoldFilter for its LowercaseFilter.
+    chain = RegexTokenizer(expression) | FoldFilter()
+    return chain | StemFilter(stemfn=stem) if stemmed else chain
+
+
+TEXT_ANALYZER = _analyzer(TOKEN_PATTERN)
 # Titles are stemmed like text (doc:prejudices finds "Pride and Prejudice"); names are not.
-TITLE_ANALYZER = StemmingAnalyzer(expression=NAME_PATTERN, stoplist=None)
-NAME_ANALYZER = RegexTokenizer(NAME_PATTERN) | LowercaseFilter()
+TITLE_ANALYZER = _analyzer(NAME_PATTERN)
+NAME_ANALYZER = _analyzer(NAME_PATTERN, stemmed=False)
 
 _STEMS: dict[str, str] = {}
 _STEM_CACHE_MAX = 500_000
@@ -67,7 +89,10 @@ def fast_terms(text: str) -> dict[str, list[int]]:
     """The stemmed terms of `text` with their token positions, as TEXT_ANALYZER gives them."""
     positions: dict[str, list[int]] = {}
     for position, token in enumerate(_TOKEN.findall(text)):
-        term = _stem(token.lower())
+        folded = token.lower() if token.isascii() else fold(token)
+        if not folded:
+            continue
+        term = _stem(folded)
         found = positions.get(term)
         if found is None:
             positions[term] = [position]

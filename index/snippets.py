@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from index.schema import TOKEN_PATTERN, _stem
+from store.fold import fold
 from store.sanitize import terminal_safe
 
 SNIPPET_CHARS = 200
@@ -44,7 +45,8 @@ def locate(
     starts = {w[:1] for w in words} | {w[:1] for phrase in phrases for w in phrase}
     tokens = []
     for match in _TOKEN.finditer(text):
-        token = match.group().lower()
+        token = match.group()
+        token = token.lower() if token.isascii() else fold(token)
         stemmed = _stem(token) if token[:1] in starts else ""
         tokens.append((match.start(), match.end(), stemmed))
     spans: list[tuple[int, int]] = []

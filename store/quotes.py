@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from store.errors import InvalidInput
+from store.fold import fold as store_fold
 
 _FOLD = str.maketrans(
     {
@@ -33,8 +34,9 @@ _FOLD = str.maketrans(
 
 
 def fold(text: str) -> str:
-    """Text compared loosely: case, typographic quotes and dashes, and spacing folded."""
-    return " ".join(text.translate(_FOLD).casefold().split())
+    """Text compared loosely (titles): store.fold's fold (case, accents, ligatures, quotes,
+    dashes), and spacing folded, so "natasha" names "Natásha Rostóva"."""
+    return " ".join(store_fold(text).split())
 
 
 def _folded_pattern(quote: str) -> re.Pattern[str]:

@@ -57,8 +57,11 @@ class Document:
         return max(1, bisect.bisect_right(self.page_starts, offset))
 
     def position_label(self, offset: int) -> str:
-        """Where `offset` is, as a reader cites it: "p. 3" or "41%"."""
+        """Where `offset` is, as a reader cites it: "p. 3", an EPUB chapter's title, or "41%"."""
         page = self.page_of(offset)
+        chapters = self.metadata.get("chapters") if self.format == "epub" else None
+        if page is not None and isinstance(chapters, list) and 1 <= page <= len(chapters):
+            return str(chapters[page - 1])  # an EPUB's pages are its chapters
         if page is not None:
             return f"p. {page}"
         return f"{round(100 * offset / max(1, len(self.text)))}%"

@@ -11,6 +11,9 @@ ANCHOR_STATES = ("ok", "moved", "orphaned")
 RELATIONS = ("supports", "contradicts", "context")
 VERDICTS = ("supported", "partly-supported", "unsupported", "contradicted", "needs-evidence")
 ENTITIES = ("document", "annotation", "tag", "link", "review")
+# What notes export to; here, beside the other names, so the command line can offer them
+# without importing the exporters.
+EXPORT_FORMATS = ("bundle", "folder", "markdown", "csv", "claimreview", "qdpx")
 
 # Version 1: the data model of DESIGN.md.
 V1 = """

@@ -22,7 +22,7 @@ def test_importing_html_and_pdf_in_a_fresh_app_uses_the_sandbox_and_the_indexer(
     )
     assert done.returncode == 0, done.stderr[-2000:]
     seen = json.loads(done.stdout.strip().splitlines()[-1])
-    assert "4 imported" in seen["notices"], seen["notices"]
+    assert "6 imported" in seen["notices"], seen["notices"]
     assert "failed" not in seen["notices"] and "stopped" not in seen["notices"], seen["notices"]
-    assert seen["documents"] == 4
+    assert seen["documents"] == 6
     assert seen["index_behind"] is False  # the child indexed it all; nothing left to catch up

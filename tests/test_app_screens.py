@@ -32,14 +32,14 @@ async def test_library_lists_filters_and_quits(tmp_path: Path) -> None:
         await settle(pilot)
         assert isinstance(app.screen, LibraryScreen)
         table = app.screen.query_one("#documents", DataTable)
-        assert table.row_count == 4
+        assert table.row_count == 6  # the six samples
         await pilot.press("f", *"federal")
         await pilot.pause()
         assert table.row_count == 1
         assert "The Federalist No. 10" in screen_text(app)
         await pilot.press("escape")
         await pilot.pause()
-        assert table.row_count == 4
+        assert table.row_count == 6
         await pilot.press("ctrl+q")
     assert app.return_code == 0
 
@@ -64,12 +64,12 @@ async def test_delete_asks_with_the_number_of_notes(tmp_path: Path) -> None:
         )
         await pilot.press("n")
         await pilot.pause()
-        assert on_disk(service.library)["documents"].count == 4
+        assert on_disk(service.library)["documents"].count == 6
         await pilot.press("delete")
         await pilot.pause()
         await pilot.press("y")
         await settle(pilot)
-        assert on_disk(service.library)["documents"].count == 3
+        assert on_disk(service.library)["documents"].count == 5
         assert [a.id for a in service.library.annotations()] == [elsewhere.id]
         assert service.library.links() == []
         assert text  # the document's text went with it

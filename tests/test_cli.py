@@ -115,12 +115,12 @@ def test_list_and_check_and_backup(lib_path: Path, tmp_path: Path) -> None:
     run(lib_path, "import", str(SAMPLES))
     code, output = run(lib_path, "list", "--json")
     titles = {d["title"] for d in json.loads(output)}
-    assert "A Modest Proposal" in titles and len(titles) == 4
+    assert "A Modest Proposal" in titles and len(titles) == 6
     code, output = run(lib_path, "check")
     assert code == 0, output
     code, output = run(lib_path, "backup", str(tmp_path / "copy.margin"))
     assert code == 0
-    assert on_disk(Library(tmp_path / "copy.margin"))["documents"].count == 4
+    assert on_disk(Library(tmp_path / "copy.margin"))["documents"].count == 6
 
 
 def test_scripted_annotation_link_review_and_claims(lib_path: Path) -> None:

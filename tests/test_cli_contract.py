@@ -208,7 +208,7 @@ def test_every_command_prints_json_that_parses(lib_path: Path, tmp_path: Path) -
         return json.loads(result.stdout)
 
     assert {line["status"] for line in js("import", str(SAMPLES))} == {"imported"}
-    assert len(js("list")) == 4
+    assert len(js("list")) == 6
     claim = js("annotate", "Xi", "--quote", QUOTE, "--claim", "--tag", "geo")
     evidence = js("annotate", "Xi", "--quote", "Chinese telecom company Huawei")
     assert js("link", claim["id"][:8], evidence["id"][:8])["relation"] == "supports"
@@ -230,7 +230,7 @@ def test_every_command_prints_json_that_parses(lib_path: Path, tmp_path: Path) -
     assert js("unlink", claim["id"], evidence["id"])["deleted"] is True
     assert js("delete", evidence["id"])["deleted"] is True
     assert js("check")["sound"] is True
-    assert js("reindex")["documents"] == 4
+    assert js("reindex")["documents"] == 6
     bundle = tmp_path / "notes.margin.jsonld"
     assert js("export", "-o", str(bundle))["output"] == str(bundle)
     assert js("merge", str(bundle))["report"]
@@ -238,7 +238,15 @@ def test_every_command_prints_json_that_parses(lib_path: Path, tmp_path: Path) -
     assert js("locate")["library"] == str(lib_path)
     assert js("whoami", "Ada")["name"] == "Ada"
     assert js("backup", str(tmp_path / "copy.margin"))["backup"] == str(tmp_path / "copy.margin")
-    assert js("restore", str(tmp_path / "copy.margin"))["documents"] == 4
+    assert js("restore", str(tmp_path / "copy.margin"))["documents"] == 6
+    named = js(
+        "retitle", "Modest", "A Modest Proposal", "--author", "Jonathan Swift", "--date", "1729"
+    )
+    assert (named["title"], named["author"], named["published"]) == (
+        "A Modest Proposal",
+        "Jonathan Swift",
+        "1729",
+    )
     assert js("delete", "--doc", "Modest")["notes"] == 0
     assert ran == _all_commands(cli), _all_commands(cli) - ran  # a new command needs --json too
 
@@ -261,6 +269,9 @@ def test_errors_are_one_line_on_stderr_and_exit_2_everywhere(lib_path: Path) -> 
         ("conflicts", "abcd", "--keep", "mine"),
         ("search", "(unbalanced"),
         ("restore", "/nonexistent/backup.margin"),
+        ("retitle", "no such title", "New"),
+        ("retitle", "Xi"),  # nothing to change
+        ("retitle", "Xi", "--date", "someday"),
     ):
         for json_flag in ((), ("--json",)):
             assert refused(lib_path, *args, *json_flag)

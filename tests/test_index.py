@@ -131,6 +131,7 @@ def test_phrase_and_word_find_the_data_center_passage(library: Library, index: S
         "annotation_id",
         "role",
         "note",
+        "chapter",
     }
 
 

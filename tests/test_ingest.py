@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from store.errors import IngestError
 from store.ingest import SUPPORTED, Extracted, Limits, Sandbox, extract, iter_source_files
 from store.ingest.html import preclean
+from store.ingest.pdftext import clean_pages
 from store.sanitize import has_surrogates, ingest_clean
 from tests.conftest import PDFS, REPO, SAMPLES
 
@@ -226,8 +227,8 @@ def test_missing_folder_and_unsupported_paths(tmp_path: Path) -> None:
     folder = tmp_path / "dir.txt"
     folder.mkdir()
     assert refused(folder) == "a folder, not a file"
-    assert refused(write(tmp_path, "notes.docx", b"PK\x03\x04")).startswith(
-        "unsupported file type .docx (supported: .txt"
+    assert refused(write(tmp_path, "notes.odt", b"PK\x03\x04")).startswith(
+        "unsupported file type .odt (supported: .txt"
     )
 
 
@@ -466,7 +467,8 @@ def test_pdf_page_starts_locate_every_page(
     assert doc.format == "pdf"
     assert doc.page_starts is not None and len(doc.page_starts) == pages
     assert doc.page_starts[0] == 0
-    expected = [ingest_clean(page.extract_text())[0] for page in PdfReader(path).pages]
+    raw = [ingest_clean(page.extract_text())[0] for page in PdfReader(path).pages]
+    expected, _ = clean_pages(raw)  # ligatures, hyphens, running lines: page by page
     for start, text in zip(doc.page_starts, expected, strict=True):
         assert doc.text[start : start + len(text)] == text
     assert doc.text == "\n\n".join(expected)
@@ -657,7 +659,7 @@ def test_iter_source_files_walks_folders_sorted_skipping_hidden_and_unsupported(
         "sub/c.pdf",
         "sub/deeper/d.HTML",
         "sub/e.htm",
-        "notes.docx",
+        "notes.odt",
         ".hidden.txt",
         ".git/config.txt",
         "sub/.cache/x.md",
@@ -665,7 +667,7 @@ def test_iter_source_files_walks_folders_sorted_skipping_hidden_and_unsupported(
         "y.markdown",
     ):
         write(root, name, b"x")
-    explicit = write(tmp_path, "report.docx", b"x")
+    explicit = write(tmp_path, "report.odt", b"x")
     found = list(
         iter_source_files([root / "b.txt", root, explicit, root / "sub", tmp_path / "gone.txt"])
     )
@@ -677,7 +679,7 @@ def test_iter_source_files_walks_folders_sorted_skipping_hidden_and_unsupported(
         "lib/sub/e.htm",
         "lib/y.markdown",
         "lib/z.text",
-        "report.docx",  # named explicitly: extract will say why it is refused
+        "report.odt",  # named explicitly: extract will say why it is refused
         "gone.txt",
     ]
 
@@ -691,6 +693,8 @@ def test_supported_extensions() -> None:
         ".html": "html",
         ".htm": "html",
         ".pdf": "pdf",
+        ".epub": "epub",
+        ".docx": "docx",
     }
 
 

@@ -17,6 +17,7 @@ PACKAGES = ("store", "index", "tui")
 INDEX_MAY_USE = {
     "store",
     "store.errors",
+    "store.fold",  # one fold for the index, snippets and the reader (issue 10)
     "store.library",
     "store.processes",
     "store.records",

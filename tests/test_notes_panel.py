@@ -98,7 +98,7 @@ async def test_the_app_follows_what_another_process_writes(tmp_path: Path) -> No
         extra.write_text("Minutes of the meeting.\n\nThe committee met at noon.\n", "utf-8")
         [done] = list(other.import_files([extra]))
         assert done.status == "imported"
-        assert await until(pilot, lambda: "5 documents" in screen_text(app))
+        assert await until(pilot, lambda: "7 documents" in screen_text(app))
         app.open_document(doc.id)
         await settle(pilot)
         panel = app.screen.query_one("#annotations", AnnotationList)

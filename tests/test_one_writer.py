@@ -124,6 +124,10 @@ def _writes(w: World) -> dict[str, Callable[[], object]]:
         "set_link_deleted": lambda: lib.set_link_deleted(w.link.id),
         "review": lambda: lib.review(w.claim.id, "supported", reviewer=ALICE),
         "set_source": lambda: lib.set_source(w.doc.id, "/tmp/a-document-v2.txt"),
+        "retitle": lambda: lib.retitle(w.doc.id, "A new title", author="Alice", published="2024"),
+        "put_naming": lambda: lib.put_naming(
+            w.doc.id, title="Named", author=None, published=None, named_at="2026-01-01T00:00:00Z"
+        ),
         "put_document": lambda: lib.put_document(
             replace(w.doc, id=other, text="Another text.", imported_at="2026-01-01T00:00:00Z")
         ),
@@ -215,10 +219,12 @@ def _names() -> list[str]:
         "put_annotation",
         "put_document",
         "put_link",
+        "put_naming",
         "put_review",
         "rename_tag",
         "replace_text",
         "restore_anchor",
+        "retitle",
         "review",
         "set_deleted",
         "set_link_deleted",

@@ -17,23 +17,23 @@ import sqlite3
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from store.citation import annotation_citation
-from store.db import explain
 from store.errors import MarginError
-from store.ingest import iter_source_files
-from store.ingest.decode import Refused as Refused_
-from store.ingest.decode import known_encoding
-from store.records import to_json
 from store.sanitize import plural, terminal_safe
-from store.schema import VERDICTS
+from store.schema import EXPORT_FORMATS, VERDICTS
 from tui import paths
-from tui.service import EXPORT_FORMATS, ImportResult, Service, nothing_taken, parse_colour
+
+if TYPE_CHECKING:
+    from tui.service import ImportResult, Service
+
+# Only what parsing the arguments needs is imported above: `margin --help` cost 0.41 s of CPU,
+# 31x `python -c pass`, when the service (whoosh, sqlite-utils, the importers) came with it
+# (issue 11). A command imports what it uses when it runs; tests/test_startup.py holds it.
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -47,6 +47,8 @@ def say(line: str, *, style: str = "", console: Console = out) -> None:
 def emit(record: object) -> None:
     """Print a `--json` answer: one JSON document on one line (ASCII, so no terminal control
     character or odd encoding reaches a script)."""
+    from store.records import to_json
+
     click.echo(json.dumps(to_json(record), ensure_ascii=True))
 
 
@@ -77,6 +79,8 @@ class Context:
     @property
     def service(self) -> Service:
         if self._service is None:
+            from tui.service import Service
+
             self._service = Service(self.library_path, paths.config_dir())
         return self._service
 
@@ -94,6 +98,8 @@ class MarginGroup(click.Group):
         except MarginError as error:
             raise Refused(str(error)) from error
         except sqlite3.DatabaseError as error:  # damage met mid-command, past the open
+            from store.db import explain
+
             where = ctx.obj.library_path if isinstance(ctx.obj, Context) else "the library"
             raise Refused(f"{where}: {explain(error)}") from error
         except OSError as error:  # a full disk, a folder we may not read: one line, no trace
@@ -166,7 +172,7 @@ def import_(
     encoding: str | None,
     as_json: bool,
 ) -> None:
-    """Import files and folders (recursively): .txt, .md, .html, .pdf.
+    """Import files and folders (recursively): .txt, .md, .html, .pdf, .epub, .docx.
 
     A file imported before from the same path whose text changed becomes a new version of its
     document: the notes are re-anchored and the report says which moved or were orphaned, as
@@ -175,6 +181,11 @@ def import_(
     Prints one line per file (imported, updated, duplicate, or failed with the reason) and
     exits 1 if any file failed; the others are imported all the same.
     """
+    from store.ingest import iter_source_files
+    from store.ingest.decode import Refused as Refused_
+    from store.ingest.decode import known_encoding
+    from tui.service import ImportResult
+
     if as_new and (update or version_of):
         raise Refused("--as-new makes a separate document; it cannot be a new version too")
     if encoding:
@@ -186,11 +197,12 @@ def import_(
         raise Refused("--version-of takes one file, the new version of DOC")
     service = obj.service
     if encoding and any(
-        path.suffix.lower() in (".html", ".htm", ".pdf") for path in iter_source_files(sources)
+        path.suffix.lower() in (".html", ".htm", ".pdf", ".epub", ".docx")
+        for path in iter_source_files(sources)
     ):
         say(
             f"margin: --encoding {encoding} applies to .txt and .md files; web pages declare "
-            "their own and PDFs carry none",
+            "their own and PDFs, EPUBs and Word files carry theirs",
             console=err,
         )
     missing = [ImportResult(s, "failed", reason="no such file or folder") for s in sources]
@@ -220,6 +232,8 @@ def _with_progress(
     if quiet or not err.is_terminal:
         yield from service.import_files(sources, update=update, encoding=encoding)
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     total = service.count_sources(sources)
     with Progress(
         TextColumn("importing"),
@@ -241,6 +255,8 @@ def _index_with_progress(service: Service, *, quiet: bool) -> None:
     if quiet or not err.is_terminal:
         service.sync_index_saved()
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     with Progress(
         TextColumn("indexing"),
         BarColumn(),
@@ -304,7 +320,7 @@ def search(obj: Context, query: str, limit: int, as_json: bool) -> None:
             say("(search stopped after 2 s: partial)", console=err)
         return
     for hit in result.hits:
-        where = f"p. {hit.page}" if hit.page else f"@{hit.offset}"
+        where = hit.where
         kind = f" [{hit.role}]" if hit.kind == "annotation" else ""
         say(f"{hit.title} ({where}){kind}", style="bold")
         line = Text("    ")
@@ -322,6 +338,8 @@ def search(obj: Context, query: str, limit: int, as_json: bool) -> None:
 @pass_context
 def reindex(obj: Context, as_json: bool) -> None:
     """Rebuild the search index from the library."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     service = obj.service
     with Progress(
         TextColumn("reindexing"),
@@ -584,6 +602,8 @@ def tag_merge(obj: Context, source: str, target: str, as_json: bool) -> None:
 @pass_context
 def tag_recolour(obj: Context, name: str, colour: str, as_json: bool) -> None:
     """Give tag NAME a new COLOUR (#rrggbb)."""
+    from tui.service import parse_colour
+
     made = obj.service.update_tag(name, colour=parse_colour(colour))
     if as_json:
         emit(made)
@@ -673,6 +693,8 @@ def merge(obj: Context, source: Path, as_json: bool) -> None:
     One transaction; nobody's notes are overwritten (a different author's version is kept as a
     conflict: see `margin conflicts`). Merging the same file twice changes nothing.
     """
+    from tui.service import nothing_taken
+
     report = obj.service.import_report(source)
     lines = report.lines()
     if as_json:
@@ -812,6 +834,8 @@ def unlink(obj: Context, claim: str, evidence: str, as_json: bool) -> None:
 def cite(obj: Context, annotation: str, as_json: bool) -> None:
     """Print ANNOTATION's quote with its citation (the reader's `y`)."""
     found = obj.service.resolve_annotation(annotation)
+    from store.citation import annotation_citation
+
     text = annotation_citation(obj.service.document(found.document_id), found)
     if as_json:
         emit({"annotation_id": found.id, "citation": text})
@@ -844,6 +868,8 @@ def tag_create(
     obj: Context, name: str, colour: str | None, description: str, as_json: bool
 ) -> None:
     """Add tag NAME to the codebook."""
+    from tui.service import parse_colour
+
     made = obj.service.create_tag(
         name, colour=parse_colour(colour) if colour else None, description=description
     )
@@ -883,6 +909,31 @@ def restore(obj: Context, backup_file: Path, force: bool, as_json: bool) -> None
         emit(report)
         return
     say(report.line())
+
+
+@cli.command()
+@click.argument("document")
+@click.argument("title", required=False)
+@click.option("--author", help="Who wrote it (an empty value clears it).")
+@click.option("--date", "published", help="When it was published: YYYY, YYYY-MM or YYYY-MM-DD.")
+@json_option
+@pass_context
+def retitle(
+    obj: Context,
+    document: str,
+    title: str | None,
+    author: str | None,
+    published: str | None,
+    as_json: bool,
+) -> None:
+    """Name DOCUMENT (id or part of its title): TITLE, and --author and --date."""
+    named = obj.service.retitle(document, title, author=author, published=published)
+    if as_json:
+        fields = ("id", "title", "author", "published", "source")
+        emit({name: getattr(named, name) for name in fields})
+        return
+    details = ", ".join(v for v in (named.author, named.published) if v)
+    say(f"{named.id[:8]}  {named.title}" + (f" ({details})" if details else ""))
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ the two loses nothing (the next sync catches up from the change log).
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import logging
 import os
 import re
@@ -15,11 +16,11 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz
 
-from index import IndexBusy, SearchIndex, SearchResult, index_dir_for, sync_in_child
-from store import exchange
+from index.errors import IndexBusy
 from store.errors import IngestError, InvalidInput, MarginError, NotFound
 from store.ingest import Limits, extract, iter_source_files
 from store.library import TAG_PALETTE as TAG_PALETTE  # re-exported for the codebook screen
@@ -38,19 +39,56 @@ from store.records import (
     Tag,
     now,
 )
+from store.schema import EXPORT_FORMATS as EXPORT_FORMATS  # re-exported for the screens
 from store.versions import UpdateReport, update_document
 
 log = logging.getLogger(__name__)
 
+
+class _OnFirstUse:
+    """A module imported when first used: `margin list` or `search` needs none of the
+    exchange code (0.09 s of imports and its memory, issue 11)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self._name), attr)
+
+
+exchange = _OnFirstUse("store.exchange")
+
 Progress = Callable[[int, int], None]
 SMALL_BACKLOG = 50
 """Changes a search applies before answering (a few notes just saved; one costs ~10 ms)."""
-# What an export or an import reports, as data each caller renders in its own way.
-ExportReport = exchange.ExportSummary | exchange.QdpxReport
-ImportReport = exchange.MergeReport | exchange.QdpxReport
-MergeReport = exchange.MergeReport
 
-EXPORT_FORMATS = ("bundle", "folder", "markdown", "csv", "claimreview", "qdpx")
+
+def _report_types() -> dict[str, Any]:
+    """What an export or an import reports, as data each caller renders in its own way."""
+    return {
+        "ExportReport": exchange.ExportSummary | exchange.QdpxReport,
+        "ImportReport": exchange.MergeReport | exchange.QdpxReport,
+        "MergeReport": exchange.MergeReport,
+    }
+
+
+if TYPE_CHECKING:
+    from index import SearchIndex, SearchResult
+    from store.exchange import ExportSummary, MergeReport, QdpxReport
+
+    ExportReport = ExportSummary | QdpxReport
+    ImportReport = MergeReport | QdpxReport
+
+
+def __getattr__(name: str) -> Any:
+    # The report types import the exchange code: only a screen that shows them asks.
+    if name in ("ExportReport", "ImportReport", "MergeReport"):
+        return _report_types()[name]
+    if name == "SearchResult":  # re-exported for the search screen
+        from index import SearchResult
+
+        return SearchResult
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -139,12 +177,16 @@ class Service:
 
     @property
     def index_dir(self) -> Path:
+        from index import index_dir_for
+
         return index_dir_for(self.library_path)
 
     @property
     def index(self) -> SearchIndex:
         with self._index_lock:
             if self._index is None:
+                from index import SearchIndex
+
                 self._index = SearchIndex(self.index_dir)
             return self._index
 
@@ -181,6 +223,8 @@ class Service:
 
     def sync_index_in_child(self, progress: Progress | None = None) -> None:
         """Catch the index up in a child process (bulk work that would starve this process)."""
+        from index import sync_in_child
+
         sync_in_child(self.library_path, self.index_dir, progress)
         with self._index_lock:
             self.index.refresh()
@@ -895,6 +939,20 @@ class Service:
         self.library  # noqa: B018 - open the restored file
         self._after_write()
         return RestoreReport(backup, target, safety, documents, notes)
+
+    def retitle(
+        self,
+        document_ref: str,
+        title: str | None = None,
+        *,
+        author: str | None = None,
+        published: str | None = None,
+    ) -> Document:
+        """Name a document (by id or title): title, author, date; the index follows."""
+        document = self.library.resolve_document(document_ref)
+        named = self.library.retitle(document.id, title, author=author, published=published)
+        self._after_write()
+        return named
 
 
 @dataclass(frozen=True)

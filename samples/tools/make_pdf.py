@@ -41,7 +41,9 @@ def write(out: str, page_lines: list[list[str]], title: str, author: str) -> Non
 
     catalog = add("")  # filled below
     pages_id = add("")
-    font = add("<< /Type /Font /Subtype /Type1 /BaseFont /Times-Roman /Encoding /WinAnsiEncoding >>")
+    font = add(
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Times-Roman /Encoding /WinAnsiEncoding >>"
+    )
     kids = []
     for lines in page_lines:
         ops = [f"BT /F1 {SIZE} Tf {LEADING} TL {MARGIN} {PAGE_H - MARGIN} Td"]
@@ -49,15 +51,19 @@ def write(out: str, page_lines: list[list[str]], title: str, author: str) -> Non
         ops.append("ET")
         stream = "\n".join(ops).encode("cp1252", "replace")
         content = add(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
-        kids.append(add(
-            f"<< /Type /Page /Parent {pages_id} 0 R /MediaBox [0 0 {PAGE_W} {PAGE_H}] "
-            f"/Resources << /Font << /F1 {font} 0 R >> >> /Contents {content} 0 R >>"
-        ))
+        kids.append(
+            add(
+                f"<< /Type /Page /Parent {pages_id} 0 R /MediaBox [0 0 {PAGE_W} {PAGE_H}] "
+                f"/Resources << /Font << /F1 {font} 0 R >> >> /Contents {content} 0 R >>"
+            )
+        )
     objects[catalog - 1] = f"<< /Type /Catalog /Pages {pages_id} 0 R >>".encode()
     objects[pages_id - 1] = (
         f"<< /Type /Pages /Kids [{' '.join(f'{k} 0 R' for k in kids)}] /Count {len(kids)} >>"
     ).encode()
-    info = add(f"<< /Title {pdf_string(title)} /Author {pdf_string(author)} /CreationDate (D:17290101000000Z) >>")
+    info = add(
+        f"<< /Title {pdf_string(title)} /Author {pdf_string(author)} /CreationDate (D:17290101000000Z) >>"
+    )
     data = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for number, body in enumerate(objects, 1):

@@ -143,13 +143,38 @@ class _Merger:
                 )
             )
             if local is not None:
-                self.docs[doc.id] = local
-                self.report.count("document", "unchanged")
+                self.docs[doc.id] = self._newer_naming(local, doc)
                 continue
             if doc.text is None:
                 self.docs[doc.id] = None
                 continue
             self.docs[doc.id] = self._insert_document(doc)
+
+    def _newer_naming(self, local: Document, doc: InDocument) -> Document:
+        """The local document, with the bundle's title, author and date when they were set
+        later (`margin retitle` stamps `named_at`; an import is never newer than a naming)."""
+        found = doc.metadata.get("named_at") if isinstance(doc.metadata, dict) else None
+        theirs = found if isinstance(found, str) else ""
+        mine = local.metadata.get("named_at")
+        ours = mine if isinstance(mine, str) else ""
+        same = (local.title, local.author, local.published) == (
+            doc.title,
+            doc.author,
+            doc.published,
+        )
+        if same or ours >= theirs:
+            newer = not same and theirs and ours > theirs
+            self.report.count("document", "kept_newer" if newer else "unchanged")
+            return local
+        named = self.lib.put_naming(
+            local.id,
+            title=doc.title,
+            author=doc.author,
+            published=doc.published,
+            named_at=theirs,
+        )
+        self.report.count("document", "updated")
+        return named
 
     def _insert_document(self, doc: InDocument) -> Document:
         from store.library import text_sha256

@@ -1,6 +1,6 @@
 """Turn a source file into cleaned text plus metadata, or refuse it with a one-line reason.
 
-`.txt` and `.md` are decoded here; HTML and PDF are parsed in a sandboxed worker process
+`.txt` and `.md` are decoded here; HTML, PDF, EPUB and DOCX are parsed in a sandboxed worker
 (`store.ingest.sandbox`) with a time limit and a memory cap. Every result goes through
 `ingest_clean`, so annotation offsets index exactly the text the store keeps.
 """
@@ -36,6 +36,12 @@ SUPPORTED = {
     ".html": "html",
     ".htm": "html",
     ".pdf": "pdf",
+    ".epub": "epub",
+    ".docx": "docx",
+}
+# Formats we name so the refusal can say what to do instead.
+CONVERT = {
+    ".doc": "a Word 97-2003 .doc file: save it as .docx (File > Save As) and import that",
 }
 
 
@@ -70,9 +76,9 @@ class Extracted:
     source: str
     """Absolute file path, or the page's canonical URL when its metadata gives one."""
     format: str
-    """txt, md, html or pdf."""
+    """txt, md, html, pdf, epub or docx."""
     page_starts: list[int] | None
-    """PDF only: the offset in `text` where each page starts (page i+1 at index i)."""
+    """PDF and EPUB: the offset in `text` where each page (chapter) starts (i+1 at index i)."""
     metadata: dict = field(default_factory=dict)
     """Details kept with the document: file, encoding, controls_removed, warnings, ..."""
     warnings: list[str] = field(default_factory=list)
@@ -127,6 +133,8 @@ def _check_file(path: Path, limits: Limits) -> tuple[str, int]:
         raise IngestError(path, "a folder, not a file")
     if not stat.S_ISREG(info.st_mode):
         raise IngestError(path, "not a regular file")
+    if kind is None and path.suffix.lower() in CONVERT:
+        raise IngestError(path, CONVERT[path.suffix.lower()])
     if kind is None:
         supported = ", ".join(SUPPORTED)
         suffix = path.suffix or "(no extension)"
@@ -190,6 +198,8 @@ def extract(
             title, author = plain_text_metadata(text)
     else:
         head = _read_head(path)
+        if kind in ("epub", "docx") and not head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+            raise IngestError(path, f"not a {path.suffix} file (it holds {_what_it_holds(head)})")
         if kind == "pdf" and b"%PDF-" not in head[:1024]:
             raise IngestError(path, f"not a PDF file (it holds {_what_it_holds(head)})")
         if kind == "html":

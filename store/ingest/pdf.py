@@ -1,6 +1,7 @@
 """Text of a PDF page by page, via pypdf; runs inside the sandbox child.
 
-Pages are cleaned one by one and joined with a blank line, so `page_starts[i]` is the offset
+Pages are cleaned one by one (store.ingest.pdftext: ligatures, hyphens, running headers and
+page numbers) and joined with a blank line, so `page_starts[i]` is the offset
 of page i+1 in the stored text and a position maps to a page with `bisect`.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from store.ingest.decode import Refused
+from store.ingest.pdftext import clean_pages
 from store.sanitize import clean_field, ingest_clean
 
 PAGE_SEPARATOR = "\n\n"
@@ -131,6 +133,9 @@ def extract_pdf(path: str, max_chars: int) -> dict[str, Any]:
             raise Refused(f"not a readable PDF ({failures[0]})")
         raise Refused("no extractable text: scanned?")
     warnings.extend(f"{failure} (no text from that page)" for failure in failures)
+    # Ligatures, line-end hyphens, running headers and page numbers: before the page map is
+    # made, so it stays exact for the text the reader shows.
+    pages, cleaning = clean_pages(pages)
 
     page_starts: list[int] = []
     offset = 0
@@ -145,5 +150,6 @@ def extract_pdf(path: str, max_chars: int) -> dict[str, Any]:
         "pages": page_count,
         "encrypted": encrypted,
         "controls_removed": removed,
+        "cleaning": cleaning.to_json(),
         "warnings": warnings,
     }

@@ -131,6 +131,14 @@ def _serve(conn: Connection, memory_bytes: int, idle_timeout: float) -> None:
             from store.ingest.pdf import extract_pdf
 
             return extract_pdf(path, max_chars)
+        if kind == "epub":
+            from store.ingest.epub import extract_epub
+
+            return extract_epub(path, max_chars)
+        if kind == "docx":
+            from store.ingest.docx import extract_docx
+
+            return extract_docx(path, max_chars)
         raise Refused(f"no sandboxed extractor for {kind}")
 
     while True:

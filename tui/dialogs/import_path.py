@@ -63,7 +63,7 @@ class ImportDialog(ModalScreen[ImportChoice | None]):
 
     def __init__(
         self,
-        question: str = "Import a file or a folder (.txt .md .html .pdf).",
+        question: str = "Import a file or a folder (.txt .md .html .pdf .epub .docx).",
         *,
         ask_encoding: bool = False,
         example: str = "~/Downloads/report.pdf",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePath
+from urllib.parse import urlsplit
 
 from rich.text import Text
 from textual import on, work
@@ -18,6 +19,7 @@ from store.sanitize import clip, plural, terminal_safe
 from tui.dialogs.confirm import ConfirmDialog
 from tui.dialogs.export import ExportChoice, ExportDialog
 from tui.dialogs.import_path import ImportChoice, ImportDialog
+from tui.dialogs.retitle import Naming, RetitleDialog
 from tui.messages import ImportFinished, ImportProgress, ImportStarted, IndexFinished, IndexProgress
 from tui.service import ExportReport, ImportReport, MergeReport
 
@@ -25,6 +27,16 @@ from tui.service import ExportReport, ImportReport, MergeReport
 def _cell(value: object, style: str = "") -> Text:
     # Titles and authors are data: never markup, never raw control characters.
     return Text(terminal_safe(str(value if value is not None else "")), style=style)
+
+
+def source_label(source: str | None) -> str:
+    """Where a document came from, short: the site of a web page, else the file's name."""
+    if not source:
+        return ""
+    if source.startswith(("http://", "https://")):
+        host = urlsplit(source).hostname or source
+        return host.removeprefix("www.")
+    return PurePath(source).name
 
 
 class LibraryScreen(Screen[None]):
@@ -73,6 +85,13 @@ class LibraryScreen(Screen[None]):
             tooltip="Merge a colleague's notes (bundle, folder or .qdpx)",
         ),
         Binding(
+            "n",
+            "retitle_document",
+            "Name",
+            id="retitle-document",
+            tooltip="Change the document's title, author and date",
+        ),
+        Binding(
             "escape",
             "clear_filter",
             "Clear filter",
@@ -95,6 +114,7 @@ class LibraryScreen(Screen[None]):
         table = self.query_one("#documents", DataTable)
         table.add_column("Title", key="title")
         table.add_column("Author", key="author")
+        table.add_column("Source", key="source")
         for label, key in (
             ("Fmt", "format"),
             ("Size", "size"),
@@ -168,8 +188,9 @@ class LibraryScreen(Screen[None]):
         if d.moved or d.orphaned:
             anchors = f"{d.moved} mv {d.orphaned} orph"
         return [
-            _cell(clip(d.title, 34)),
+            _cell(clip(d.title, 26)),
             _cell(clip(d.author or "", 16)),
+            _cell(clip(source_label(d.source), 12), "dim"),
             _cell(d.format),
             _cell(f"{max(1, round(d.length / 1000))}k"),
             _cell(d.highlights),
@@ -253,6 +274,34 @@ class LibraryScreen(Screen[None]):
                 + " This cannot be undone."
             ),
             answer,
+        )
+
+    # -- name -----------------------------------------------------------------------------
+
+    def action_retitle_document(self) -> None:
+        document_id = self.selected_id()
+        if document_id is None:
+            return
+        document = self.app.service.document(document_id)
+
+        def answer(naming: Naming | None) -> None:
+            if naming is None:
+                return
+            try:
+                named = self.app.service.retitle(
+                    document_id,
+                    naming.title,
+                    author=naming.author,
+                    published=naming.published,
+                )
+            except MarginError as error:
+                self.notify(str(error), severity="error", markup=False)
+                return
+            self.notify(f"Named {terminal_safe(named.title)}.", markup=False)
+            self.refresh_documents()
+
+        self.app.push_screen(
+            RetitleDialog(document.title, document.author, document.published), answer
         )
 
     # -- import -------------------------------------------------------------------------

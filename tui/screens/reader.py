@@ -20,6 +20,7 @@ from textual.widgets import Footer, Header, Input, Static
 
 from store.citation import annotation_citation, quote_with_citation
 from store.errors import MarginError
+from store.fold import FoldedText, fold
 from store.records import Annotation, Document
 from store.sanitize import clip, terminal_safe
 from tui import clipboard
@@ -571,34 +572,46 @@ class ReaderScreen(Screen[None]):
     def _find_from(self, needle: str, origin: int, *, forward: bool) -> bool:
         """Go to the next (or previous) match of `needle` from `origin`, wrapping around.
 
-        Case is ignored without changing the text's length (casefold turned "ß" into "ss" and
-        shifted every later offset), and a space in the needle matches any run of whitespace,
-        so a phrase is found across a line break, as the reflowed screen shows it.
+        Matching is on store.fold's folded text ("natasha" finds "Natásha", "filled" finds
+        "ﬁlled", any case), whose offsets map back, so the original characters are marked;
+        a space in the needle matches any run of whitespace, so a phrase is found across a
+        line break, as the reflowed screen shows it.
         """
-        words = needle.split()
+        words = fold(needle).split()
         if not words:
             return False
-        pattern = re.compile(r"\s+".join(map(re.escape, words)), re.IGNORECASE)
-        text = self.document.text
+        pattern = re.compile(r"\s+".join(map(re.escape, words)))
+        folded = self._folded_document()
+        text = folded.text
+        at = folded.to_folded(origin)
         wrapped = False
         if forward:
-            found = pattern.search(text, origin)
+            found = pattern.search(text, at)
             if found is None:
                 found, wrapped = pattern.search(text), True
         else:
-            found = _last(pattern.finditer(text, 0, max(0, origin)))
+            found = _last(pattern.finditer(text, 0, max(0, at)))
             if found is None:
                 found, wrapped = _last(pattern.finditer(text)), True
         if found is None:
             self.notify(f"Not found: {needle}", severity="warning", markup=False)
             return False
-        self.reader.go_to(found.start(), found.end() - found.start())
+        start, end = folded.original_span(found.start(), found.end())
+        self.reader.go_to(start, end - start)
         if wrapped and origin:
             self.notify(
                 "Wrapped to the first match" if forward else "Wrapped to the last match",
                 markup=False,
             )
         return True
+
+    def _folded_document(self) -> FoldedText:
+        """The document's folded view, built once per text (0.2 s for War and Peace)."""
+        text = self.document.text
+        cached = getattr(self, "_folded", None)
+        if cached is None or cached[0] is not text:
+            cached = self._folded = (text, FoldedText(text))
+        return cached[1]
 
     def action_find_next(self) -> None:
         if self.find_text:

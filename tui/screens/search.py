@@ -38,7 +38,7 @@ class SearchDone(Message):
 
 def hit_label(hit) -> Text:  # noqa: ANN001 - index.Hit
     """One result row: where, what kind, and the snippet with matched words marked."""
-    where = f"p. {hit.page}" if hit.page else f"@{hit.offset}"
+    where = hit.where
     label = Text(terminal_safe(clip(hit.title, 50)), style="bold")
     label.append(f"  {where}", style="dim")
     if hit.kind == "annotation":
