@@ -81,6 +81,7 @@ from index.store_reader import (
     _length_of,
     _split,
 )
+from index.suggest import KEY_TERMS, MAX_SHARE, Suggestions, run_suggest
 from index.whoosh_writer import _ACTIVE, LIMIT_MB, _discard, _Writer
 from store.errors import MarginError
 
@@ -837,6 +838,35 @@ class SearchIndex:
         if in_index - live:
             problems.append(f"index: {len(in_index - live)} deleted annotations still in the index")
         return problems
+
+    # -- suggesting evidence (index.suggest) --------------------------------------------
+
+    def suggest(
+        self,
+        lib: IndexedLibrary,
+        claim_text: str,
+        *,
+        exclude: dict[str, list[tuple[int, int]]],
+        limit: int = 10,
+        key_terms: int = KEY_TERMS,
+        max_share: float = MAX_SHARE,
+    ) -> Suggestions:
+        """Passages most like a claim's text, leaving out the spans in `exclude`."""
+        problem = self._problem(lib)
+        if problem is not None:
+            log.info("rebuilding the search index before suggesting: %s", problem)
+            self.rebuild(lib, reason=problem)
+            self._open()
+        assert self._searcher is not None
+        return run_suggest(
+            self._searcher,
+            self._text_reader(lib),
+            claim_text,
+            exclude=exclude,
+            limit=limit,
+            key_terms=key_terms,
+            max_share=max_share,
+        )
 
 
 def __getattr__(name: str) -> Any:

@@ -37,6 +37,7 @@ from store.records import (
 )
 from store.sanitize import clean_field, ingest_clean
 from store.schema import ANCHOR_STATES, RELATIONS, ROLES, VERDICTS
+from store.staleness import Ground, Staleness, compare
 
 # Readable on dark and on light themes; new tags take the next one.
 TAG_PALETTE = (
@@ -829,6 +830,7 @@ class Library(ExchangeLedger):
                 created=now(),
             )
             self._db.table("reviews").insert(review.__dict__)
+            self._record_ground(review.id, claim.id)
             self._log("review", review.id, "insert")
         return review
 
@@ -1315,6 +1317,88 @@ class Library(ExchangeLedger):
     def reader(self) -> StoreReader:
         """Read-only SQL over the library, for the index's catch-up (SELECT and WITH only)."""
         return _Reader(self._db)
+
+    # -- what verdicts judged (store.staleness) -------------------------------------------
+
+    def _live_evidence(self, claim_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+        """For each claim: its live links (evidence not deleted) -> the evidence's anchor state."""
+        found: dict[str, dict[str, str]] = {claim_id: {} for claim_id in claim_ids}
+        for i in range(0, len(claim_ids), 500):
+            chunk = list(claim_ids[i : i + 500])
+            marks = ",".join("?" * len(chunk))
+            for claim_id, link_id, state in self._db.execute(
+                "SELECT l.claim_id, l.id, e.anchor_state FROM links l "
+                "JOIN annotations e ON e.id = l.evidence_id "
+                f"WHERE l.claim_id IN ({marks}) AND NOT l.deleted AND NOT e.deleted",
+                chunk,
+            ).fetchall():
+                found[claim_id][link_id] = state
+        return found
+
+    def _record_ground(self, review_id: str, claim_id: str) -> None:
+        # Called inside the verdict's own transaction, so a verdict never exists without it.
+        claim = self.annotation(claim_id)
+        self._db.table("review_grounds").insert(
+            {
+                "review_id": review_id,
+                "quote": claim.exact,
+                "claim_state": claim.anchor_state,
+                "evidence": json.dumps(self._live_evidence([claim_id])[claim_id], sort_keys=True),
+                "recorded": now(),
+            },
+            replace=True,
+        )
+
+    def record_missing_grounds(self) -> int:
+        """Give verdicts that arrived without a ground (by merge or REFI-QDA import) the ground
+        the claim has here now; returns how many were recorded.
+
+        A bundle carries the verdict, not what its reviewer saw, so a merged verdict is judged
+        against this library as it stands when it arrives, and goes stale when that moves.
+        """
+        with self._tx():
+            missing = self._rows(
+                "SELECT r.id, r.claim_id FROM reviews r "
+                "WHERE NOT EXISTS (SELECT 1 FROM review_grounds g WHERE g.review_id = r.id)"
+            )
+            for row in missing:
+                self._record_ground(row["id"], row["claim_id"])
+        return len(missing)
+
+    def staleness(self, claim_ids: Sequence[str] | None = None) -> dict[str, Staleness]:
+        """For each live claim with a verdict (or those given): how its ground moved since its
+        latest verdict. Claims whose latest verdict has no recorded ground are left out."""
+        sql = """
+            SELECT a.id AS claim_id, a.exact, a.anchor_state, r.id AS review_id, r.verdict,
+                   r.created, g.review_id AS ground_id, g.quote, g.claim_state, g.evidence
+            FROM annotations a
+            JOIN reviews r ON r.id = (SELECT r2.id FROM reviews r2 WHERE r2.claim_id = a.id
+                                      ORDER BY r2.created DESC, r2.rowid DESC LIMIT 1)
+            JOIN review_grounds g ON g.review_id = r.id
+            WHERE a.role = 'claim' AND NOT a.deleted
+        """
+        rows = self._rows(sql)
+        if claim_ids is not None:
+            wanted = set(claim_ids)
+            rows = [r for r in rows if r["claim_id"] in wanted]
+        evidence = self._live_evidence([r["claim_id"] for r in rows])
+        return {
+            row["claim_id"]: compare(
+                Ground(
+                    row["ground_id"],
+                    row["quote"],
+                    row["claim_state"],
+                    json.loads(row["evidence"] or "{}"),
+                ),
+                claim_id=row["claim_id"],
+                verdict=row["verdict"],
+                verdict_created=row["created"],
+                quote=row["exact"],
+                claim_state=row["anchor_state"],
+                evidence=evidence[row["claim_id"]],
+            )
+            for row in rows
+        }
 
 
 _TABLES = {

@@ -30,6 +30,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _script(schema.V2),
     _script(schema.V3),
     _script(schema.V4),
+    _script(schema.V5),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

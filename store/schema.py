@@ -174,3 +174,24 @@ CREATE TABLE IF NOT EXISTS tag_aliases (
     new TEXT
 )
 """
+
+# Version 5: what each verdict judged. The claim's quote and anchor state and the evidence
+# links (link id -> the evidence's anchor state) at the moment of the verdict, so the board can
+# say when the ground moved since. Verdicts older than this version get the ground as it stands
+# when the file is migrated: the best that is known of what they judged.
+V5 = """
+CREATE TABLE IF NOT EXISTS review_grounds (
+    review_id TEXT PRIMARY KEY REFERENCES reviews(id) ON DELETE CASCADE,
+    quote TEXT NOT NULL,
+    claim_state TEXT NOT NULL,
+    evidence TEXT NOT NULL DEFAULT '{}',
+    recorded TEXT NOT NULL
+);
+INSERT OR IGNORE INTO review_grounds (review_id, quote, claim_state, evidence, recorded)
+SELECT r.id, a.exact, a.anchor_state,
+  (SELECT json_group_object(l.id, e.anchor_state) FROM links l
+     JOIN annotations e ON e.id = l.evidence_id
+     WHERE l.claim_id = r.claim_id AND NOT l.deleted AND NOT e.deleted),
+  strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+FROM reviews r JOIN annotations a ON a.id = r.claim_id
+"""

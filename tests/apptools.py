@@ -56,3 +56,8 @@ async def settle(pilot: Pilot) -> None:
 def notices(app: App) -> str:
     """Every notification the app has shown (still on screen or not), one per line."""
     return "\n".join(n.message for n in app._notifications)
+
+
+def poll_library(app: MarginApp) -> None:
+    """The app's once-a-second look at the library file, run now (no waiting on a timer)."""
+    app._follow_library()

@@ -215,6 +215,11 @@ def test_every_command_prints_json_that_parses(lib_path: Path, tmp_path: Path) -
     assert js("review", claim["id"][:6], "supported")["verdict"] == "supported"
     assert js("claims")[0]["claim"]["id"] == claim["id"]
     assert js("search", "Senegal")["hits"]
+    assert js("claims", "--stale") == []
+    suggested = js("suggest", claim["id"][:8], "--limit", "3")
+    assert len(suggested["suggestions"]) == 3 and suggested["pending"] == 0
+    assert js("agreement")["units_coded"] == 1
+    assert js("agreement", "--tags")["tags"] == []  # one coder per document here
     assert js("note", evidence["id"], "why it matters")["note"] == "why it matters"
     assert js("role", evidence["id"], "claim")["role"] == "claim"
     assert "Xi" in js("cite", claim["id"])["citation"]
@@ -268,6 +273,8 @@ def test_errors_are_one_line_on_stderr_and_exit_2_everywhere(lib_path: Path) -> 
         ("tag", "delete", "nothing"),
         ("conflicts", "abcd", "--keep", "mine"),
         ("search", "(unbalanced"),
+        ("suggest", "ffffffff"),
+        ("suggest", "Xi", "--limit", "0"),
         ("restore", "/nonexistent/backup.margin"),
         ("retitle", "no such title", "New"),
         ("retitle", "Xi"),  # nothing to change

@@ -71,6 +71,7 @@ READS = {
     "resolve_document",
     "review_row",
     "reviews",
+    "staleness",
     "tag",
     "tag_alias",
     "tag_count",
@@ -89,6 +90,9 @@ LEDGER = {
     "remember_version",
     "settle_conflicts",
 }
+# What a verdict judged (review_grounds, issue 16) is read by the board, not by the index: a
+# ground is written in its verdict's transaction, whose `reviews` row is logged; no entry of its own.
+GROUNDS = {"record_missing_grounds"}
 
 
 class World:
@@ -202,7 +206,7 @@ def test_every_public_method_is_known_as_a_read_or_a_write(tmp_path: Path) -> No
         for name, _ in inspect.getmembers(Library)
         if not name.startswith("_") and name not in ("path",)
     }
-    listed = READS | LEDGER | set(_writes(w))
+    listed = READS | LEDGER | GROUNDS | set(_writes(w))
     assert public - listed == set(), "a new Library method: list it as a read or test its write"
     assert listed - public == set()
 
@@ -273,4 +277,28 @@ def test_a_put_that_fails_validation_writes_nothing(tmp_path: Path) -> None:
     assert isinstance(w.doc, Document)
     assert w.lib.max_seq() == before
     assert w.lib.annotation(w.claim.id).start == w.claim.start
+    w.lib.close()
+
+
+def test_recording_missing_grounds_writes_only_grounds_in_one_transaction(tmp_path: Path) -> None:
+    w = World(tmp_path / "library.margin")
+    review = w.lib.review(w.claim.id, "supported", reviewer=ALICE)
+    disk = on_disk(w.lib)
+    with disk.conn:  # as a verdict merged before its ground was recorded
+        disk.execute("DELETE FROM review_grounds")
+    disk.close()
+    before_seq, before_rows = w.lib.max_seq(), _snapshot(w.lib)
+    statements: list[str] = []
+    w.lib._db.conn.set_trace_callback(statements.append)
+    try:
+        assert w.lib.record_missing_grounds() == 1
+    finally:
+        w.lib._db.conn.set_trace_callback(None)
+    [tx] = _transactions(statements)
+    written = {m.group(1).lower() for sql in tx if (m := _WRITE.match(sql))}
+    assert written == {"review_grounds"}
+    assert (w.lib.max_seq(), _snapshot(w.lib)) == (before_seq, before_rows)
+    ground = on_disk(w.lib)["review_grounds"].get(review.id)
+    assert ground["quote"] == w.claim.exact
+    assert w.lib.record_missing_grounds() == 0
     w.lib.close()

@@ -88,7 +88,7 @@ def test_claim_beside_its_evidence(snap_compare, tmp_path: Path, fixed_clock: No
 
     async def claim(pilot) -> None:  # noqa: ANN001
         await settle(pilot)
-        await pilot.press("c", "down", "enter")
+        await pilot.press("c", "a", "down", "enter")  # all claims: the board opens on my queue
         await settle(pilot)
 
     assert snap_compare(make_app(service), terminal_size=(120, 40), run_before=claim)

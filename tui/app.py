@@ -57,6 +57,10 @@ class MarginApp(App[None]):
         version = self.service.data_version()
         if version == self._library_version:
             return
+        if not self.screen.is_mounted:
+            # A screen just pushed has not run on_mount yet (the reader has no document): the
+            # next tick tells it, rather than a screen half built failing the app.
+            return
         self._library_version = version
         changed = getattr(self.screen, "library_changed", None)
         if changed is not None:

@@ -495,6 +495,9 @@ def link(obj: Context, claim: str, evidence: str, relation: str, note: str, as_j
     "--verdict", type=click.Choice(list(VERDICTS)), help="Only claims whose latest verdict is this."
 )
 @click.option("--tag", help="Only claims with this tag (or a child of it).")
+@click.option(
+    "--stale", is_flag=True, help="Only claims whose evidence or words changed since the verdict."
+)
 @json_option
 @pass_context
 def claims(
@@ -504,6 +507,7 @@ def claims(
     unreviewed: bool,
     verdict: str | None,
     tag: str | None,
+    stale: bool,
     as_json: bool,
 ) -> None:
     """List claims with their evidence counts and latest verdict."""
@@ -516,8 +520,19 @@ def claims(
         verdict=verdict,
         tag=tag,
     )
+    moved = obj.service.staleness()
+    if stale:
+        found = [s for s in found if s.claim.id in moved]
     if as_json:
-        emit(found)
+        from store.records import to_json
+
+        # Each claim as `to_json` prints it, with how its ground moved since its verdict.
+        emit(
+            [
+                {**to_json(s), "stale": moved[s.claim.id] if s.claim.id in moved else None}
+                for s in found
+            ]
+        )
         return
     if not found:
         say("no claims match")
@@ -528,6 +543,8 @@ def claims(
             f"{s.claim.id[:8]}  +{s.supports} -{s.contradicts} ~{s.context}  "
             f"{(s.verdict or 'unreviewed'):16}  {s.document_title[:30]}: {quote[:70]}"
         )
+        if s.claim.id in moved:
+            say(f"          stale: {moved[s.claim.id].describe()}", style="yellow")
 
 
 @cli.command()
@@ -934,6 +951,116 @@ def retitle(
         return
     details = ", ".join(v for v in (named.author, named.published) if v)
     say(f"{named.id[:8]}  {named.title}" + (f" ({details})" if details else ""))
+
+
+# -- reviewers (issue 16) ------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("claim")
+@click.option("--limit", default=10, show_default=True, type=int, help="How many passages.")
+@json_option
+@pass_context
+def suggest(obj: Context, claim: str, limit: int, as_json: bool) -> None:
+    """Passages of the library most like CLAIM's words: evidence to check and link."""
+    found = obj.service.suggest(obj.service.resolve_annotation(claim).id, limit=limit)
+    if found.pending:  # as `search`: one line on stderr, stdout stays the data
+        say(
+            f"({plural(found.pending, 'library change')} still being indexed: not ranked yet)",
+            console=err,
+        )
+    if as_json:
+        emit(found)
+        return
+    if not found.hits:
+        say("no passages like this claim")
+        return
+    for number, hit in enumerate(found.hits, 1):
+        say(f"{number:2}. {hit.citation}  [{hit.document_id[:8]} {hit.start}-{hit.end}]")
+        say(f"    {hit.snippet}", style="dim")
+
+
+def _figure(value: float | None, percent: bool = False) -> str:
+    if value is None:
+        return "undefined"
+    return f"{100 * value:.1f}%" if percent else f"{value:.3f}"
+
+
+@cli.command()
+@click.option(
+    "--tags", is_flag=True, help="Coders compared, tag by tag, on documents they both annotated."
+)
+@json_option
+@pass_context
+def agreement(obj: Context, tags: bool, as_json: bool) -> None:
+    """How far reviewers agree on the claims two or more of them judged."""
+    if tags:
+        _tag_agreement(obj, as_json)
+        return
+    report = obj.service.agreement()
+    found = report.agreement
+    if as_json:
+        emit(report)
+        return
+    if not found.units_shared:
+        say(
+            f"no claim has verdicts from two reviewers yet ({plural(found.units_coded, 'claim')} "
+            f"judged by {plural(len(found.coders), 'reviewer')})"
+        )
+        return
+    say(
+        f"{len(found.coders)} reviewers, {found.units_shared} of {found.units_coded} judged "
+        f"claims have verdicts from two or more"
+    )
+    say(
+        f"agreement {_figure(found.agreement, True)} of reviewer pairs; Krippendorff's alpha "
+        f"{_figure(found.alpha)} (nominal)"
+    )
+    for pair in found.pairs:
+        if not pair.units:
+            continue
+        first, second = report.name(pair.first), report.name(pair.second)
+        say(
+            f"{first} / {second}: {plural(pair.units, 'claim')}, agree "
+            f"{_figure(pair.agreement, True)}, Cohen's kappa {_figure(pair.kappa)}"
+        )
+        verdicts = [
+            v
+            for v in VERDICTS
+            if v in pair.confusion or any(v in row for row in pair.confusion.values())
+        ]
+        corner = f"{first[:8]} \\ {second[:8]}"
+        say(f"  {corner:>18}" + "".join(f"{v:>18}" for v in verdicts))
+        for row in verdicts:
+            cells = [pair.confusion.get(row, {}).get(column, 0) for column in verdicts]
+            say(f"  {row:>18}" + "".join(f"{c:>18}" for c in cells))
+    if found.disagreements:
+        say(f"{plural(len(found.disagreements), 'claim')} with differing verdicts:")
+    for claim_id, verdicts in found.disagreements.items():
+        summary = report.claims[claim_id]
+        quote = " ".join(summary.claim.exact.split())[:60]
+        said = ", ".join(f"{report.name(who)} {verdict}" for who, verdict in verdicts.items())
+        say(f"{claim_id[:8]}  {summary.document_title[:30]}: {quote}")
+        say(f"          {said}")
+
+
+def _tag_agreement(obj: Context, as_json: bool) -> None:
+    found, names = obj.service.tag_agreement()
+    if as_json:
+        emit({"names": names, "tags": found})
+        return
+    if not found:
+        say("no tag used on a document that two or more people annotated")
+        return
+    for tag in found:
+        coders = ", ".join(names.get(c, c[:8]) for c in tag.coders)
+        kappa = f", Cohen's kappa {_figure(tag.kappa)}" if tag.kappa is not None else ""
+        say(
+            f"#{tag.tag}: {coders} on {plural(tag.documents, 'document')}: agree on "
+            f"{_figure(tag.agreement, True)} of characters{kappa}, Krippendorff's alpha "
+            f"{_figure(tag.alpha)}; {tag.segments_matched} of {plural(tag.segments, 'segment')} "
+            "overlap another coder's"
+        )
 
 
 def main() -> None:

@@ -62,6 +62,7 @@ def binding_owners() -> list[type]:
         "tui.screens.search:SearchScreen",
         "tui.screens.claims:ClaimsScreen",
         "tui.screens.claim:ClaimScreen",
+        "tui.screens.agreement:AgreementScreen",
         "tui.screens.tags:TagsScreen",
         "tui.screens.conflicts:ConflictsScreen",
     ):

@@ -14,13 +14,22 @@ import re
 import shutil
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz
 
 from index.errors import IndexBusy
+from store.agreement import (
+    Agreement,
+    Span,
+    TagAgreement,
+    compare_coders,
+    compare_taggers,
+    verdict_ratings,
+)
+from store.citation import citation
 from store.errors import IngestError, InvalidInput, MarginError, NotFound
 from store.ingest import Limits, extract, iter_source_files
 from store.library import TAG_PALETTE as TAG_PALETTE  # re-exported for the codebook screen
@@ -39,7 +48,9 @@ from store.records import (
     Tag,
     now,
 )
+from store.sanitize import terminal_safe
 from store.schema import EXPORT_FORMATS as EXPORT_FORMATS  # re-exported for the screens
+from store.staleness import Staleness
 from store.versions import UpdateReport, update_document
 
 log = logging.getLogger(__name__)
@@ -74,6 +85,7 @@ def _report_types() -> dict[str, Any]:
 
 if TYPE_CHECKING:
     from index import SearchIndex, SearchResult
+    from index.suggest import Suggestion, Suggestions
     from store.exchange import ExportSummary, MergeReport, QdpxReport
 
     ExportReport = ExportSummary | QdpxReport
@@ -88,6 +100,10 @@ def __getattr__(name: str) -> Any:
         from index import SearchResult
 
         return SearchResult
+    if name in ("Suggestion", "Suggestions"):  # re-exported for the claim screen
+        from index import suggest
+
+        return getattr(suggest, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -134,6 +150,34 @@ class ImportResult:
                 else None
             ),
         }
+
+
+@dataclass(frozen=True)
+class AgreementReport:
+    """Reviewers compared, with the names to show and the claims they disagree on."""
+
+    agreement: Agreement
+    names: dict[str, str]
+    """Reviewer id -> the name shown."""
+    claims: dict[str, ClaimSummary]
+    """The claims of `agreement.disagreements`, for their quote and document."""
+
+    def name(self, reviewer_id: str) -> str:
+        return self.names.get(reviewer_id, reviewer_id[:8])
+
+    def to_json(self) -> dict:
+        data = self.agreement.to_json()
+        data["names"] = self.names
+        data["disagreements"] = [
+            {
+                "claim_id": claim_id,
+                "document_title": self.claims[claim_id].document_title,
+                "quote": self.claims[claim_id].claim.exact,
+                "verdicts": verdicts,
+            }
+            for claim_id, verdicts in self.agreement.disagreements.items()
+        ]
+        return data
 
 
 @dataclass
@@ -953,6 +997,90 @@ class Service:
         named = self.library.retitle(document.id, title, author=author, published=published)
         self._after_write()
         return named
+
+    # -- reviewers (issue 16) -------------------------------------------------------------
+
+    def staleness(self, claim_ids: Iterable[str] | None = None) -> dict[str, Staleness]:
+        """Claims whose latest verdict's ground moved since (see store.staleness), by claim id."""
+        found = self.library.staleness(None if claim_ids is None else list(claim_ids))
+        return {claim_id: s for claim_id, s in found.items() if s.stale}
+
+    def suggest(self, claim_id: str, *, limit: int = 10) -> Suggestions:
+        """Passages of the library most like a claim's words (index.suggest), leaving out the
+        claim's own passage and the evidence already linked to it."""
+        lib = self.library
+        claim = lib.annotation(claim_id)
+        if claim.role != "claim":
+            raise InvalidInput("suggestions are for claims; this annotation is a highlight")
+        if limit < 1:
+            raise InvalidInput("--limit must be at least 1")
+        exclude: dict[str, list[tuple[int, int]]] = {claim.document_id: [(claim.start, claim.end)]}
+        for link in lib.links(claim_id=claim_id):
+            evidence = lib.annotation(link.evidence_id)
+            if not evidence.deleted:
+                exclude.setdefault(evidence.document_id, []).append((evidence.start, evidence.end))
+        # The rule of `search`: a reader never does the writer's work, only a small backlog.
+        with self._index_lock:
+            index = self.index
+            try:
+                index.catch_up_small(lib, SMALL_BACKLOG)
+            except (MarginError, OSError) as error:
+                log.info("suggesting without the last notes: %s", error)
+            found = index.suggest(lib, claim.exact, exclude=exclude, limit=limit)
+            found = replace(found, pending=index.pending(lib))
+        documents = {doc_id: lib.document(doc_id) for doc_id in {h.document_id for h in found.hits}}
+        hits = [
+            replace(h, citation=terminal_safe(citation(documents[h.document_id], h.start)))
+            for h in found.hits
+        ]
+        return replace(found, hits=hits)
+
+    def link_suggestion(self, claim_id: str, suggestion: Suggestion, relation: str) -> Link:
+        """Mark the suggested sentence (a highlight, or my existing one there) and link it."""
+        evidence = self.annotate(suggestion.document_id, suggestion.start, suggestion.end)
+        return self.link(claim_id, evidence.id, relation=relation)
+
+    def agreement(self) -> AgreementReport:
+        """How far reviewers agree on the claims two or more of them judged (store.agreement)."""
+        lib = self.library
+        claims = {s.claim.id: s for s in lib.claims()}
+        reviews = lib.reviews()
+        names = {r.reviewer_id: r.reviewer_name for r in reviews}  # the latest name shown
+        found = compare_coders(verdict_ratings(reviews, set(claims)))
+        # Disagreements in the board's order (by document, then position), not by id.
+        order = {claim_id: n for n, claim_id in enumerate(claims)}
+        found = replace(
+            found,
+            disagreements=dict(
+                sorted(found.disagreements.items(), key=lambda item: order[item[0]])
+            ),
+        )
+        return AgreementReport(
+            found, names, {claim_id: claims[claim_id] for claim_id in found.disagreements}
+        )
+
+    def judged_by_me(self) -> set[str]:
+        """The claims I have given a verdict (the reviewer's queue leaves them out)."""
+        return {r.claim_id for r in self.library.reviews() if r.reviewer_id == self.author.id}
+
+    def tag_agreement(self) -> tuple[list[TagAgreement], dict[str, str]]:
+        """How far coders agree, tag by tag, on the documents two or more of them annotated;
+        with the names to show (author id -> name)."""
+        lib = self.library
+        annotations = lib.annotations()
+        coders_of: dict[str, set[str]] = {}
+        names: dict[str, str] = {}
+        for a in annotations:
+            coders_of.setdefault(a.document_id, set()).add(a.author_id)
+            names[a.author_id] = a.author_name
+        spans = [
+            Span(a.document_id, a.author_id, tag, a.start, a.end)
+            for a in annotations
+            if a.anchor_state != "orphaned"
+            for tag in a.tags
+        ]
+        lengths = {d.id: d.length for d in lib.documents()}
+        return compare_taggers(spans, lengths, coders_of), names
 
 
 @dataclass(frozen=True)

@@ -645,6 +645,9 @@ def merge_bundle(
         merger.annotations(bundle.annotations)
         merger.links(bundle.links)
         merger.reviews(bundle.reviews)
+        # A bundle carries verdicts, not what their reviewers saw: each merged verdict judges
+        # this library as it stands once the whole bundle is in (issue 16), in this transaction.
+        lib.record_missing_grounds()
         merger.missing_lines()
         if report.changed or report.conflicts:
             lib.add_import(

@@ -593,6 +593,9 @@ def import_qdpx(
             for element in ("Cases", "Variables", "Sets", "Graphs"):
                 if root.find(_Q + element) is not None:
                     report.lost.append(f"{element} are not carried into margin")
+            # Verdicts arrive without what their reviewer saw: each judges the project as it
+            # stands here once all of it is in (links come after verdicts in a .qde).
+            lib.record_missing_grounds()
     finally:
         if zf is not None:
             zf.close()

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
+from textual.worker import Worker, WorkerState
 
 from store.citation import citation
 from store.errors import MarginError
@@ -17,6 +19,7 @@ from store.records import Annotation, Link
 from store.sanitize import terminal_safe
 from tui.dialogs.confirm import ConfirmDialog
 from tui.dialogs.verdict import VerdictChoice, VerdictDialog
+from tui.service import Suggestion, Suggestions
 
 SHOWN_AROUND = 240
 RELATION_MARK = {
@@ -74,12 +77,48 @@ class ClaimScreen(Screen[None]):
             id="unlink-evidence",
             tooltip="Remove the selected evidence link",
         ),
+        Binding(
+            "s",
+            "suggest",
+            "Suggest",
+            id="suggest-evidence",
+            tooltip="List the passages of the library most like this claim",
+        ),
+        Binding(
+            "1",
+            "link_suggestion('supports')",
+            "Supports",
+            id="suggestion-supports",
+            tooltip="Link the selected suggestion as supporting the claim",
+        ),
+        Binding(
+            "2",
+            "link_suggestion('contradicts')",
+            "Contradicts",
+            id="suggestion-contradicts",
+            tooltip="Link the selected suggestion as contradicting the claim",
+        ),
+        Binding(
+            "3",
+            "link_suggestion('context')",
+            "Context",
+            id="suggestion-context",
+            tooltip="Link the selected suggestion as context for the claim",
+        ),
         Binding("escape", "back", "Back", id="claim-back", tooltip="Back to the claims board"),
     ]
+
+    class SuggestionsReady(Message):
+        """The passages most like the claim were found (in a worker)."""
+
+        def __init__(self, found: Suggestions) -> None:
+            super().__init__()
+            self.found = found
 
     def __init__(self, claim_id: str) -> None:
         super().__init__()
         self.claim_id = claim_id
+        self.suggestions: list[Suggestion] = []
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
@@ -87,7 +126,9 @@ class ClaimScreen(Screen[None]):
             with VerticalScroll(id="claim-side"):
                 yield Static(id="claim-context")
                 yield Static(id="claim-history")
-            yield OptionList(id="evidence")
+            with Vertical(id="claim-right"):
+                yield OptionList(id="evidence")
+                yield OptionList(id="suggestions")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -96,6 +137,14 @@ class ClaimScreen(Screen[None]):
 
     def on_screen_resume(self) -> None:
         self.refresh_claim()
+
+    def library_changed(self) -> None:
+        """Another process changed the library: the claim, its verdicts and evidence again."""
+        try:
+            self.refresh_claim()
+        except MarginError:
+            self.notify("This claim was deleted elsewhere.", severity="warning", markup=False)
+            self.app.pop_screen()
 
     def refresh_claim(self) -> None:
         service = self.app.service
@@ -119,6 +168,9 @@ class ClaimScreen(Screen[None]):
         self.query_one("#claim-context", Static).update(body)
 
         history = Text("\nVerdicts\n", style="bold")
+        self.moved = service.staleness([self.claim_id]).get(self.claim_id)
+        if self.moved is not None:
+            history.append(f"Stale: {self.moved.describe()}\n", style="bold magenta")
         reviews = service.reviews(self.claim_id)
         if not reviews:
             history.append("none yet: press r to record one\n", style="dim")
@@ -147,6 +199,8 @@ class ClaimScreen(Screen[None]):
             label.append(f"  {terminal_safe(citation(source, passage.start))}", style="dim")
             if passage.anchor_state != "ok":
                 label.append(f"  anchor {passage.anchor_state}", style="bold red")
+            if self.moved is not None and link.id in self.moved.added:
+                label.append("  new since the verdict", style="bold magenta")
             label.append("\n")
             label.append_text(in_context(source.text, passage.start, passage.end))
             if link.note:
@@ -218,6 +272,75 @@ class ClaimScreen(Screen[None]):
             self.notify(f"Verdict recorded: {choice.verdict}", markup=False)
 
         self.app.push_screen(VerdictDialog(self.claim.exact), record)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "link_suggestion":
+            return bool(self.suggestions)  # hidden from the footer until there are some
+        return True
+
+    def action_suggest(self) -> None:
+        shown = self.query_one("#suggestions", OptionList)
+        shown.add_class("shown")
+        shown.clear_options()
+        shown.add_option(Option(Text("Looking for passages like this claim\u2026"), disabled=True))
+        self._find_suggestions()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="suggest")
+    def _find_suggestions(self) -> None:
+        self.post_message(self.SuggestionsReady(self.app.service.suggest(self.claim_id)))
+
+    @on(Worker.StateChanged)
+    def _suggest_failed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR and event.worker.group == "suggest":
+            shown = self.query_one("#suggestions", OptionList)
+            shown.clear_options()
+            shown.add_option(Option(Text("No suggestions: the search failed."), disabled=True))
+            self.notify(
+                f"Suggestions failed: {event.worker.error}. Try again (s), or run margin reindex.",
+                severity="error",
+                markup=False,
+            )
+
+    @on(SuggestionsReady)
+    def _show_suggestions(self, event: SuggestionsReady) -> None:
+        self.suggestions = list(event.found.hits)
+        shown = self.query_one("#suggestions", OptionList)
+        shown.clear_options()
+        if not self.suggestions:
+            shown.add_option(
+                Option(
+                    Text("No passage of the library is like this claim.", style="dim"),
+                    disabled=True,
+                )
+            )
+        for number, hit in enumerate(self.suggestions, 1):
+            label = Text(f"{number}. ", style="bold")
+            label.append(hit.citation, style="dim")
+            label.append("\n")
+            snippet = Text(hit.snippet)
+            for start, end in hit.marks:
+                snippet.stylize("bold", start, end)
+            label.append_text(snippet)
+            label.append("\n")
+            shown.add_option(Option(label))
+        if self.suggestions:
+            shown.highlighted = 0
+        shown.focus()
+        self.refresh_bindings()
+
+    def action_link_suggestion(self, relation: str) -> None:
+        shown = self.query_one("#suggestions", OptionList)
+        if not self.suggestions or shown.highlighted is None:
+            return
+        chosen = self.suggestions[shown.highlighted]
+        try:
+            self.app.service.link_suggestion(self.claim_id, chosen, relation)
+        except MarginError as error:
+            self.notify(str(error), severity="error", markup=False)
+            return
+        self.notify(f"Linked as {relation}: {chosen.citation}", markup=False)
+        self.refresh_claim()
+        self.action_suggest()  # the linked passage leaves the list
 
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 2:

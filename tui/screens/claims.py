@@ -12,14 +12,18 @@ from textual.widgets import DataTable, Footer, Header, Static
 from store.records import ClaimSummary
 from store.sanitize import clip, plural, terminal_safe
 from store.schema import VERDICTS
+from store.staleness import Staleness
 from tui.dialogs.ask import AskDialog
 
-FILTERS = ("all", "no evidence", "unreviewed")
+FILTERS = ("queue", "all", "no evidence", "unreviewed", "stale")
 
 
-def flags(summary: ClaimSummary) -> Text:
-    """Anchor trouble on the claim or its evidence, said in words (not colour alone)."""
+def flags(summary: ClaimSummary, moved: Staleness | None = None) -> Text:
+    """Anchor trouble on the claim or its evidence, and a verdict whose ground moved, said in
+    words (not colour alone)."""
     text = Text()
+    if moved is not None:
+        text.append(f"stale: {', '.join(moved.reasons())} ", style="bold magenta")
     if summary.claim.anchor_state != "ok":
         text.append(f"claim {summary.claim.anchor_state} ", style="bold red")
     if summary.evidence_not_ok:
@@ -38,6 +42,13 @@ class ClaimsScreen(Screen[None]):
             id="open-claim",
             tooltip="Open the claim beside its evidence",
         ),
+        Binding(
+            "q",
+            "filter('queue')",
+            "My queue",
+            id="claims-queue",
+            tooltip="Claims you have not judged yet, then those whose verdict went stale",
+        ),
         Binding("a", "filter('all')", "All", id="claims-all", tooltip="Show every claim"),
         Binding(
             "n",
@@ -52,6 +63,13 @@ class ClaimsScreen(Screen[None]):
             "Unreviewed",
             id="claims-unreviewed",
             tooltip="Only claims without a verdict",
+        ),
+        Binding(
+            "s",
+            "filter('stale')",
+            "Stale",
+            id="claims-stale",
+            tooltip="Only claims whose words or evidence changed since their verdict",
         ),
         Binding(
             "v",
@@ -81,13 +99,22 @@ class ClaimsScreen(Screen[None]):
             id="claims-document",
             tooltip="Only the claims of the highlighted claim's document (again: all documents)",
         ),
+        Binding(
+            "g",
+            "agreement",
+            "Agreement",
+            id="claims-agreement",
+            tooltip="Reviewers compared: agreement figures and the claims they disagree on",
+        ),
         Binding("escape", "back", "Back", id="claims-back", tooltip="Back to the previous screen"),
     ]
 
     def __init__(self, document_id: str | None = None) -> None:
         super().__init__()
         self.document_id = document_id
-        self.mode = "all"
+        # A reviewer opens the board on what still needs them (for someone who has judged
+        # nothing, that is every claim).
+        self.mode = "queue"
         self.verdict: str | None = None
         self.tag: str | None = None
         self.order = "document"
@@ -109,6 +136,10 @@ class ClaimsScreen(Screen[None]):
     def on_screen_resume(self) -> None:
         self.refresh_claims()
 
+    def library_changed(self) -> None:
+        """Another process changed the library (a merge of a colleague's verdicts, an import)."""
+        self.refresh_claims()
+
     def refresh_claims(self) -> None:
         self.claims = self.app.service.claims(
             document_id=self.document_id,
@@ -118,6 +149,15 @@ class ClaimsScreen(Screen[None]):
             tag=self.tag,
             order=self.order,
         )
+        self.stale = self.app.service.staleness()
+        judged = self.app.service.judged_by_me()
+        self.progress = (sum(1 for s in self.claims if s.claim.id in judged), len(self.claims))
+        if self.mode == "stale":
+            self.claims = [s for s in self.claims if s.claim.id in self.stale]
+        elif self.mode == "queue":
+            self.claims = [s for s in self.claims if s.claim.id not in judged] + [
+                s for s in self.claims if s.claim.id in judged and s.claim.id in self.stale
+            ]
         table = self.query_one("#claims", DataTable)
         keep = table.cursor_row
         table.clear()
@@ -133,18 +173,23 @@ class ClaimsScreen(Screen[None]):
                 Text(str(s.context)),
                 Text((s.verdict or "\u2014").replace("-", " ")),
                 Text(terminal_safe(clip(s.reviewer_name or "", 12))),
-                flags(s),
+                flags(s, self.stale.get(s.claim.id)),
                 key=s.claim.id,
             )
         if self.claims:
             table.move_cursor(row=min(keep, len(self.claims) - 1))
-        described = [self.mode]
+        described = ["your queue" if self.mode == "queue" else self.mode]
         if self.verdict:
             described.append(f"verdict {self.verdict}")
         if self.tag:
             described.append(f"tag {self.tag}")
         if self.document_id:
             described.append("this document")
+        if self.stale and self.mode != "stale":
+            described.append(f"{len(self.stale)} stale (s)")
+        done, total = self.progress
+        if self.mode in ("queue", "all"):
+            described.append(f"{done} of {total} reviewed by you")
         dot = " \u00b7 "
         summary = (
             f" {plural(len(self.claims), 'claim')}{dot}{dot.join(described)}{dot}by {self.order}"
@@ -153,16 +198,16 @@ class ClaimsScreen(Screen[None]):
 
     def action_filter(self, mode: str) -> None:
         self.mode = mode
-        if mode in ("all", "unreviewed"):  # an unreviewed claim has no verdict to filter on
+        if mode in ("queue", "all", "unreviewed", "stale"):  # filters on the latest verdict
             self.verdict = None
-        if mode == "all":
+        if mode in ("all", "queue"):
             self.tag = None
         self.refresh_claims()
 
     def action_cycle_verdict(self) -> None:
         cycle = [None, *VERDICTS]
         self.verdict = cycle[(cycle.index(self.verdict) + 1) % len(cycle)]
-        if self.verdict is not None and self.mode == "unreviewed":
+        if self.verdict is not None and self.mode in ("unreviewed", "queue"):
             self.mode = "all"  # a verdict filter means reviewed claims
         self.refresh_claims()
 
@@ -206,6 +251,11 @@ class ClaimsScreen(Screen[None]):
         from tui.screens.claim import ClaimScreen
 
         self.app.push_screen(ClaimScreen(claim_id))
+
+    def action_agreement(self) -> None:
+        from tui.screens.agreement import AgreementScreen
+
+        self.app.push_screen(AgreementScreen())
 
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 2:
