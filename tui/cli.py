@@ -431,6 +431,23 @@ def whoami(obj: Context, name: str | None, as_json: bool) -> None:
 
 
 @cli.command()
+@json_option
+@pass_context
+def authors(obj: Context, as_json: bool) -> None:
+    """The people this profile knows, with their key fingerprints (you first).
+
+    A record claiming one of them must carry their signature, or a merge refuses it; someone
+    seen unsigned is taken on first use and shown as unverified.
+    """
+    known = obj.service.authors()
+    if as_json:
+        emit(known)
+        return
+    for person in known:
+        say(f"{person.id[:8]}  {person.fingerprint:<40}  {person.name}  ({person.source})")
+
+
+@cli.command()
 @click.argument("document")
 @click.option(
     "--quote",

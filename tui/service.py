@@ -50,6 +50,7 @@ from store.records import (
 )
 from store.sanitize import terminal_safe
 from store.schema import EXPORT_FORMATS as EXPORT_FORMATS  # re-exported for the screens
+from store.signing import KeyRing, KnownAuthor
 from store.staleness import Staleness
 from store.versions import UpdateReport, update_document
 
@@ -203,6 +204,7 @@ class Service:
         self._index: SearchIndex | None = None
         self._index_lock = threading.RLock()
         self._undo: list[_Undo] = []
+        self._keys: KeyRing | None = None
         self.index_deferred: str | None = None
         """Set when a write was saved but the index could not follow: the line to show."""
         self.author: Author = load_profile(self.config_dir)
@@ -303,6 +305,17 @@ class Service:
             if lib is not None:
                 lib.close()
                 self._local.library = None
+
+    @property
+    def keys(self) -> KeyRing:
+        """This profile's signing key and the people it knows (made on first use)."""
+        if self._keys is None or self._keys.me != self.author:
+            self._keys = KeyRing.load(self.config_dir, self.author)
+        return self._keys
+
+    def authors(self) -> list[KnownAuthor]:
+        """The people this profile knows, with their key fingerprints (this person first)."""
+        return self.keys.authors()
 
     def rename(self, name: str) -> Author:
         """Change the display name shown beside this person's notes."""
@@ -612,9 +625,13 @@ class Service:
         filters = {"document_ids": ids, "tag": tag, "claims_only": claims_only}
         out = Path(out)
         if fmt == "bundle":
-            return exchange.export_bundle(lib, out, with_sources=with_sources, **filters)
+            return exchange.export_bundle(
+                lib, out, with_sources=with_sources, sign=self.keys.sign, **filters
+            )
         if fmt == "folder":
-            return exchange.export_folder(lib, out, with_sources=with_sources, **filters)
+            return exchange.export_folder(
+                lib, out, with_sources=with_sources, sign=self.keys.sign, **filters
+            )
         if fmt == "markdown":
             return exchange.export_markdown(lib, out, **filters)
         if fmt == "csv":
@@ -653,7 +670,14 @@ class Service:
         if source.suffix.lower() == ".qdpx":
             report = exchange.import_qdpx(self.library, source, author=self.author)
         else:
-            report = exchange.merge(self.library, source, author=self.author)
+            keys = self.keys
+            report = exchange.merge(
+                self.library,
+                source,
+                author=self.author,
+                check=lambda item: keys.check(item, source.name),
+            )
+            keys.save()  # the people met on first use, once the merge has committed
         self._after_write()
         return report
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -661,14 +662,19 @@ def merge_bundle(
 
 
 def merge(
-    lib: Library, source: Path, *, author: Author, limits: Limits | None = None
+    lib: Library,
+    source: Path,
+    *,
+    author: Author,
+    limits: Limits | None = None,
+    check: Callable[[dict], str | None] | None = None,
 ) -> MergeReport:
     """Merge a bundle file or folder into the library in one transaction and report what happened.
 
     Raises BundleError (one line) when the file as a whole cannot be read; a bad record only
-    adds a line to `rejected`.
+    adds a line to `rejected` (`check`: the signature check, see store.signing).
     """
-    bundle = read_bundle(Path(source), limits or DEFAULT_LIMITS)
+    bundle = read_bundle(Path(source), limits or DEFAULT_LIMITS, check)
     sha = None
     if Path(source).is_file():
         sha = hashlib.sha256(Path(source).read_bytes()).hexdigest()
