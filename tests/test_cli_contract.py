@@ -242,6 +242,7 @@ def test_every_command_prints_json_that_parses(lib_path: Path, tmp_path: Path) -
     assert js("conflicts") == []
     assert js("locate")["library"] == str(lib_path)
     assert js("whoami", "Ada")["name"] == "Ada"
+    assert js("authors")[0]["name"] == "Ada"  # this profile first, with its key
     assert js("backup", str(tmp_path / "copy.margin"))["backup"] == str(tmp_path / "copy.margin")
     assert js("restore", str(tmp_path / "copy.margin"))["documents"] == 6
     named = js(

@@ -63,15 +63,20 @@ def test_a_bundle_claiming_to_be_me_without_my_signature_is_refused(tmp_path: Pa
     bad = tmp_path / "forged.margin.jsonld"
     bad.write_text(json.dumps(forged))
     result = run(alice, "merge", str(bad))
-    assert "0 added, 0 updated" in result.stdout, result.output
-    refused = [line for line in result.stdout.splitlines() if "rejected  annotation" in line]
-    assert len(refused) == 1 and "claims to be 'alice'" in refused[0] and "not signed" in refused[0]
+    assert "0 added, 0 updated" in result.stdout and "1 conflicts" in result.stdout, result.output
     with Library(alice / "library.margin") as lib:
-        assert [a.note for a in lib.annotations()] == ["mine"]
-    # A signature made with another key is refused the same way.
-    note["margin:signature"] = record["margin:signature"]
+        assert [a.note for a in lib.annotations()] == ["mine"]  # kept; theirs is a conflict
+    # A note in Alice's name she never wrote, with a signature made by another key: refused.
+    invented = json.loads(json.dumps(note))
+    invented["id"] = invented["canonical"] = "urn:uuid:0b9a2d7e-3c1f-4e8a-9b6d-5f4e3d2c1b0a"
+    invented["margin:signature"] = record["margin:signature"]
+    forged["first"]["items"] = [invented]
     bad.write_text(json.dumps(forged))
-    assert "not signed with it" in run(alice, "merge", str(bad)).stdout
+    refused = run(alice, "merge", str(bad))
+    lines = [line for line in refused.stdout.splitlines() if "rejected  annotation" in line]
+    assert len(lines) == 1 and "claims to be 'alice'" in lines[0] and "not signed" in lines[0]
+    with Library(alice / "library.margin") as lib:
+        assert len(lib.annotations()) == 1
     del mallory
 
 

@@ -313,6 +313,15 @@ class Service:
             self._keys = KeyRing.load(self.config_dir, self.author)
         return self._keys
 
+    def _signer(self) -> Callable[[dict], dict] | None:
+        # A first key cannot be written to a full disk: the export still goes out, unsigned
+        # (its records then count as unverified for whoever receives them).
+        try:
+            return self.keys.sign
+        except OSError as error:
+            log.warning("exporting unsigned: %s", error)
+            return None
+
     def authors(self) -> list[KnownAuthor]:
         """The people this profile knows, with their key fingerprints (this person first)."""
         return self.keys.authors()
@@ -626,11 +635,11 @@ class Service:
         out = Path(out)
         if fmt == "bundle":
             return exchange.export_bundle(
-                lib, out, with_sources=with_sources, sign=self.keys.sign, **filters
+                lib, out, with_sources=with_sources, sign=self._signer(), **filters
             )
         if fmt == "folder":
             return exchange.export_folder(
-                lib, out, with_sources=with_sources, sign=self.keys.sign, **filters
+                lib, out, with_sources=with_sources, sign=self._signer(), **filters
             )
         if fmt == "markdown":
             return exchange.export_markdown(lib, out, **filters)

@@ -119,6 +119,7 @@ class _Merger:
         self.bundle_docs: dict[str, InDocument] = {}
         self.missing: Counter = Counter()
         self.skipped_ids: set[str] = set()
+        self.unverified: dict[str, str] = {}
         self.tag_ids: dict[str, str | None] = {}
         self.said_aliases: set[str] = set()
         self._anchoring: Any = None
@@ -382,6 +383,8 @@ class _Merger:
                 continue
             local = self.local_annotation(inc.id)
             version = annotation_version(inc)
+            if local is None and self._refuse_unverified(inc.id):
+                continue
             if local is None:
                 plans.append((inc, doc, None, Outcome.ADDED, version))
                 continue
@@ -394,7 +397,7 @@ class _Merger:
                 "annotation",
                 inc.id,
                 local.author_id,
-                inc.author_id,
+                self._claimed(inc),
                 annotation_version(local),
                 version,
                 inc.previous,
@@ -459,6 +462,20 @@ class _Merger:
                 **placed,
             )
         )
+
+    def _refuse_unverified(self, record_id: str) -> bool:
+        """A new record claiming a known person without their signature: one refused line."""
+        line = self.unverified.get(record_id)
+        if line is None:
+            return False
+        self.report.rejected.append(line)
+        self.skipped_ids.add(record_id)
+        return True
+
+    def _claimed(self, inc: Any) -> str:
+        # An unsigned record in a known person's name is nobody's: the rule then keeps ours
+        # and stores theirs as a conflict, never an update (issue 15: "1 updated", no conflict).
+        return f"unverified:{inc.author_id}" if inc.id in self.unverified else inc.author_id
 
     def decide(
         self,
@@ -559,6 +576,8 @@ class _Merger:
                 continue
             local = self.lib.link_row(inc.id)
             version = link_version(inc)
+            if local is None and self._refuse_unverified(inc.id):
+                continue
             if local is None:
                 self.write_link(inc, None)
                 self.lib.remember_version("link", inc.id, version, inc.previous, base=True)
@@ -568,7 +587,7 @@ class _Merger:
                 "link",
                 inc.id,
                 local.author_id,
-                inc.author_id,
+                self._claimed(inc),
                 link_version(local),
                 version,
                 inc.previous,
@@ -600,6 +619,8 @@ class _Merger:
         # The export's order, whatever order a folder listed them in.
         for inc in sorted(incoming, key=lambda r: (r.claim_id, r.created, r.id)):
             if self._end_missing("verdict", inc.id, inc.claim_id):
+                continue
+            if self._refuse_unverified(inc.id):  # a verdict in someone's name, unsigned
                 continue
             local = self.lib.review_row(inc.id)
             if local is None:
@@ -641,6 +662,7 @@ def merge_bundle(
     with lib.write():
         import_id = new_id()
         merger = _Merger(lib, report, bundle.name, import_id)
+        merger.unverified = bundle.unverified
         merger.documents(bundle.documents)
         merger.tags(bundle.tags)
         merger.annotations(bundle.annotations)

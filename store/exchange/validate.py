@@ -143,6 +143,9 @@ class Bundle:
     links: list[InLink] = field(default_factory=list)
     reviews: list[InReview] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
+    unverified: dict[str, str] = field(default_factory=dict)
+    """Records claiming a known person without their signature: id -> the line that says so.
+    The merge never lets one add or change anything: new ones are refused, others conflict."""
 
 
 # -- margin's reading of an annotation -------------------------------------------------------------
@@ -544,14 +547,13 @@ def read_bundle_object(
     for index, raw in enumerate(items):
         where = _where("annotation", raw, index)
         problem = check(raw) if check is not None and isinstance(raw, dict) else None
-        if problem:
-            bundle.rejected.append(f"{where}: {problem}")
-            continue
         try:
             record = read_annotation(raw, limits, now, inherited_context=inherited)
             if record.id in seen:
                 raise RecordError("id appears twice in the bundle")
             seen.add(record.id)
+            if problem:
+                bundle.unverified[record.id] = f"{where}: {problem}"
         except RecordError as error:
             bundle.rejected.append(f"{where}: {error}")
             continue
