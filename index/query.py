@@ -27,9 +27,9 @@ from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.qparser import AndGroup, FuzzyTermPlugin, QueryParser, plugins
 from whoosh.searching import Searcher
 
-from index.bounded import deadline
 from index.schema import KIND_ANNOTATION, KIND_PASSAGE
 from index.snippets import locate, make_snippet
+from index.whoosh_reader import deadline
 from store.errors import MarginError
 from store.sanitize import has_surrogates, terminal_safe
 

@@ -13,7 +13,7 @@ VERDICTS = ("supported", "partly-supported", "unsupported", "contradicted", "nee
 ENTITIES = ("document", "annotation", "tag", "link", "review")
 # What notes export to; here, beside the other names, so the command line can offer them
 # without importing the exporters.
-EXPORT_FORMATS = ("bundle", "folder", "markdown", "csv", "claimreview", "qdpx")
+EXPORT_FORMATS = ("bundle", "folder", "markdown", "csv", "claimreview", "qdpx", "qdc")
 
 # Version 1: the data model of DESIGN.md.
 V1 = """

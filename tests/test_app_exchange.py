@@ -153,3 +153,30 @@ async def test_the_merge_notice_points_to_conflicts_only_when_the_report_has_som
         assert "0 conflicts" in notices(app)
         assert "'conflict zone': kept this library's colour" in notices(app)
         assert "Open the conflicts" not in notices(app)
+
+
+async def test_merging_kindle_clippings_from_the_library_screen_reports_each_part(
+    tmp_path: Path,
+) -> None:
+    from tests.conftest import FIXTURES
+
+    service = sample_service(tmp_path / "me", author=ANA)
+    book = FIXTURES / "foreign" / "pride-and-prejudice-chapter-1.txt"
+    assert [r.status for r in service.import_files([book])] == ["imported"]
+    app = make_app(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("m")
+        await pilot.pause()
+        clippings = FIXTURES / "foreign" / "My Clippings.txt"
+        app.screen.query_one("#import-path", Input).value = str(clippings)
+        await pilot.press("enter")
+        await settle(pilot)
+        shown = notices(app)
+        assert "My Clippings.txt (Kindle clippings): " in shown
+        assert "missing: 'The Art of War' by 'Sun Tzu' is not in this library" in shown
+        assert "import the book first" in shown
+        assert "orphaned: annotation " in shown
+        assert "placed: 'It is a truth universally acknowledged" in shown
+    highlights = [a for a in service.library.annotations() if a.anchor_state != "orphaned"]
+    assert len(highlights) == 2

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from store.library import Library
-from tests.conftest import SAMPLES, SEED
+from tests.conftest import FIXTURES, SAMPLES, SEED
 from tui.cli import cli
 
 INTRO = "A new first paragraph, written after the notes were made.\n\n"
@@ -239,6 +239,18 @@ def test_every_command_prints_json_that_parses(lib_path: Path, tmp_path: Path) -
     bundle = tmp_path / "notes.margin.jsonld"
     assert js("export", "-o", str(bundle))["output"] == str(bundle)
     assert js("merge", str(bundle))["report"]
+    # Other tools' notes, told by content; the report in parts (issue 13).
+    kindle = js("merge", str(FIXTURES / "foreign" / "My Clippings.txt"))
+    assert kindle["format"] == "Kindle clippings" and len(kindle["missing"]) == 2
+    # Its page is not in this library: nothing could be taken, so exit 1 (issue 15).
+    hypothesis = invoke(
+        lib_path, "merge", str(FIXTURES / "foreign" / "hypothesis-export.json"), "--json"
+    )
+    assert hypothesis.exit_code == 1, hypothesis.output
+    assert json.loads(hypothesis.stdout)["format"] == "Hypothesis"
+    codebook = tmp_path / "tags.qdc"
+    assert js("export", "--format", "qdc", "-o", str(codebook))["output"] == str(codebook)
+    assert js("merge", str(codebook))["format"] == "REFI-QDA"
     assert js("conflicts") == []
     assert js("locate")["library"] == str(lib_path)
     assert js("whoami", "Ada")["name"] == "Ada"

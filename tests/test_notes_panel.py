@@ -108,3 +108,24 @@ async def test_the_app_follows_what_another_process_writes(tmp_path: Path) -> No
         assert await until(pilot, lambda: panel.option_count == before + 1)
         assert "written from another shell" in screen_text(app)
     other.close()
+
+
+async def test_a_poll_that_meets_a_screen_being_taken_down_passes_it_by(tmp_path: Path) -> None:
+    # CI caught the once-a-second tick landing while the app shut a reader down: its widgets
+    # were gone, and the tick failed the app. The tick now passes such a screen by.
+    from tests.apptools import poll_library
+
+    service = sample_service(tmp_path)
+    doc = service.library.resolve_document("Federalist")
+    other = Service(service.library_path, service.config_dir)
+    app = make_app(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.open_document(doc.id)
+        await settle(pilot)
+        await app.screen.query_one("#reader").remove()  # as the shut-down takes it apart
+        start = doc.text.index("The friend of popular governments")
+        other.annotate(doc.id, start, start + 30, note="while it closes")
+        poll_library(app)
+        await settle(pilot)
+        assert app.return_code is None  # the app is still running
+    other.close()

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import index.bounded
 import index.query
+import index.whoosh_reader
 from index.helper import _Helper
 from tests.apptools import sample_service
 from tui.cli import cli
@@ -66,7 +66,7 @@ def test_a_phrase_of_words_that_never_meet_is_cut_at_the_deadline_and_said_parti
     # The phrase's deadline already passed (the collector's own 2 s are not): no match is
     # ever collected for the collector to check the clock on, so only the deadline inside
     # phrase matching can stop it, 256 passages on.
-    monkeypatch.setattr(index.query, "deadline", lambda seconds: index.bounded.deadline(-1.0))
+    monkeypatch.setattr(index.query, "deadline", lambda seconds: index.whoosh_reader.deadline(-1.0))
     cut = service.search('"of the"')
     assert cut.timed_out and cut.partial and cut.to_json()["partial"] is True
 
@@ -97,3 +97,18 @@ def test_margin_search_says_on_stderr_what_is_still_being_indexed(tmp_path: Path
     answer = json.loads(result.stdout)
     assert answer["hits"] == [] and answer["pending"] > 0 and answer["partial"] is True
     assert "still being indexed" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_a_search_reads_the_index_in_place_and_copies_no_segment(tmp_path: Path) -> None:
+    # whoosh copied every part of every segment into memory when it opened it: 104 MiB of
+    # copies for the 75-book index, a 255 MiB peak for `margin search whale` (issue 11).
+    import gc
+    from io import BytesIO
+
+    from whoosh.filedb.structfile import BufferFile
+
+    service = sample_service(tmp_path)
+    assert service.search("Senegal").hits
+    parts = [o for o in gc.get_objects() if isinstance(o, BufferFile) and not o.is_closed]
+    assert parts, "the index's segments are read through BufferFile"
+    assert not [p for p in parts if isinstance(p.file, BytesIO)]

@@ -7,6 +7,7 @@ import threading
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.css.query import NoMatches
 
 from tui.commands import MarginCommands
 from tui.screens.help import HelpScreen
@@ -64,7 +65,12 @@ class MarginApp(App[None]):
         self._library_version = version
         changed = getattr(self.screen, "library_changed", None)
         if changed is not None:
-            changed()
+            try:
+                changed()
+            except NoMatches:
+                # The screen's widgets are gone: the app is closing it (a tick that lands while
+                # the app shuts down). A screen shown again reads the library afresh.
+                pass
 
     def on_unmount(self) -> None:
         self.service.index_later = None

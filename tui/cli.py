@@ -29,7 +29,7 @@ from store.schema import EXPORT_FORMATS, VERDICTS
 from tui import paths
 
 if TYPE_CHECKING:
-    from tui.service import ImportResult, Service
+    from tui.service import ImportReport, ImportResult, Service
 
 # Only what parsing the arguments needs is imported above: `margin --help` cost 0.41 s of CPU,
 # 31x `python -c pass`, when the service (whoosh, sqlite-utils, the importers) came with it
@@ -665,7 +665,7 @@ def tag_delete(obj: Context, name: str, as_json: bool) -> None:
     type=click.Choice(list(EXPORT_FORMATS)),
     default="bundle",
     show_default=True,
-    help="bundle: W3C Web Annotation JSON-LD; folder: one file per note, for git; markdown, csv, claimreview (schema.org), qdpx (REFI-QDA).",
+    help="bundle: W3C Web Annotation JSON-LD; folder: one file per note, for git; markdown, csv, claimreview (schema.org), qdpx (REFI-QDA project), qdc (REFI-QDA codebook: the tags).",
 )
 @click.option(
     "-o",
@@ -722,21 +722,50 @@ def export(
 @json_option
 @pass_context
 def merge(obj: Context, source: Path, as_json: bool) -> None:
-    """Merge a colleague's notes: a bundle file, a folder bundle, or a REFI-QDA .qdpx.
+    """Merge notes: a colleague's bundle (file or folder), W3C annotations from any tool,
+    Hypothesis JSON, Kindle's My Clippings.txt, Readwise CSV, or REFI-QDA (.qdpx, .qde, .qdc).
 
-    One transaction; nobody's notes are overwritten (a different author's version is kept as a
-    conflict: see `margin conflicts`). Merging the same file twice changes nothing.
+    The format is told by the content. One transaction; nobody's notes are overwritten (a
+    different author's version is kept as a conflict: see `margin conflicts`); notes of other
+    tools are placed by their quotes, and books not in the library are listed ("import the book
+    first"). Merging the same file twice changes nothing.
     """
     from tui.service import nothing_taken
 
     report = obj.service.import_report(source)
     lines = report.lines()
     if as_json:
-        emit({"source": str(source), "report": lines})
+        emit({"source": str(source), "report": lines, **merge_data(report)})
     else:
         for line in lines:
             say(line)
     sys.exit(1 if nothing_taken(report) else 0)
+
+
+def merge_data(report: ImportReport) -> dict:
+    """A merge report's parts for `--json`: what came in, placed where, orphaned, refused."""
+    from tui.service import MergeReport
+
+    if isinstance(report, MergeReport):
+        return {
+            "format": report.format,
+            "counts": {k: dict(v) for k, v in report.counts.items()},
+            "added": report.added,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+            "placed": report.placed,
+            "orphaned": report.orphaned,
+            "conflicts": len(report.conflicts),
+            "refused": report.rejected,
+            "missing": report.skipped,
+            "notices": report.notices,
+        }
+    return {
+        "format": "REFI-QDA",
+        "counts": dict(report.counts),
+        "lost": report.lost,
+        "refused": report.refused,
+    }
 
 
 @cli.command()

@@ -649,6 +649,8 @@ class Service:
             return exchange.export_claimreview(lib, out)
         if fmt == "qdpx":
             return exchange.export_qdpx(lib, out)
+        if fmt == "qdc":
+            return exchange.export_qdc(lib, out)
         raise InvalidInput(f"unknown format {fmt!r}: one of {', '.join(EXPORT_FORMATS)}")
 
     def export_notes(
@@ -672,21 +674,19 @@ class Service:
         ).lines()
 
     def import_report(self, source: Path) -> ImportReport:
-        """Merge a colleague's notes (bundle file, folder bundle or .qdpx); what happened, as
-        data: counts, conflicts (a merge's), lost and refused items."""
+        """Merge notes: a margin bundle (file or folder), W3C annotations from any tool,
+        Hypothesis JSON, Kindle clippings, Readwise CSV or REFI-QDA (.qdpx, .qde, .qdc); what
+        happened, as data: counts, where notes were placed, conflicts, orphans, refusals."""
+        # Which tool wrote it is told by the content (store.exchange.router), not the name.
         source = Path(source)
-        report: ImportReport
-        if source.suffix.lower() == ".qdpx":
-            report = exchange.import_qdpx(self.library, source, author=self.author)
-        else:
-            keys = self.keys
-            report = exchange.merge(
-                self.library,
-                source,
-                author=self.author,
-                check=lambda item: keys.check(item, source.name),
-            )
-            keys.save()  # the people met on first use, once the merge has committed
+        keys = self.keys
+        report = exchange.merge_any(
+            self.library,
+            source,
+            author=self.author,
+            check=lambda item: keys.check(item, source.name),
+        )
+        keys.save()  # the people met on first use, once the merge has committed
         self._after_write()
         return report
 

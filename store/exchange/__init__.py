@@ -11,9 +11,11 @@ from .claimreview import export_claimreview
 from .conflicts import Conflict, list_conflicts
 from .csv_export import export_csv
 from .merge import MergeReport, merge, resolve_conflict
+from .qdc import export_qdc, import_qdc
 from .qdpx import QdpxReport, import_qdpx
 from .qdpx_export import export_qdpx
 from .report import export_markdown
+from .router import merge_any
 from .validate import BundleError, Limits
 
 __all__ = [
@@ -28,9 +30,12 @@ __all__ = [
     "export_csv",
     "export_folder",
     "export_markdown",
+    "export_qdc",
     "export_qdpx",
+    "import_qdc",
     "import_qdpx",
     "list_conflicts",
     "merge",
+    "merge_any",
     "resolve_conflict",
 ]

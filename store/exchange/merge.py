@@ -60,6 +60,7 @@ class MergeReport:
     """What a merge did: counts, and one line for every record that needs a look."""
 
     source: str
+    format: str = "margin bundle"  # which tool wrote the file (store.exchange.router)
     added: int = 0
     updated: int = 0
     unchanged: int = 0
@@ -70,6 +71,7 @@ class MergeReport:
     skipped: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     counts: dict[str, Counter] = field(default_factory=dict)
+    placed: list[str] = field(default_factory=list)  # where each new note landed
 
     @property
     def changed(self) -> bool:
@@ -85,7 +87,7 @@ class MergeReport:
     def summary(self) -> str:
         """The report's first line."""
         return (
-            f"{self.source}: {self.added} added, {self.updated} updated, "
+            f"{self.source} ({self.format}): {self.added} added, {self.updated} updated, "
             f"{self.unchanged} unchanged, {self.kept_newer} kept newer, "
             f"{len(self.conflicts)} conflicts, {len(self.orphaned)} orphaned, "
             f"{len(self.rejected)} rejected"
@@ -95,6 +97,7 @@ class MergeReport:
     def lines(self) -> list[str]:
         """The whole report, one line per item, for the CLI and the app."""
         found = [self.summary()]
+        found += [f"  placed    {line}" for line in self.placed]
         found += [f"  conflict  {c.line()}" for c in self.conflicts]
         found += [f"  orphaned  {line}" for line in self.orphaned]
         found += [f"  missing   {line}" for line in self.skipped]

@@ -131,6 +131,22 @@ def _parse_project(data: bytes, name: str) -> etree._Element:
     return root
 
 
+_ABOUT = {"author": 500, "published": 100, "source": 2000, "format": 50}
+
+
+def _about(description: str) -> dict[str, str]:
+    """A source's metadata from its Description ("Author: ..." lines, as margin exports it)."""
+    found: dict[str, str] = {}
+    for line in description.splitlines():
+        key, sep, value = line.partition(":")
+        key = key.strip().lower()
+        if sep and key in _ABOUT and key not in found:
+            cleaned = clean_field(value.strip(), _ABOUT[key])
+            if cleaned:
+                found[key] = cleaned
+    return found
+
+
 def _time(value: str | None) -> str:
     if not value:
         return now()
@@ -163,6 +179,9 @@ class _Importer:
         self.selections: dict[str, str] = {}  # REFI guid -> local annotation id
         self._anchoring: ModuleType | None = None  # store.anchoring, imported on first use
         self.pre: dict[tuple[int, int], Any] = {}
+        self.project_user: str | None = None  # the project's creator: the last fallback coder
+        self.note_names: dict[str, str] = {}
+        self.used_notes: set[str] = set()
 
     def who(self, guid: str | None) -> Author:
         if guid and _GUID.fullmatch(guid):
@@ -171,7 +190,39 @@ class _Importer:
                 return Author(id=key, name=self.users[key])
         return self.author
 
+    def coder(self, element: etree._Element) -> Author:
+        """Who made a selection: its creatingUser, else its codings', else the project's."""
+        for guid in (
+            element.get("creatingUser"),
+            *(c.get("creatingUser") for c in element.iterfind(_Q + "Coding")),
+            self.project_user,
+        ):
+            found = self.who(guid)
+            if found is not self.author:
+                return found
+        return self.author
+
+    def lost_notes(self, root: etree._Element) -> None:
+        """Notes margin could not attach: on a whole source (margin notes passages) or on
+        nothing; each listed, never dropped in silence."""
+        on_sources = {}
+        for source in root.iterfind(f"{_Q}Sources/*"):
+            for ref in source.iterfind(_Q + "NoteRef"):
+                target = (ref.get("targetGUID") or "").lower().strip("{}")
+                on_sources[target] = source.get("name") or source.get("guid") or "a source"
+        for guid, name in self.note_names.items():
+            if guid in self.used_notes:
+                continue
+            where = (
+                f"on the whole of source {show(on_sources[guid], 40)} (margin keeps notes on "
+                "passages)"
+                if guid in on_sources
+                else "linked to no selection"
+            )
+            self.report.lost.append(f"note {show(name, 50)}: {where}; not imported")
+
     def read_users(self, root: etree._Element) -> None:
+        self.project_user = root.get("creatingUserGUID")
         for user in root.iterfind(f"{_Q}Users/{_Q}User"):
             guid = user.get("guid", "")
             if _GUID.fullmatch(guid):
@@ -210,6 +261,7 @@ class _Importer:
                 text = raw.decode("utf-8-sig", errors="replace") if raw is not None else None
             if text is None:
                 continue
+            self.note_names[guid] = note.get("name") or guid
             self.notes[guid] = (
                 ingest_clean(text)[0].strip(),
                 note.get("creatingUser"),
@@ -293,7 +345,7 @@ class _Importer:
             return None
         return found.start, found.end, found.state
 
-    def document(self, source: etree._Element, text: str) -> Document:
+    def document(self, source: etree._Element, text: str, fmt: str = "txt") -> Document:
         sha = text_sha256(text)
         found = self.lib.document_by_sha(sha)
         if found is not None:
@@ -305,14 +357,15 @@ class _Importer:
             if is_uuid(guid) and not self.lib.exists("document", guid)
             else derived_id("refi-document", sha)
         )
+        about = _about(source.findtext(_Q + "Description") or "")
         added = self.lib.put_document(
             Document(
                 id=doc_id,
                 title=clean_field(source.get("name") or "untitled", 500) or "untitled",
-                author=None,
-                published=None,
-                source=self.label,
-                format="txt",
+                author=about.get("author"),
+                published=about.get("published"),
+                source=about.get("source") or self.label,
+                format=about.get("format") or fmt,
                 sha256=sha,
                 text=text,
                 page_starts=None,
@@ -378,13 +431,14 @@ class _Importer:
             if target not in self.notes:
                 continue
             content, user, when = self.notes[target]
+            self.used_notes.add(target)
             match = _VERDICT_NOTE.fullmatch(content)
             if match and match.group(1) in VERDICTS:
                 verdicts.append((target, match.group(1), match.group(2).strip(), user, when))
             else:
                 note_parts.append(content)
         note = "\n\n".join(p for p in note_parts if p)[:MAX_NOTE]
-        creator = self.who(element.get("creatingUser"))
+        creator = self.coder(element)
         created = _time(element.get("creationDateTime"))
         modified = max(
             created, _time(element.get("modifiedDateTime") or element.get("creationDateTime"))
@@ -482,8 +536,10 @@ class _Importer:
                 relation = "context"
             note, user, when = "", None, None
             for ref in link.iterfind(_Q + "NoteRef"):
-                found = self.notes.get((ref.get("targetGUID") or "").lower().strip("{}"))
+                note_guid = (ref.get("targetGUID") or "").lower().strip("{}")
+                found = self.notes.get(note_guid)
                 if found:
+                    self.used_notes.add(note_guid)
                     note, user, when = found
                     break
             guid = (link.get("guid") or "").lower().strip("{}")
@@ -560,16 +616,22 @@ def import_qdpx(
             other: Counter[str] = Counter()
             for source in root.iterfind(f"{_Q}Sources/*"):
                 kind = etree.QName(source).localname
-                if kind != "TextSource":
+                what = f"source {show(source.get('name') or source.get('guid'), 50)}"
+                # A PDF's text is its Representation (a text source with its own selections):
+                # margin reads that text, with or without the PDF in the archive.
+                held = source.find(_Q + "Representation") if kind == "PDFSource" else None
+                if kind != "TextSource" and held is None:
                     other[kind] += 1
                     continue
-                what = f"source {show(source.get('name') or source.get('guid'), 50)}"
-                inline = source.findtext(_Q + "PlainTextContent")
+                textual = held if held is not None else source
+                if held is not None:
+                    report.counts["PDF sources read from their text"] += 1
+                inline = textual.findtext(_Q + "PlainTextContent")
                 if inline is not None:
                     raw_text = inline
                 else:
                     raw = importer.source_bytes(
-                        source.get("plainTextPath"), what, zf, members, limits
+                        textual.get("plainTextPath"), what, zf, members, limits
                     )
                     if raw is None:
                         continue
@@ -582,14 +644,15 @@ def import_qdpx(
                 if not text.strip():
                     report.lost.append(f"{what}: empty text; not imported")
                     continue
-                doc = importer.document(source, text)
-                selections = list(source.iterfind(_Q + "PlainTextSelection"))
+                doc = importer.document(source, text, "pdf" if held is not None else "txt")
+                selections = list(textual.iterfind(_Q + "PlainTextSelection"))
                 importer.prepare(raw_text, text, selections)
                 for selection in selections:
                     importer.selection(selection, doc, raw_text, text)
             for kind, count in sorted(other.items()):
                 report.lost.append(f"{count} {kind} sources not imported (margin reads text only)")
             importer.links(root)
+            importer.lost_notes(root)
             for element in ("Cases", "Variables", "Sets", "Graphs"):
                 if root.find(_Q + element) is not None:
                     report.lost.append(f"{element} are not carried into margin")

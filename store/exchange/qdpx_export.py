@@ -107,15 +107,17 @@ def project_xml(lib: Library) -> tuple[bytes, dict[str, bytes], QdpxReport]:
         sources = _sub(root, "Sources")
         for doc in chosen.documents.values():
             guid = _guid(doc.id, "document")
-            about = "; ".join(
-                x
-                for x in (
-                    doc.author,
-                    doc.published,
-                    public_source(doc.source),
-                    f"margin text sha256 {doc.sha256}",
+            # One "Field: value" line each, so the import (or a person) reads them back.
+            about = "\n".join(
+                f"{label}: {value}"
+                for label, value in (
+                    ("Author", doc.author),
+                    ("Published", doc.published),
+                    ("Source", public_source(doc.source)),
+                    ("Format", doc.format),
+                    ("margin text sha256", doc.sha256),
                 )
-                if x
+                if value
             )
             element = _sub(
                 sources,

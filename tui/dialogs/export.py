@@ -23,6 +23,7 @@ FORMATS = {
     "csv": ("CSV: one row per annotation", "annotations.csv"),
     "claimreview": ("Verdicts as schema.org ClaimReview", "claimreview.jsonld"),
     "qdpx": ("REFI-QDA project for ATLAS.ti, NVivo, MAXQDA, QualCoder", "margin.qdpx"),
+    "qdc": ("REFI-QDA codebook: the tags, for Taguette, MAXQDA, NVivo", "margin.qdc"),
 }
 
 

@@ -82,7 +82,7 @@ class LibraryScreen(Screen[None]):
             "merge_notes",
             "Merge",
             id="merge",
-            tooltip="Merge a colleague's notes (bundle, folder or .qdpx)",
+            tooltip="Merge notes: a colleague's bundle, W3C, Hypothesis, Kindle, Readwise, REFI-QDA",
         ),
         Binding(
             "n",
@@ -361,7 +361,8 @@ class LibraryScreen(Screen[None]):
 
         self.app.push_screen(
             ImportDialog(
-                "Merge a colleague's notes: a bundle file, a folder bundle or a .qdpx.",
+                "Merge notes: a colleague's bundle, W3C annotations, Hypothesis JSON, Kindle "
+                "clippings, Readwise CSV or REFI-QDA (.qdpx, .qde, .qdc).",
                 example="~/Downloads/ana.margin.jsonld",
             ),
             chosen,
@@ -380,7 +381,8 @@ class LibraryScreen(Screen[None]):
         except MarginError as error:
             lines, conflicts, severity = [str(error)], 0, "error"
         else:
-            lines, severity = report.lines(), "information"
+            severity = "information"
+            lines = merge_notice(report) if isinstance(report, MergeReport) else report.lines()
             conflicts = len(report.conflicts) if isinstance(report, MergeReport) else 0
         self.app.call_from_thread(self._exchange_done, lines, severity, conflicts)
 
@@ -503,3 +505,26 @@ class LibraryScreen(Screen[None]):
             )
             self.query_one("#import-progress").display = False
             self.query_one("#import-status").display = False
+
+
+def merge_notice(report: MergeReport, each: int = 3) -> list[str]:
+    """A merge report as a notification: what needs the reader first (books to import, notes
+    orphaned, refused, conflicts), a few of the placed notes, the counts of the rest."""
+
+    def some(label: str, items: list[str]) -> list[str]:
+        shown = [f"{label}: {line}" for line in items[:each]]
+        if len(items) > each:
+            shown.append(
+                f"\u2026 and {len(items) - each} more {label} (margin merge --json lists all)"
+            )
+        return shown
+
+    return (
+        [report.summary()]
+        + [f"missing: {line}" for line in report.skipped]
+        + some("orphaned", report.orphaned)
+        + some("refused", report.rejected)
+        + some("conflict", [c.line() for c in report.conflicts])
+        + some("placed", report.placed)
+        + some("note", report.notices)
+    )
