@@ -791,12 +791,19 @@ class SearchIndex:
 
         A damaged index is rebuilt here and said as one line ("rebuilt"), never a traceback."""
         try:
-            return self._verify(lib)
+            problems = self._verify(lib)
         except _READ_SAFE:
             raise
         except Exception as error:  # noqa: BLE001 - damage met while reading (issue 15)
             reason = self.heal(lib, error)
-        return [f"index: {reason}; rebuilt from the library", *self._verify(lib)]
+            return [f"index: {reason}; rebuilt from the library", *self._verify(lib)]
+        if problems and self._meta is not None and self._meta.seq == lib.max_seq():
+            # In step by its seq yet holding other than the library: a flipped byte can drop
+            # a note without any read error (1 of 24 seeds). Repaired here, and said.
+            self.rebuild(lib)
+            problems = [f"{problem}; rebuilt from the library" for problem in problems]
+            problems += self._verify(lib)
+        return problems
 
     def _verify(self, lib: IndexedLibrary) -> list[str]:
         problem = self._problem(lib)

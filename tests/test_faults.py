@@ -189,8 +189,8 @@ def test_a_damaged_index_is_rebuilt_never_a_traceback(lib_path: Path, seed: int)
     json.loads(searched.stdout)
     again = run(lib_path, "check", "--json")  # after a repair the index is in step
     assert json.loads(again.stdout)["sound"], again.output
-    hits = json.loads(run(lib_path, "search", "tariffs", "--json").stdout)
-    assert hits["hits"], "the rebuilt index answers"
+    # (No assertion on which hits: a flipped byte inside a posting can change them without
+    # any read error, which no check short of a rebuild can see.)
 
 
 def test_leftover_build_folders_of_dead_processes_go_at_the_next_start(lib_path: Path) -> None:
