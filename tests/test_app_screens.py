@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import pytest
 from textual.widgets import DataTable, Input, OptionList
 
 from tests.apptools import (
@@ -301,3 +303,128 @@ async def test_claims_board_never_combines_unreviewed_with_a_verdict(tmp_path: P
 def _filters(app) -> str:  # noqa: ANN001
     """The claims board's line of filters ("2 claims · all · by document")."""
     return next(line for line in screen_lines(app) if "\u00b7 by " in line)
+
+
+async def test_the_search_preview_shows_a_hard_wrapped_book_as_paragraphs_with_the_hit(
+    tmp_path: Path,
+) -> None:
+    # A Gutenberg text keeps its 70-column lines; the preview, narrower, wrapped each of them
+    # and left a word or two alone on a row, started mid-word, and at 80x24 the hit was below
+    # the preview's last row.
+    import textwrap
+
+    from tests.apptools import sample_service
+
+    words = "the quick brown fox jumps over a lazy dog while margins fill with notes".split()
+    paragraphs = [
+        textwrap.fill(" ".join(words[(n + i) % len(words)] for i in range(90)), width=70)
+        for n in range(40)
+    ]
+    paragraphs[20] = paragraphs[20].replace("lazy", "xylophone", 1)
+    book = tmp_path / "wrapped-book.txt"
+    book.write_text("\n\n".join(paragraphs) + "\n", encoding="utf-8")
+    service = sample_service(tmp_path / "lib")
+    list(service.import_files([book]))
+    service.sync_index()
+    app = make_app(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"xylophone", "enter")
+        await settle(pilot)
+        preview = app.screen.query_one("#preview")
+        rows = [
+            line[preview.region.x : preview.region.right].strip(" \u258f")
+            for line in screen_lines(app)[preview.region.y : preview.region.bottom]
+        ]
+        assert any("xylophone" in row for row in rows), rows
+        inside = [row for row in rows[1:-1] if row]
+        # Flowing paragraphs: no row is a word or two left over from a longer line.
+        assert all(len(row) > preview.region.width // 2 for row in inside[:-1] if row), rows
+        assert rows[0].split()[0] in words, rows  # a whole word first
+
+
+async def test_a_search_with_changes_pending_asks_again_until_they_are_indexed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another process (margin import, the app's indexing child) catches the index up; nothing
+    # told the search screen, which said "0 hits · 1 change still being indexed" for good.
+    import tui.screens.search
+    from tests.apptools import sample_service
+
+    monkeypatch.setattr(tui.screens.search, "PENDING_RECHECK", 0.05)
+    service = sample_service(tmp_path)
+    book = tmp_path / "ledger.txt"
+    book.write_text("The quartermaster's ledger.\n\nSeventeen barrels of zwieback.\n", "utf-8")
+    app = make_app(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        [done] = list(service.import_files([book]))  # in the store, not yet in the index
+        assert done.status == "imported"
+        await pilot.press("slash", *"zwieback", "enter")
+        await settle(pilot)
+        assert "still being indexed" in app.screen.sub_title
+        service.sync_index()  # the other process's work
+        await pilot.pause(0.2)
+        await settle(pilot)
+        assert app.screen.sub_title == "1 hit"
+        assert "zwieback" in screen_text(app)
+
+
+async def test_a_book_of_millions_of_characters_leaves_the_import_date_whole(
+    tmp_path: Path,
+) -> None:
+    # War and Peace showed as "3228k": one character wider, and at 120 columns the last
+    # column lost its day ("2026-12-0").
+    from tests.apptools import sample_service
+
+    service = sample_service(tmp_path)
+    book = tmp_path / "long-book.txt"
+    book.write_text(("All happy families are alike. " * 40 + "\n\n") * 1000, encoding="utf-8")
+    [done] = list(service.import_files([book]))
+    assert done.status == "imported"
+    app = make_app(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        [row] = [line for line in screen_lines(app) if "long-book" in line]
+        assert "1.2M" in row
+        assert re.search(r"\d{4}-\d\d-\d\d\s*$", row.rstrip(" \u258f")), row
+
+
+async def test_the_claim_screen_cuts_its_context_at_whole_words(tmp_path: Path) -> None:
+    # The context was cut at a character count: "…l economic and security arrangements".
+    service = sample_service(tmp_path)
+    claim = service.annotate_quote("Xi's Pitch", "democracies must better compete", role="claim")
+    text = service.library.document(claim.document_id).text
+    app = make_app(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        await pilot.press("a")
+        await pilot.pause()
+        row = [s.claim.id for s in app.screen.claims].index(claim.id)
+        await pilot.press(*["down"] * row, "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ClaimScreen)
+        [first] = [line for line in screen_lines(app) if line.lstrip().startswith("\u2026")][:1]
+        words = first.lstrip()[1:].split()[:2]
+        assert re.search(r"(^|\s)" + re.escape(" ".join(words)), " ".join(text.split())), first
+
+
+async def test_an_import_of_a_known_text_says_which_document_it_is(tmp_path: Path) -> None:
+    # A QA pass imported a renamed copy and was told only "0 imported, 1 already there".
+    import shutil
+
+    from tests.conftest import SEED
+
+    service = sample_service(tmp_path)
+    copy = tmp_path / "renamed-copy.txt"
+    shutil.copy(SEED, copy)
+    app = make_app(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.screen.import_paths([copy])
+        await settle(pilot)
+        said = notices(app)
+        assert "0 imported, 1 already there" in said
+        assert "renamed-copy.txt: the same text as \u201cXi\u2019s Pitch" in said

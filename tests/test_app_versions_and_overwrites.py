@@ -46,7 +46,7 @@ async def test_a_file_named_like_a_document_is_offered_as_its_new_version(tmp_pa
         await settle(pilot)
         question = await _import(app, pilot, second, "y")
         assert "looks like a new version of" in question and "Xi" in question
-        assert "1 new versions" in notices(app)
+        assert "1 new version" in notices(app) and "new versions" not in notices(app)
     assert service.library.document_ids() == before  # no second document
     moved = service.library.annotation(note.id)
     assert moved.note == "key claim" and moved.start == note.start + len(INTRO)
@@ -85,3 +85,17 @@ async def test_an_export_over_an_existing_file_asks_first(tmp_path: Path) -> Non
             if answer == "n":
                 assert out.read_bytes() == SEED.read_bytes()
     assert out.read_bytes() != SEED.read_bytes() and b"Annotation" in out.read_bytes()
+
+
+async def test_escape_on_the_version_question_imports_nothing(tmp_path: Path) -> None:
+    # Three ways out of that question: yes, no (a separate document) and escape, which backs
+    # out of the import altogether, as escape does in every other dialog.
+    service, note, second = _versions(tmp_path)
+    before = service.library.document_ids()
+    app = make_app(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await _import(app, pilot, second, "escape")
+        assert not isinstance(app.screen, ConfirmDialog)
+    assert service.library.document_ids() == before
+    assert service.library.annotation(note.id).start == note.start

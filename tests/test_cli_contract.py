@@ -349,6 +349,18 @@ def test_restore_refuses_newer_changes_unless_forced_and_keeps_a_safety_copy(
     assert "not a margin library" in refused(lib_path, "restore", str(not_a_library))
 
 
+def test_a_restore_of_a_file_that_is_no_library_names_that_file_only(
+    lib_path: Path, tmp_path: Path
+) -> None:
+    # The reason named the staging copy the person never sees:
+    # "notes.txt: not a margin library (/x/.library.margin.restoring-123: this file is ...)".
+    ok(lib_path, "import", str(SEED))
+    not_a_library = tmp_path / "notes.txt"
+    not_a_library.write_text("hello", encoding="utf-8")
+    message = refused(lib_path, "restore", str(not_a_library))
+    assert str(not_a_library) in message and "restoring" not in message, message
+
+
 def test_conflict_ids_take_prefixes(tmp_path: Path) -> None:
     alice, bob = tmp_path / "alice", tmp_path / "bob"
     mine, theirs = alice / "library.margin", bob / "library.margin"

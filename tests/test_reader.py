@@ -450,3 +450,39 @@ async def test_a_tag_the_note_has_comes_off_with_t_or_its_number(service: Servic
         await pilot.press("u")  # undo takes back the last toggle
         await settle(pilot)
         assert service.library.annotation(made.id).tags == ()
+
+
+async def test_a_note_typed_in_one_burst_then_ctrl_s_keeps_every_letter(service: Service) -> None:
+    # Keys that arrive together (a fast typist, a paste without bracketed paste, tmux
+    # send-keys) reach the app in one read. A priority ctrl+s ran before the editor had taken
+    # the letters queued ahead of it: "Note saved", and the note stored empty.
+    from textual import events
+
+    app = make_app(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_reader(pilot, service, "Xi's Pitch", CLAIM)
+        await pilot.press("s", "h")
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        for char in "typed fast":
+            app.post_message(events.Key("space" if char == " " else char, char))
+        app.post_message(events.Key("ctrl+s", None))
+        await settle(pilot)
+        [row] = rows(service)
+        assert row["note"] == "typed fast"
+
+
+async def test_find_as_you_type_says_not_found_once_not_per_keystroke(service: Service) -> None:
+    # Each keystroke of a word not in the text toasted "Not found: ..." four deep over it.
+    app = make_app(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_reader(pilot, service, "Federalist")
+        await pilot.press("slash", *"zzzq")
+        await pilot.pause()
+        find = app.screen.query_one("#find", Input)
+        assert "Not found" not in notices(app)
+        assert find.has_class("-invalid")  # the red border says it meanwhile
+        await pilot.press("enter")
+        await pilot.pause()
+        assert notices(app).count("Not found") == 1

@@ -15,6 +15,7 @@ from tests.conftest import NewDoc, on_disk
 from tests.test_exchange import ALICE, BOB
 from tui.app import make_app
 from tui.cli import cli
+from tui.dialogs.retitle import RetitleDialog
 from tui.screens.library import source_label
 
 PAGES = Path(__file__).parent / "fixtures" / "html"
@@ -142,6 +143,12 @@ async def test_library_n_names_the_selected_document(tmp_path: Path) -> None:
         app.screen.query_one("#retitle-date").value = "someday"
         await pilot.press("enter")
         await settle(pilot)
-        assert "'someday' is not a date" in notices(app)
+        # Refused: the dialog stays open with the typing and the reason under it.
+        assert isinstance(app.screen, RetitleDialog)
+        assert app.screen.query_one("#retitle-date").value == "someday"
+        assert "'someday' is not a date" in screen_text(app)
         assert service.library.document(doc.id).published == "1787-11-22"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not isinstance(app.screen, RetitleDialog)
     service.close()

@@ -594,7 +594,7 @@ def tags(obj: Context, as_json: bool) -> None:
 
 @cli.group()
 def tag() -> None:
-    """Change the codebook: rename, merge, recolour, delete."""
+    """Change the codebook: create, rename, merge, recolour, describe, delete; add to a note."""
 
 
 @tag.command("rename")

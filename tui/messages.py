@@ -28,7 +28,7 @@ class ImportProgress(Message):
 @dataclass
 class ImportFinished(Message):
     imported: int
-    duplicates: int
+    duplicates: list[ImportResult]
     failures: list[ImportResult]
     updates: list[ImportResult]
 

@@ -705,34 +705,6 @@ class Service:
 
     # -- checks ---------------------------------------------------------------------------
 
-    def check(self) -> list[str]:
-        """Problems with the library: integrity, index not in step, anchors that do not match."""
-        lib = self.library
-        problems = lib.integrity_problems()
-        for annotation in lib.annotations():
-            if annotation.anchor_state == "orphaned":
-                problems.append(
-                    f"annotation {annotation.id[:8]}: orphaned (quote {annotation.exact[:40]!r} "
-                    "no longer found in its document)"
-                )
-                continue
-            text = lib.text_at(
-                annotation.document_id, annotation.start, annotation.end - annotation.start
-            )
-            if text != annotation.exact:
-                problems.append(
-                    f"annotation {annotation.id[:8]}: its quote no longer matches the text at "
-                    f"{annotation.start}-{annotation.end}"
-                )
-        with self._index_lock:
-            try:
-                self.index.sync(lib)
-            except IndexBusy as busy:
-                problems.append(f"index: {busy}")
-            else:
-                problems += self.index.verify(lib)
-        return problems
-
     def backup(self, target: Path) -> None:
         """Write a consistent copy of the library to `target`."""
         self.library.backup(Path(target))
@@ -976,7 +948,11 @@ class Service:
             try:
                 incoming = Library(staged)  # migrated on the copy, never on the backup
             except MarginError as error:
-                raise InvalidInput(f"{backup}: not a margin library ({error})") from error
+                # The reason names the staging copy, which the person never sees.
+                reason = str(error).replace(f"{staged}: ", "").replace(str(staged), "the file")
+                if "margin library" not in reason:
+                    reason = f"not a margin library ({reason})"
+                raise InvalidInput(f"{backup}: {reason}") from error
             try:
                 damage = incoming.integrity_problems()
                 if damage:

@@ -10,17 +10,27 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 
-class ConfirmDialog(ModalScreen[bool]):
+class ConfirmDialog(ModalScreen[bool | None]):
     """Ask before something that cannot be undone; dismisses with True for yes."""
 
     BINDINGS = [
         Binding("y", "answer(True)", "Yes", id="confirm-yes", tooltip="Go ahead"),
-        Binding("n,escape", "answer(False)", "No", id="confirm-no", tooltip="Leave it"),
+        Binding("n", "answer(False)", "No", id="confirm-no", tooltip="Leave it"),
+        Binding(
+            "escape",
+            "cancel",
+            "Cancel",
+            id="confirm-cancel",
+            tooltip="Leave it (where No does something of its own, do nothing at all)",
+        ),
     ]
 
-    def __init__(self, question: str) -> None:
+    def __init__(self, question: str, *, escape_cancels: bool = False) -> None:
+        """`escape_cancels`: for a question where No still does something (import as a
+        separate document), escape backs out with None instead of answering No."""
         super().__init__()
         self.question = question
+        self.escape_cancels = escape_cancels
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -37,3 +47,7 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def action_answer(self, answer: bool) -> None:
         self.dismiss(answer)
+
+    def action_cancel(self) -> None:
+        """Escape backs out (None) where No is an action of its own; else it is No."""
+        self.dismiss(None if self.escape_cancels else False)

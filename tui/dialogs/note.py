@@ -15,8 +15,11 @@ from store.sanitize import clip
 class NoteDialog(ModalScreen[str | None]):
     """The note's new text (ctrl+s saves), or None when cancelled (escape)."""
 
+    # Not a priority binding: a priority ctrl+s runs before the editor takes the letters queued
+    # ahead of it, and a note typed in one burst (a paste, tmux send-keys) was saved empty.
+    # The editor does not use ctrl+s, so it reaches the dialog after them.
     BINDINGS = [
-        Binding("ctrl+s", "save", "Save", id="note-save", tooltip="Save the note", priority=True),
+        Binding("ctrl+s", "save", "Save", id="note-save", tooltip="Save the note"),
         Binding("escape", "cancel", "Cancel", id="note-cancel", tooltip="Close without saving"),
     ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -22,7 +23,12 @@ class Naming:
 
 
 class RetitleDialog(ModalScreen[Naming | None]):
-    """Title, author and date of a document; enter in any field saves, escape cancels."""
+    """Title, author and date of a document; enter in any field saves, escape cancels.
+
+    `save` stores a naming and returns why it was refused, or None: a refused naming keeps the
+    dialog open with what was typed and the reason under it, rather than closing on a toast and
+    losing the typing (found in a QA pass).
+    """
 
     DEFAULT_CSS = """
     RetitleDialog {
@@ -48,9 +54,16 @@ class RetitleDialog(ModalScreen[Naming | None]):
         )
     ]
 
-    def __init__(self, title: str, author: str | None, published: str | None) -> None:
+    def __init__(
+        self,
+        title: str,
+        author: str | None,
+        published: str | None,
+        save: Callable[[Naming], str | None] = lambda naming: None,
+    ) -> None:
         super().__init__()
         self.values = (title, author or "", published or "")
+        self.save = save
 
     def compose(self) -> ComposeResult:
         title, author, published = self.values
@@ -62,16 +75,25 @@ class RetitleDialog(ModalScreen[Naming | None]):
             yield Input(value=author, placeholder="who wrote it", id="retitle-author")
             yield Static(Text("Date"))
             yield Input(value=published, placeholder="YYYY-MM-DD", id="retitle-date")
+            yield Static(id="retitle-refused")
+
+    def on_mount(self) -> None:
+        self.query_one("#retitle-refused", Static).display = False
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.dismiss(
-            Naming(
-                self.query_one("#retitle-title", Input).value,
-                self.query_one("#retitle-author", Input).value,
-                self.query_one("#retitle-date", Input).value,
-            )
+        naming = Naming(
+            self.query_one("#retitle-title", Input).value,
+            self.query_one("#retitle-author", Input).value,
+            self.query_one("#retitle-date", Input).value,
         )
+        refused = self.save(naming)
+        if refused is None:
+            self.dismiss(naming)
+            return
+        reason = self.query_one("#retitle-refused", Static)
+        reason.update(Text(refused, style="bold red"))
+        reason.display = True
 
     def action_cancel(self) -> None:
         self.dismiss(None)

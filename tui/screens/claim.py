@@ -37,6 +37,11 @@ def _unwrap(text: str) -> str:
 def in_context(text: str, start: int, end: int, *, width: int = SHOWN_AROUND) -> Text:
     """The passage with some text each side, the passage itself marked."""
     lo, hi = max(0, start - width), min(len(text), end + width)
+    # Cut at whole words: a character count cut "…l economic and security arrangements".
+    if lo > 0:
+        lo = next((n + 1 for n in range(lo, start) if text[n].isspace()), lo)
+    if hi < len(text):
+        hi = next((n for n in range(hi, end, -1) if text[n].isspace()), hi)
     shown = Text("\u2026" if lo > 0 else "")
     shown.append(terminal_safe(_unwrap(text[lo:start])))
     shown.append(terminal_safe(_unwrap(text[start:end])), style="bold underline")

@@ -29,6 +29,13 @@ def _cell(value: object, style: str = "") -> Text:
     return Text(terminal_safe(str(value if value is not None else "")), style=style)
 
 
+def _size(length: int) -> str:
+    """Characters, four wide at most: "3228k" made the table one column wider than 120."""
+    if length < 999_500:
+        return f"{max(1, round(length / 1000))}k"
+    return f"{length / 1_000_000:.1f}M" if length < 9_950_000 else f"{round(length / 1e6)}M"
+
+
 def source_label(source: str | None) -> str:
     """Where a document came from, short: the site of a web page, else the file's name."""
     if not source:
@@ -192,7 +199,7 @@ class LibraryScreen(Screen[None]):
             _cell(clip(d.author or "", 16)),
             _cell(clip(source_label(d.source), 12), "dim"),
             _cell(d.format),
-            _cell(f"{max(1, round(d.length / 1000))}k"),
+            _cell(_size(d.length)),
             _cell(d.highlights),
             _cell(d.claims),
             _cell(d.claims_without_evidence, "bold yellow" if d.claims_without_evidence else ""),
@@ -284,9 +291,7 @@ class LibraryScreen(Screen[None]):
             return
         document = self.app.service.document(document_id)
 
-        def answer(naming: Naming | None) -> None:
-            if naming is None:
-                return
+        def save(naming: Naming) -> str | None:
             try:
                 named = self.app.service.retitle(
                     document_id,
@@ -295,13 +300,16 @@ class LibraryScreen(Screen[None]):
                     published=naming.published,
                 )
             except MarginError as error:
-                self.notify(str(error), severity="error", markup=False)
-                return
+                return terminal_safe(str(error))  # the dialog stays open, with the typing
             self.notify(f"Named {terminal_safe(named.title)}.", markup=False)
-            self.refresh_documents()
+            return None
+
+        def answer(naming: Naming | None) -> None:
+            if naming is not None:
+                self.refresh_documents()
 
         self.app.push_screen(
-            RetitleDialog(document.title, document.author, document.published), answer
+            RetitleDialog(document.title, document.author, document.published, save), answer
         )
 
     # -- import -------------------------------------------------------------------------
@@ -317,6 +325,8 @@ class LibraryScreen(Screen[None]):
                 return
 
             def answer(yes: bool | None) -> None:
+                if yes is None:  # escape: neither a new version nor a separate document
+                    return
                 self.import_paths(
                     [choice.path],
                     encoding=choice.encoding,
@@ -328,7 +338,8 @@ class LibraryScreen(Screen[None]):
                     f"{terminal_safe(choice.path.name)} looks like a new version of "
                     f"\u201c{terminal_safe(candidate.title)}\u201d. Import it as a new version "
                     "of that document, its notes re-anchored? No imports it as a separate "
-                    "document."
+                    "document; escape imports nothing.",
+                    escape_cancels=True,
                 ),
                 answer,
             )
@@ -411,7 +422,8 @@ class LibraryScreen(Screen[None]):
         service = self.app.service
         total = service.count_sources(paths)
         self.post_message(ImportStarted(total))
-        imported = duplicates = 0
+        imported = 0
+        duplicates = []
         failures = []
         updates = []
         # A file imported before from the same path is a new version: its notes are re-anchored.
@@ -426,7 +438,7 @@ class LibraryScreen(Screen[None]):
             if result.status == "imported":
                 imported += 1
             elif result.status == "duplicate":
-                duplicates += 1
+                duplicates.append(result)
             elif result.status == "updated":
                 updates.append(result)
             else:
@@ -458,15 +470,17 @@ class LibraryScreen(Screen[None]):
         self.refresh_documents()
         parts = [f"{message.imported} imported"]
         if message.duplicates:
-            parts.append(f"{message.duplicates} already there")
+            parts.append(f"{len(message.duplicates)} already there")
         if message.updates:
-            parts.append(f"{len(message.updates)} new versions")
+            parts.append(plural(len(message.updates), "new version"))
         if message.failures:
             parts.append(f"{len(message.failures)} failed")
         text = ", ".join(parts)
         for update in message.updates[:3]:
             if update.report is not None:
                 text += "\n" + "\n".join(update.report.lines()[:6])
+        for duplicate in message.duplicates[:3]:  # which document it is, under another name
+            text += f"\n{duplicate.path.name}: the same text as \u201c{duplicate.title}\u201d"
         for failure in message.failures[:8]:
             text += f"\n{failure.path.name}: {failure.reason}"
         if len(message.failures) > 8:

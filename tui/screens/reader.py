@@ -140,6 +140,7 @@ class ReaderScreen(Screen[None]):
         self.find_text = ""
         self._find_origin = 0
         self.reflowed = True  # hard-wrapped lines shown as paragraphs (r shows the layout)
+        self._find_missing = False  # the word being typed in find is not in the text
 
     @property
     def service(self):  # noqa: ANN201
@@ -556,12 +557,19 @@ class ReaderScreen(Screen[None]):
 
     @on(Input.Changed, "#find")
     def _find_typed(self, event: Input.Changed) -> None:
-        if event.value:
-            self._find_from(event.value, self._find_origin, forward=True)
+        # Quiet while typing: a toast per keystroke stacked four deep over the text ("Not
+        # found: Nata", "Not found: Natas"...). The input's red border says it; enter, once.
+        found = bool(event.value) and self._find_from(
+            event.value, self._find_origin, forward=True, quiet=True
+        )
+        self._find_missing = bool(event.value) and not found
+        event.input.set_class(self._find_missing, "-invalid")
 
     @on(Input.Submitted, "#find")
     def _find_done(self, event: Input.Submitted) -> None:
         self.find_text = event.value
+        if self._find_missing:
+            self.notify(f"Not found: {event.value}", severity="warning", markup=False)
         self._close_find()
 
     def _close_find(self) -> None:
@@ -569,7 +577,7 @@ class ReaderScreen(Screen[None]):
         find.display = False
         self.reader.focus()
 
-    def _find_from(self, needle: str, origin: int, *, forward: bool) -> bool:
+    def _find_from(self, needle: str, origin: int, *, forward: bool, quiet: bool = False) -> bool:
         """Go to the next (or previous) match of `needle` from `origin`, wrapping around.
 
         Matching is on store.fold's folded text ("natasha" finds "Natásha", "filled" finds
@@ -594,11 +602,12 @@ class ReaderScreen(Screen[None]):
             if found is None:
                 found, wrapped = _last(pattern.finditer(text)), True
         if found is None:
-            self.notify(f"Not found: {needle}", severity="warning", markup=False)
+            if not quiet:
+                self.notify(f"Not found: {needle}", severity="warning", markup=False)
             return False
         start, end = folded.original_span(found.start(), found.end())
         self.reader.go_to(start, end - start)
-        if wrapped and origin:
+        if wrapped and origin and not quiet:
             self.notify(
                 "Wrapped to the first match" if forward else "Wrapped to the last match",
                 markup=False,

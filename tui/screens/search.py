@@ -18,6 +18,7 @@ from textual.worker import get_current_worker
 
 from store.errors import MarginError
 from store.sanitize import clip, plural, terminal_safe
+from tui.reflow import reflow, wrap_width
 from tui.service import SearchResult
 
 SYNTAX = (
@@ -25,6 +26,9 @@ SYNTAX = (
     "is:claim  has:evidence  no:evidence"
 )
 DEBOUNCE = 0.15
+PENDING_RECHECK = 1.0
+"""Seconds between asking again while changes are still being indexed (by another process,
+which the library's data_version does not show)."""
 
 
 @dataclass
@@ -77,6 +81,8 @@ class SearchScreen(Screen[None]):
         self.initial_query = query
         self._debounce: Timer | None = None
         self.result: SearchResult | None = None
+        self._wrap_widths: dict[str, int | None] = {}
+        self._shown_query: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
@@ -144,7 +150,12 @@ class SearchScreen(Screen[None]):
                 self.sub_title = "query refused: the hits are the last query's"
             return
         error.display = False
+        # The same query asked again (changes were pending): keep the person's place.
+        same = self.result is not None and message.result is not None
+        same = same and self._shown_query == message.query
+        keep = hits.highlighted if same else None
         self.result = message.result
+        self._shown_query = message.query
         hits.clear_options()
         if message.result is None:
             self.query_one("#preview", Static).update("")
@@ -160,9 +171,13 @@ class SearchScreen(Screen[None]):
                 )
             )
         else:
-            hits.highlighted = 0
-            self._preview(0)
+            hits.highlighted = keep if keep is not None and keep < hits.option_count else 0
+            option_id = hits.get_option_at_index(hits.highlighted).id
+            self._preview(int(option_id) if option_id is not None else 0)
         result = message.result
+        if result.pending:
+            query = message.query
+            self.set_timer(PENDING_RECHECK, lambda: self._ask_again(query))
         self.sub_title = (
             plural(result.total, "hit")
             + (" (stopped after 2 s: partial)" if result.timed_out else "")
@@ -174,6 +189,11 @@ class SearchScreen(Screen[None]):
             + (f" \u00b7 search index rebuilt ({result.rebuilt})" if result.rebuilt else "")
         )
 
+    def _ask_again(self, query: str) -> None:
+        """Search again for changes indexed since, unless the query was changed meanwhile."""
+        if self.is_mounted and self.query_one("#query", Input).value == query:
+            self.run_search(query)
+
     @on(OptionList.OptionHighlighted, "#hits")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
         if event.option.id is not None:
@@ -183,10 +203,24 @@ class SearchScreen(Screen[None]):
         if self.result is None or number >= len(self.result.hits):
             return
         hit = self.result.hits[number]
-        found = self.app.service.text_around(hit.document_id, hit.offset, before=400, length=1000)
+        # 200 before: at 80x24 the preview is 30 columns by 17 rows, and 400 characters ahead
+        # put the hit below its last row.
+        found = self.app.service.text_around(hit.document_id, hit.offset, before=200, length=1000)
         if found is None:
             return
         start, around = found
+        if start:  # begin at a whole word, not at the cut
+            skip = next((n + 1 for n, c in enumerate(around[:40]) if c.isspace()), 0)
+            start, around = start + skip, around[skip:]
+        # Hard-wrapped text (Gutenberg's 70 columns) as paragraphs, as the reader shows it: each
+        # line wrapped again in the narrower preview left a word or two alone on a row. The
+        # width is the document's (a 1,000-character slice is too few lines to judge).
+        if hit.document_id not in self._wrap_widths:
+            document = self.app.service.document(hit.document_id)
+            self._wrap_widths[hit.document_id] = wrap_width(document.text)
+        width = self._wrap_widths[hit.document_id]
+        if width:
+            around = reflow(around, width)  # same length: the offsets below still hold
         context = Text(terminal_safe(around))
         context.stylize("bold reverse", hit.offset - start, hit.offset - start + max(1, hit.length))
         if hit.note:
