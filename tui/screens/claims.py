@@ -128,7 +128,9 @@ class ClaimsScreen(Screen[None]):
     def on_mount(self) -> None:
         self.title = "Claims"
         table = self.query_one("#claims", DataTable)
-        for label in ("Claim", "Document", "Sup", "Con", "Ctx", "Verdict", "By", "Anchors"):
+        # What a reviewer decides on first, so it stays on an 80-column screen: the verdict and
+        # whether its ground moved; the counts, the document and the reviewer after.
+        for label in ("Claim", "Verdict", "Anchors", "Sup", "Con", "Ctx", "Document", "By"):
             table.add_column(label, key=label.lower())
         self.refresh_claims()
         table.focus()
@@ -167,13 +169,13 @@ class ClaimsScreen(Screen[None]):
                     terminal_safe(clip(s.claim.exact, 40)),
                     style="bold" if not s.evidence else "",
                 ),
-                Text(terminal_safe(clip(s.document_title, 20))),
+                Text((s.verdict or "\u2014").replace("-", " ")),
+                flags(s, self.stale.get(s.claim.id)),
                 Text(str(s.supports)),
                 Text(str(s.contradicts)),
                 Text(str(s.context)),
-                Text((s.verdict or "\u2014").replace("-", " ")),
+                Text(terminal_safe(clip(s.document_title, 20))),
                 Text(terminal_safe(clip(s.reviewer_name or "", 12))),
-                flags(s, self.stale.get(s.claim.id)),
                 key=s.claim.id,
             )
         if self.claims:
