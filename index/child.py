@@ -9,7 +9,7 @@ import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from index.helper import _background
+from index.helper import _background, die_with_parent
 from index.sync import IndexBusy, Progress, SearchIndex
 from store.errors import MarginError
 from store.processes import start_child
@@ -30,6 +30,7 @@ def _child_sync(library_path: str, index_dir: str, conn: Connection) -> None:
         pass
     from store.library import Library
 
+    die_with_parent()
     _background()
     last = [0.0]
 

@@ -438,6 +438,8 @@ class SearchResult:
     seconds: float = 0.0
     pending: int = 0
     """Library changes not yet in the index (being indexed): what they hold is not searched."""
+    rebuilt: str = ""
+    """Why the index was rebuilt before this answer (missing, damaged...), or empty."""
 
     @property
     def partial(self) -> bool:
@@ -452,6 +454,7 @@ class SearchResult:
             "timed_out": self.timed_out,
             "pending": self.pending,
             "partial": self.partial,
+            "rebuilt": self.rebuilt or None,
             "hits": [hit.to_json() for hit in self.hits],
         }
 
@@ -494,6 +497,13 @@ class TextReader:
         self._identity = _identity(self.path)
         uri = f"file:{self.path.resolve()}?mode=ro"
         self.db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+        try:
+            self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            # A full disk: the WAL's -shm cannot be made; read the file as it is (issue 15).
+            self.db.close()
+            uri += "&immutable=1"
+            self.db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA busy_timeout = 10000")
         self.db.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
 

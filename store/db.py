@@ -41,9 +41,30 @@ def explain(error: sqlite3.Error) -> str:
     return text
 
 
+class _Rescue(sqlite3.Connection):
+    """A read-only connection opened because the disk is full: reads, exports and backups to
+    another disk still work; a write is refused with a line that says why (issue 15)."""
+
+
+FULL_DISK_READ_ONLY = (
+    "the disk is full, so the library was opened read-only: free some space and try again "
+    "(reading, exporting and backing up to another disk still work)"
+)
+
+
+def _full(error: sqlite3.Error) -> bool:
+    text = str(error)
+    return "disk is full" in text or "disk I/O error" in text
+
+
 def connect(path: Path) -> sqlite_utils.Database:
-    """A connection to the library at `path` with WAL, busy_timeout and foreign keys on."""
+    """A connection to the library at `path` with WAL, busy_timeout and foreign keys on.
+
+    With a full disk, SQLite cannot create the WAL's -shm file (32 KB), so even `margin list`
+    failed (issue 15); an existing library then opens read-only and immutable instead.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    conn = None
     try:
         conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -53,8 +74,29 @@ def connect(path: Path) -> sqlite_utils.Database:
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")
     except sqlite3.DatabaseError as error:
+        if conn is not None:
+            conn.close()
+        if _full(error) and path.is_file() and path.stat().st_size:
+            return _read_only(path, error)
         raise LibraryError(f"{path}: {explain(error)}") from error
     return sqlite_utils.Database(conn)
+
+
+def _read_only(path: Path, cause: sqlite3.Error) -> sqlite_utils.Database:
+    # immutable=1: SQLite reads the file as it is, without the -shm it cannot create. Safe
+    # enough for a rescue: nobody can write to a full disk either.
+    uri = f"{path.resolve().as_uri()}?mode=ro&immutable=1"
+    try:
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, factory=_Rescue)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as error:
+        raise LibraryError(f"{path}: {explain(cause)}") from error
+    return sqlite_utils.Database(conn)
+
+
+def read_only(db: sqlite_utils.Database) -> bool:
+    """True when the library was opened read-only because the disk is full."""
+    return isinstance(db.conn, _Rescue)
 
 
 def _said(error: sqlite3.DatabaseError) -> bool:
@@ -70,6 +112,8 @@ def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     screen reports a MarginError and goes on); nothing of the transaction is kept.
     """
     conn = db.conn
+    if isinstance(conn, _Rescue):
+        raise LibraryError(FULL_DISK_READ_ONLY)
     try:
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -85,3 +129,15 @@ def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         if _said(error):
             raise LibraryError(explain(error)) from error
         raise
+
+
+@contextmanager
+def read(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """One read transaction: a consistent snapshot for a caller that reads several tables."""
+    conn = db.conn
+    conn.execute("BEGIN")
+    try:
+        yield db
+    finally:
+        if conn.in_transaction:
+            conn.execute("COMMIT")

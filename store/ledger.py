@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from store import db as dbmod
 from store.records import Author, new_id, now
 
 
@@ -45,6 +46,8 @@ class ExchangeLedger:
         self, entity: str, record_id: str, version: str, parent: str | None, *, base: bool
     ) -> None:
         """Remember a version as seen, and (base=True) as the one this library now holds."""
+        if dbmod.read_only(self._db):  # a full disk: the export goes out, its lineage is not kept
+            return
         self._db.execute(
             "INSERT OR IGNORE INTO exchange_versions (entity, record_id, version, parent, seen) "
             "VALUES (?, ?, ?, ?, ?)",

@@ -202,6 +202,16 @@ class Library(ExchangeLedger):
         """A write transaction for several calls that must land together."""
         return dbmod.write(self._db)
 
+    @property
+    def read_only(self) -> bool:
+        """True when the disk was full at open, so the library is read-only (issue 15)."""
+        return dbmod.read_only(self._db)
+
+    def snapshot(self):  # noqa: ANN201 - a context manager
+        """A write transaction for an export (it remembers what it exported), or with a full
+        disk a read transaction: the export still comes out, only its lineage is not kept."""
+        return dbmod.read(self._db) if self.read_only else dbmod.write(self._db)
+
     def _in_write(self) -> bool:
         return self._db.conn.in_transaction
 

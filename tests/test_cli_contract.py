@@ -245,9 +245,12 @@ def test_every_command_prints_json_that_parses(lib_path: Path, tmp_path: Path) -
     # Other tools' notes, told by content; the report in parts (issue 13).
     kindle = js("merge", str(FIXTURES / "foreign" / "My Clippings.txt"))
     assert kindle["format"] == "Kindle clippings" and len(kindle["missing"]) == 2
-    assert (
-        js("merge", str(FIXTURES / "foreign" / "hypothesis-export.json"))["format"] == "Hypothesis"
+    # Its page is not in this library: nothing could be taken, so exit 1 (issue 15).
+    hypothesis = invoke(
+        lib_path, "merge", str(FIXTURES / "foreign" / "hypothesis-export.json"), "--json"
     )
+    assert hypothesis.exit_code == 1, hypothesis.output
+    assert json.loads(hypothesis.stdout)["format"] == "Hypothesis"
     codebook = tmp_path / "tags.qdc"
     assert js("export", "--format", "qdc", "-o", str(codebook))["output"] == str(codebook)
     assert js("merge", str(codebook))["format"] == "REFI-QDA"
@@ -258,6 +261,7 @@ def test_every_command_prints_json_that_parses(lib_path: Path, tmp_path: Path) -
     assert js("sync")["pushed"] is False  # nothing new since
     assert js("locate")["library"] == str(lib_path)
     assert js("whoami", "Ada")["name"] == "Ada"
+    assert js("authors")[0]["name"] == "Ada"  # this profile first, with its key
     assert js("backup", str(tmp_path / "copy.margin"))["backup"] == str(tmp_path / "copy.margin")
     assert js("restore", str(tmp_path / "copy.margin"))["documents"] == 6
     named = js(

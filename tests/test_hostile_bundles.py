@@ -175,7 +175,7 @@ FILE_CASES = {
         b'{"type":"AnnotationCollection","type":"x","items":[]}',
         "duplicate key 'type'",
     ),
-    "depth 100000": (_deep(100_000), "nested deeper"),
+    "depth 100000": (_deep(100_000), "JSON values"),  # refused by the value bound first
     "depth 40": (_deep(40), "nested deeper than 32"),
     "invalid UTF-8": (b'{"note": "caf\xe9"}', "not UTF-8"),
     "truncated JSON": (b'{"type": "AnnotationCollection", "items": [', "not valid JSON"),

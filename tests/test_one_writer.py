@@ -65,6 +65,7 @@ READS = {
     "data_version",
     "own_span",
     "quick_problems",
+    "read_only",
     "reader",
     "recent_quotes",
     "resolve_annotation",
@@ -78,6 +79,7 @@ READS = {
     "tags",
     "text_at",
     "text_lengths",
+    "snapshot",  # an export's transaction: write() normally, a read with a full disk
     "write",  # a transaction for the caller's writes, each tested below
 }
 # The exchange bookkeeping (store/ledger.py) is not followed by the index: no log entry.

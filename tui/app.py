@@ -83,7 +83,9 @@ class MarginApp(App[None]):
 
     @work(thread=True, exit_on_error=False, group="index-writes")
     def _index_worker(self) -> None:
-        self.service.sync_index_after_write()
+        deferred = self.service.sync_index_after_write()
+        if deferred:  # saved, but search cannot follow yet: say so once, not as an error
+            self.call_from_thread(self.notify, deferred, severity="warning", timeout=8)
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):

@@ -71,6 +71,11 @@ class Context:
         self.library_path = library or paths.default_library()
         self._service: Service | None = None
 
+    def say_deferred(self) -> None:
+        """A write that was saved while the index could not follow: one line, exit code kept."""
+        if self._service is not None and self._service.index_deferred:
+            say(f"margin: {self._service.index_deferred}", style="yellow", console=err)
+
     @property
     def service(self) -> Service:
         if self._service is None:
@@ -97,6 +102,9 @@ class MarginGroup(click.Group):
 
             where = ctx.obj.library_path if isinstance(ctx.obj, Context) else "the library"
             raise Refused(f"{where}: {explain(error)}") from error
+        except OSError as error:  # a full disk, a folder we may not read: one line, no trace
+            where = f"{error.filename}: " if error.filename else ""
+            raise Refused(f"{where}{error.strerror or error}") from error
 
 
 @click.group(
@@ -118,6 +126,7 @@ def cli(ctx: click.Context, library: Path | None) -> None:
     """
     ctx.obj = Context(library)
     ctx.call_on_close(lambda: ctx.obj._service and ctx.obj._service.close())  # noqa: SLF001 - the Context's own service, built on first use
+    ctx.call_on_close(ctx.obj.say_deferred)
     if ctx.invoked_subcommand is None:
         from tui.app import make_app  # Textual only when the app opens
 
@@ -242,8 +251,9 @@ def _with_progress(
 
 
 def _index_with_progress(service: Service, *, quiet: bool) -> None:
+    # The documents are committed: an index that cannot follow is one line, not a failure.
     if quiet or not err.is_terminal:
-        service.sync_index()
+        service.sync_index_saved()
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -260,7 +270,7 @@ def _index_with_progress(service: Service, *, quiet: bool) -> None:
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        service.sync_index(progress)
+        service.sync_index_saved(progress)
 
 
 @cli.command("list")
@@ -294,6 +304,8 @@ def search(obj: Context, query: str, limit: int, as_json: bool) -> None:
     has:evidence, no:evidence.
     """
     result = obj.service.search(query, limit=limit)
+    if result.rebuilt:  # said, so a slow first search is explained
+        say(f"(search index rebuilt first: {result.rebuilt})", console=err)
     if result.pending:  # one line on stderr, in either output: stdout stays the data
         say(
             f"({plural(result.pending, 'library change')} still being indexed: not searched yet)",
@@ -416,6 +428,23 @@ def whoami(obj: Context, name: str | None, as_json: bool) -> None:
         emit(author)
         return
     say(f"{author.name} ({author.id})")
+
+
+@cli.command()
+@json_option
+@pass_context
+def authors(obj: Context, as_json: bool) -> None:
+    """The people this profile knows, with their key fingerprints (you first).
+
+    A record claiming one of them must carry their signature, or a merge refuses it; someone
+    seen unsigned is taken on first use and shown as unverified.
+    """
+    known = obj.service.authors()
+    if as_json:
+        emit(known)
+        return
+    for person in known:
+        say(f"{person.id[:8]}  {person.fingerprint:<40}  {person.name}  ({person.source})")
 
 
 @cli.command()
@@ -714,13 +743,16 @@ def merge(obj: Context, source: Path, as_json: bool) -> None:
     tools are placed by their quotes, and books not in the library are listed ("import the book
     first"). Merging the same file twice changes nothing.
     """
+    from tui.service import nothing_taken
+
     report = obj.service.import_report(source)
     lines = report.lines()
     if as_json:
         emit({"source": str(source), "report": lines, **merge_data(report)})
-        return
-    for line in lines:
-        say(line)
+    else:
+        for line in lines:
+            say(line)
+    sys.exit(1 if nothing_taken(report) else 0)
 
 
 def merge_data(report: ImportReport) -> dict:

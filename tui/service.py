@@ -50,6 +50,7 @@ from store.records import (
 )
 from store.sanitize import terminal_safe
 from store.schema import EXPORT_FORMATS as EXPORT_FORMATS  # re-exported for the screens
+from store.signing import KeyRing, KnownAuthor
 from store.staleness import Staleness
 from store.versions import UpdateReport, update_document
 
@@ -205,6 +206,9 @@ class Service:
         self._index: SearchIndex | None = None
         self._index_lock = threading.RLock()
         self._undo: list[_Undo] = []
+        self._keys: KeyRing | None = None
+        self.index_deferred: str | None = None
+        """Set when a write was saved but the index could not follow: the line to show."""
         self.author: Author = load_profile(self.config_dir)
         self.library  # noqa: B018 - open (and migrate) now, so a bad file fails early
 
@@ -245,10 +249,25 @@ class Service:
             lib.close()
             self._local.library = None
 
-    def sync_index(self, progress: Progress | None = None) -> int:
+    def sync_index(self, progress: Progress | None = None, *, wait: bool = True) -> int:
         """Apply the library's new changes to the index here; returns how many were applied."""
         with self._index_lock:
-            return self.index.sync(self.library, progress=progress)
+            return self.index.sync(self.library, progress=progress, wait=wait)
+
+    def sync_index_saved(self, progress: Progress | None = None, *, wait: bool = True) -> bool:
+        """After a write that committed: bring the index up to date, or say why it could not.
+
+        The write is done either way (the change log holds it), so a busy index, a full disk or
+        any other OSError of the index becomes `index_deferred`, one line, never an error: an
+        `annotate` that exited 1 with `OSError: [Errno 28]` after saving made users think the
+        note was lost (issue 15). Returns True when the index is in step."""
+        try:
+            self.sync_index(progress, wait=wait)
+        except (MarginError, OSError) as error:
+            self.index_deferred = deferred_line(error)
+            log.info("index sync deferred: %s", error)
+            return False
+        return True
 
     def sync_index_in_child(self, progress: Progress | None = None) -> None:
         """Catch the index up in a child process (bulk work that would starve this process)."""
@@ -268,29 +287,46 @@ class Service:
         if self.index_later is not None:
             self.index_later()
             return
-        try:
-            self.sync_index()
-        except IndexBusy as busy:
-            # The store has the change; the next sync picks it up.
-            log.info("index sync deferred: %s", busy)
+        # The store has the change; the next sync picks it up. A note never waits for another
+        # process's indexing (an annotate waited 10.8 s after saving: issue 15).
+        self.sync_index_saved(wait=False)
 
     def data_version(self) -> int:
         """Changes when someone else (another process or thread) has written to the library."""
         return self.library.data_version()
 
-    def sync_index_after_write(self) -> None:
+    def sync_index_after_write(self) -> str | None:
         """In a worker thread: apply the latest writes to the index, then close the thread's
-        connection. The store has every change already, so a failure here is only logged: the
-        next sync catches up from the change log."""
+        connection. The store has every change already, so a failure here is no error: it
+        returns the one line to show (`index_deferred`), and the next sync catches up from
+        the change log."""
         try:
-            self.sync_index()
-        except (MarginError, OSError) as error:
-            log.info("index sync after a write deferred: %s", error)
+            return None if self.sync_index_saved() else self.index_deferred
         finally:
             lib = getattr(self._local, "library", None)
             if lib is not None:
                 lib.close()
                 self._local.library = None
+
+    @property
+    def keys(self) -> KeyRing:
+        """This profile's signing key and the people it knows (made on first use)."""
+        if self._keys is None or self._keys.me != self.author:
+            self._keys = KeyRing.load(self.config_dir, self.author)
+        return self._keys
+
+    def _signer(self) -> Callable[[dict], dict] | None:
+        # A first key cannot be written to a full disk: the export still goes out, unsigned
+        # (its records then count as unverified for whoever receives them).
+        try:
+            return self.keys.sign
+        except OSError as error:
+            log.warning("exporting unsigned: %s", error)
+            return None
+
+    def authors(self) -> list[KnownAuthor]:
+        """The people this profile knows, with their key fingerprints (this person first)."""
+        return self.keys.authors()
 
     def rename(self, name: str) -> Author:
         """Change the display name shown beside this person's notes."""
@@ -323,6 +359,9 @@ class Service:
         for path in iter_source_files(Path(p) for p in paths):
             if should_stop():
                 return
+            if path.is_dir():  # met in a walk: a folder we may not list, or a link not followed
+                yield ImportResult(path, "failed", reason=_folder_reason(path))
+                continue
             try:
                 extracted = extract(path, self.limits, encoding=encoding)
                 previous = lib.document_by_source(extracted.source) if update else None
@@ -344,6 +383,9 @@ class Service:
             except MarginError as error:
                 yield ImportResult(path, "failed", reason=str(error))
                 continue
+            except OSError as error:  # one unreadable path aborted the whole batch (issue 15)
+                yield ImportResult(path, "failed", reason=error.strerror or str(error))
+                continue
             yield ImportResult(
                 path,
                 "imported" if added else "duplicate",
@@ -364,7 +406,9 @@ class Service:
 
     # -- search ---------------------------------------------------------------------------
 
-    def search(self, query: str, *, limit: int = 20) -> SearchResult:
+    def search(
+        self, query: str, *, limit: int = 20, on_rebuild: Callable[[str], None] | None = None
+    ) -> SearchResult:
         """Ranked hits from what is indexed now, with how many changes are still pending.
 
         A reader never does the writer's work: with a CLI import of 25 books running, one
@@ -379,7 +423,7 @@ class Service:
                 index.catch_up_small(library, SMALL_BACKLOG)
             except (MarginError, OSError) as error:
                 log.info("searching without the last notes: %s", error)
-            result = index.search(library, query, limit=limit)
+            result = index.search(library, query, limit=limit, on_rebuild=on_rebuild)
             return dataclasses.replace(result, pending=index.pending(library))
 
     # -- annotating -----------------------------------------------------------------------
@@ -627,9 +671,13 @@ class Service:
         filters = {"document_ids": ids, "tag": tag, "claims_only": claims_only}
         out = Path(out)
         if fmt == "bundle":
-            return exchange.export_bundle(lib, out, with_sources=with_sources, **filters)
+            return exchange.export_bundle(
+                lib, out, with_sources=with_sources, sign=self._signer(), **filters
+            )
         if fmt == "folder":
-            return exchange.export_folder(lib, out, with_sources=with_sources, **filters)
+            return exchange.export_folder(
+                lib, out, with_sources=with_sources, sign=self._signer(), **filters
+            )
         if fmt == "markdown":
             return exchange.export_markdown(lib, out, **filters)
         if fmt == "csv":
@@ -674,7 +722,15 @@ class Service:
         Hypothesis JSON, Kindle clippings, Readwise CSV or REFI-QDA (.qdpx, .qde, .qdc); what
         happened, as data: counts, where notes were placed, conflicts, orphans, refusals."""
         # Which tool wrote it is told by the content (store.exchange.router), not the name.
-        report = exchange.merge_any(self.library, Path(source), author=self.author)
+        source = Path(source)
+        keys = self.keys
+        report = exchange.merge_any(
+            self.library,
+            source,
+            author=self.author,
+            check=lambda item: keys.check(item, source.name),
+        )
+        keys.save()  # the people met on first use, once the merge has committed
         self._after_write()
         return report
 
@@ -1210,3 +1266,35 @@ def _bare_name(name: str) -> str:
 
 def _numbers(name: str) -> list[str]:
     return re.findall(r"\d+", name)
+
+
+def deferred_line(error: BaseException) -> str:
+    """One line for a write that committed while the index could not follow it."""
+    if isinstance(error, IndexBusy):
+        reason = "the other margin process has finished writing the index"
+    elif isinstance(error, OSError):
+        where = f" ({error.filename})" if error.filename else ""
+        reason = f"the index can be written again: {error.strerror or error}{where}"
+    else:
+        reason = f"the index can be written again: {error}"
+    return f"saved; search will catch up when {reason} (or run `margin reindex`)"
+
+
+def nothing_taken(report: ImportReport) -> bool:
+    """True when a merge refused records and took none: the command exits 1 (a bundle whose
+    every record was refused exited 0, issue 15)."""
+    if isinstance(report, exchange.MergeReport):
+        taken = report.added + report.updated + report.unchanged + report.kept_newer
+        return bool(report.rejected) and not (taken or report.conflicts)
+    return bool(report.refused) and not any(report.counts.values())
+
+
+def _folder_reason(path: Path) -> str:
+    if path.is_symlink():
+        return "a link to a folder: not followed (it could loop); import its target by name"
+    try:
+        with os.scandir(path):
+            pass
+    except OSError as error:
+        return f"folder cannot be read ({error.strerror or error}); its files were skipped"
+    return "a folder met in the walk; import it by name"

@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -336,6 +337,10 @@ def review_json(review: Review) -> dict:
     }
 
 
+# Signs one exported record (store.signing.KeyRing.sign); records of others pass as they are.
+Sign = Callable[[dict], dict]
+
+
 @dataclass
 class _Built:
     selection: Selection
@@ -344,10 +349,10 @@ class _Built:
     items: list[tuple[str, str, dict]]  # (folder, id, annotation)
 
 
-def _build(lib: Library, *, with_sources: bool, **filters: Any) -> _Built:
+def _build(lib: Library, *, with_sources: bool, sign: Sign | None = None, **filters: Any) -> _Built:
     # One write transaction: a consistent snapshot, and the exported versions are remembered
     # (merge.py) so a later merge can tell an old copy of ours from a concurrent edit.
-    with lib.write():
+    with lib.snapshot():
         chosen = select(lib, bundle_order=True, **filters)
         items: list[tuple[str, str, dict]] = []
         for a in chosen.annotations:
@@ -360,6 +365,8 @@ def _build(lib: Library, *, with_sources: bool, **filters: Any) -> _Built:
             items.append(("links", link.id, link_json(link, previous)))
         for review in chosen.reviews:
             items.append(("reviews", review.id, review_json(review)))
+    if sign is not None:  # what this person wrote goes out signed (store.signing)
+        items = [(folder, ident, sign(item)) for folder, ident, item in items]
     documents = [document_json(d, with_text=with_sources) for d in chosen.documents.values()]
     return _Built(chosen, documents, [tag_json(t) for t in chosen.tags], items)
 
@@ -392,10 +399,16 @@ def bundle_bytes(
     document_ids: list[str] | None = None,
     tag: str | None = None,
     claims_only: bool = False,
+    sign: Sign | None = None,
 ) -> tuple[bytes, ExportSummary]:
     """The one-file bundle as bytes, and what it holds."""
     built = _build(
-        lib, with_sources=with_sources, document_ids=document_ids, tag=tag, claims_only=claims_only
+        lib,
+        with_sources=with_sources,
+        sign=sign,
+        document_ids=document_ids,
+        tag=tag,
+        claims_only=claims_only,
     )
     ids = sorted(i for _, i, _ in built.items) + sorted(built.selection.documents)
     collection_id = derived_id("collection", hashlib.sha256("\n".join(ids).encode()).hexdigest())
@@ -435,10 +448,16 @@ def export_bundle(
     document_ids: list[str] | None = None,
     tag: str | None = None,
     claims_only: bool = False,
+    sign: Sign | None = None,
 ) -> ExportSummary:
     """Write the notes as one W3C AnnotationCollection JSON-LD file (`*.margin.jsonld`)."""
     data, summary = bundle_bytes(
-        lib, with_sources=with_sources, document_ids=document_ids, tag=tag, claims_only=claims_only
+        lib,
+        with_sources=with_sources,
+        document_ids=document_ids,
+        tag=tag,
+        claims_only=claims_only,
+        sign=sign,
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     _write_atomic(out, data)
@@ -454,6 +473,7 @@ def export_folder(
     document_ids: list[str] | None = None,
     tag: str | None = None,
     claims_only: bool = False,
+    sign: Sign | None = None,
 ) -> ExportSummary:
     """Write the notes as a folder for git: one file per document, tag, annotation, link, verdict.
 
@@ -463,7 +483,12 @@ def export_folder(
     if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
         raise InvalidInput(f"{out_dir}: not a folder; choose a folder for the bundle")
     built = _build(
-        lib, with_sources=with_sources, document_ids=document_ids, tag=tag, claims_only=claims_only
+        lib,
+        with_sources=with_sources,
+        sign=sign,
+        document_ids=document_ids,
+        tag=tag,
+        claims_only=claims_only,
     )
     summary = _summary(out_dir, built, with_sources)
     # One file per record, documents and tags included: a shared list would change on the

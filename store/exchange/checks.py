@@ -4,7 +4,7 @@ caps, times with a time zone, lone surrogates. Each raises RecordError with the 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from store.records import format_time
@@ -107,7 +107,10 @@ def parse_time(value: Any) -> datetime:
         raise RecordError(f"{show(value, 40)} is not an ISO 8601 date-time") from None
     if stamp.tzinfo is None:
         raise RecordError(f"{show(value, 40)} has no time zone")
-    return stamp
+    try:  # year 1 or 9999 with an offset leaves datetime's range (an OverflowError, issue 15)
+        return stamp.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        raise RecordError(f"{show(value, 40)} is out of range") from None
 
 
 def normal_time(value: str) -> str:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Set
+from collections.abc import Callable, Set
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -122,6 +122,7 @@ class _Merger:
         self.bundle_docs: dict[str, InDocument] = {}
         self.missing: Counter = Counter()
         self.skipped_ids: set[str] = set()
+        self.unverified: dict[str, str] = {}
         self.tag_ids: dict[str, str | None] = {}
         # New tags of theirs that their notes carry: made only when a note carrying one is
         # written, so a tag that came only with a version that lost a conflict is not added.
@@ -398,6 +399,8 @@ class _Merger:
                 continue
             local = self.local_annotation(inc.id)
             version = annotation_version(inc)
+            if local is None and self._refuse_unverified(inc.id):
+                continue
             if local is None:
                 plans.append((inc, doc, None, Outcome.ADDED, version))
                 continue
@@ -410,7 +413,7 @@ class _Merger:
                 "annotation",
                 inc.id,
                 local.author_id,
-                inc.author_id,
+                self._claimed(inc),
                 annotation_version(local),
                 version,
                 inc.previous,
@@ -477,6 +480,20 @@ class _Merger:
                 **placed,
             )
         )
+
+    def _refuse_unverified(self, record_id: str) -> bool:
+        """A new record claiming a known person without their signature: one refused line."""
+        line = self.unverified.get(record_id)
+        if line is None:
+            return False
+        self.report.rejected.append(line)
+        self.skipped_ids.add(record_id)
+        return True
+
+    def _claimed(self, inc: Any) -> str:
+        # An unsigned record in a known person's name is nobody's: the rule then keeps ours
+        # and stores theirs as a conflict, never an update (issue 15: "1 updated", no conflict).
+        return f"unverified:{inc.author_id}" if inc.id in self.unverified else inc.author_id
 
     def decide(
         self,
@@ -586,6 +603,8 @@ class _Merger:
                 continue
             local = self.lib.link_row(inc.id)
             version = link_version(inc)
+            if local is None and self._refuse_unverified(inc.id):
+                continue
             if local is None:
                 self.write_link(inc, None)
                 self.lib.remember_version("link", inc.id, version, inc.previous, base=True)
@@ -595,7 +614,7 @@ class _Merger:
                 "link",
                 inc.id,
                 local.author_id,
-                inc.author_id,
+                self._claimed(inc),
                 link_version(local),
                 version,
                 inc.previous,
@@ -629,6 +648,8 @@ class _Merger:
         # The export's order, whatever order a folder listed them in.
         for inc in sorted(incoming, key=lambda r: (r.claim_id, r.created, r.id)):
             if self._end_missing("verdict", inc.id, inc.claim_id):
+                continue
+            if self._refuse_unverified(inc.id):  # a verdict in someone's name, unsigned
                 continue
             local = self.lib.review_row(inc.id)
             if local is None:
@@ -678,6 +699,7 @@ def merge_bundle(
     with lib.write():
         import_id = new_id()
         merger = _Merger(lib, report, bundle.name, import_id)
+        merger.unverified = bundle.unverified
         merger.documents(bundle.documents)
         merger.tags(bundle.tags, {name for a in bundle.annotations for name in a.tags})
         merger.annotations(bundle.annotations)
@@ -699,14 +721,19 @@ def merge_bundle(
 
 
 def merge(
-    lib: Library, source: Path, *, author: Author, limits: Limits | None = None
+    lib: Library,
+    source: Path,
+    *,
+    author: Author,
+    limits: Limits | None = None,
+    check: Callable[[dict], str | None] | None = None,
 ) -> MergeReport:
     """Merge a bundle file or folder into the library in one transaction and report what happened.
 
     Raises BundleError (one line) when the file as a whole cannot be read; a bad record only
-    adds a line to `rejected`.
+    adds a line to `rejected` (`check`: the signature check, see store.signing).
     """
-    bundle = read_bundle(Path(source), limits or DEFAULT_LIMITS)
+    bundle = read_bundle(Path(source), limits or DEFAULT_LIMITS, check)
     sha = None
     if Path(source).is_file():
         sha = hashlib.sha256(Path(source).read_bytes()).hexdigest()

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import zipfile
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from types import ModuleType
@@ -41,7 +41,7 @@ from store.schema import RELATIONS, VERDICTS
 
 from .validate import BundleError, canonical_uuid, is_uuid, normal_time, show
 from .vocab import derived_id
-from .zipguard import ArchiveLimits, check_archive, read_member
+from .zipguard import ArchiveLimits, check_archive, open_archive, read_member
 
 NS = "urn:QDA-XML:project:1.0"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -119,8 +119,13 @@ def _parse_project(data: bytes, name: str) -> etree._Element:
     )
     try:
         root = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as error:
+    except (etree.LxmlError, ValueError) as error:
         raise BundleError(f"{name}: not well-formed XML ({str(error)[:100]})") from None
+    # The byte check above reads UTF-8 only: a UTF-16 file's DTD passed it (issue 15). What
+    # the parser saw holds whatever the encoding.
+    info = root.getroottree().docinfo
+    if info.doctype or info.internalDTD is not None:
+        raise BundleError(f"{name}: the project XML declares a DTD or entities; refused")
     if root.tag != _Q + "Project":
         raise BundleError(f"{name}: not a REFI-QDA project (root element {show(root.tag)})")
     return root
@@ -151,7 +156,10 @@ def _time(value: str | None) -> str:
         return now()
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=timezone.utc)
-    stamp = stamp.astimezone(timezone.utc)
+    try:
+        stamp = stamp.astimezone(timezone.utc)
+    except (OverflowError, ValueError):  # year 1 or 9999 with an offset (issue 15)
+        return now()
     if stamp > datetime.now(timezone.utc):
         return now()
     return format_time(stamp)
@@ -290,7 +298,11 @@ class _Importer:
         if info is None:
             self.report.refused.append(f"{what}: {show(path)} is missing from the archive")
             return None
-        return read_member(zf, info, limits)
+        try:
+            return read_member(zf, info, limits)
+        except BundleError as error:  # one damaged source is refused alone (issue 15)
+            self.report.refused.append(f"{what}: {error}; refused")
+            return None
 
     def _anchoring_module(self) -> Any:
         if self._anchoring is None:
@@ -437,15 +449,18 @@ class _Importer:
         if current is not None:
             missing = sorted(tags - set(current.tags))
             if missing or (role == "claim" and current.role != "claim"):
-                self.lib.put_annotation(
-                    replace(
-                        current,
-                        role="claim" if role == "claim" else current.role,
-                        modified=now(),
-                        tags=(*current.tags, *missing),
-                    )
+                # A .qdpx carries no signature: it cannot show who made a change, and one from
+                # another person turned a highlight into a claim unseen (issue 15). The note
+                # stays as it is; the report says what was not applied.
+                wanted = [f"tags {', '.join(missing)}"] if missing else []
+                if role == "claim" and current.role != "claim":
+                    wanted.append("the claim role")
+                self.report.lost.append(
+                    f"{label}: would add {' and '.join(wanted)} to the existing note "
+                    f"{current.id[:8]} by {show(current.author_name, 40)}; not applied (a .qdpx "
+                    "cannot show who made a change: add them in margin)"
                 )
-                self.report.counts["annotations updated"] += 1
+                self.report.counts["annotations kept as they were"] += 1
             else:
                 self.report.counts["annotations unchanged"] += 1
             annotation_id = current.id
@@ -568,7 +583,7 @@ def import_qdpx(
     zf = None
     members: dict[str, zipfile.ZipInfo] = {}
     if zipfile.is_zipfile(path):
-        zf = zipfile.ZipFile(path)
+        zf = open_archive(path, name)
         members, refused = check_archive(zf, name, limits)
         report.refused += refused
         roots = [n for n in members if "/" not in n and n.lower().endswith(".qde")]
@@ -580,7 +595,11 @@ def import_qdpx(
             report.lost.append(
                 f"the project file is {show(roots[0])}, not project.qde (read anyway)"
             )
-        data = read_member(zf, members[roots[0]], limits)
+        try:
+            data = read_member(zf, members[roots[0]], limits)
+        except BundleError as error:
+            zf.close()
+            raise BundleError(f"{name}: {error}") from None
     else:
         if path.stat().st_size > limits.max_member:
             raise BundleError(f"{name}: larger than {limits.max_member / 1e6:.0f} MB")

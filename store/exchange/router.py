@@ -27,6 +27,7 @@ from .qdc import import_qdc
 from .qdpx import QdpxReport, import_qdpx
 from .readwise import looks_like_readwise, read_readwise
 from .untrusted import DEFAULT_LIMITS, BundleError, Limits, load_json, show
+from .validate import Check
 
 _SNIFF = 4096
 _ORPHAN = re.compile(r"annotation ([0-9a-f-]{36}) ")
@@ -124,14 +125,22 @@ def merge_foreign(
 
 
 def merge_any(
-    lib: Library, path: Path, *, author: Author, limits: Limits | None = None
+    lib: Library,
+    path: Path,
+    *,
+    author: Author,
+    limits: Limits | None = None,
+    check: Check | None = None,
 ) -> MergeReport | QdpxReport:
-    """Merge any file margin reads into the library, in one transaction; the report."""
+    """Merge any file margin reads into the library, in one transaction; the report.
+
+    `check` is the signature check of margin bundles (store.signing); other tools sign nothing.
+    """
     limits = limits or DEFAULT_LIMITS
     path = Path(path)
     kind = sniff(path)
     if kind == "folder":
-        return merge(lib, path, author=author, limits=limits)
+        return merge(lib, path, author=author, limits=limits, check=check)
     if kind in ("qdpx", "qde"):
         return import_qdpx(lib, path, author=author)
     if kind == "qdc":
@@ -148,7 +157,7 @@ def merge_any(
         )
     obj = load_json(raw, path.name, limits)
     if _is_margin(obj):
-        return merge(lib, path, author=author, limits=limits)
+        return merge(lib, path, author=author, limits=limits, check=check)
     if looks_like_hypothesis(obj):
         read = read_hypothesis(obj, path.name, limits)
     else:

@@ -20,6 +20,7 @@ import os
 import re
 import stat
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -49,6 +50,9 @@ from .checks import normal_time as normal_time  # re-exported: merge, bundle, qd
 from .untrusted import DEFAULT_LIMITS, BundleError, Limits, RecordError, load_json, show
 from .vocab import ANNO_CONTEXT, FORMAT_VERSION, tag_file_id
 from .w3c import _w3c_annotation
+
+# Why a raw record is refused before it is read (None: read it).
+Check = Callable[[dict], str | None]
 
 UUID_FILE = re.compile(
     r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(jsonld|txt)"
@@ -145,6 +149,9 @@ class Bundle:
     links: list[InLink] = field(default_factory=list)
     reviews: list[InReview] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
+    unverified: dict[str, str] = field(default_factory=dict)
+    """Records claiming a known person without their signature: id -> the line that says so.
+    The merge never lets one add or change anything: new ones are refused, others conflict."""
 
 
 # -- margin's reading of an annotation -------------------------------------------------------------
@@ -473,9 +480,19 @@ def _where(kind: str, raw: Any, index: int) -> str:
 
 
 def read_bundle_object(
-    obj: Any, name: str, limits: Limits = DEFAULT_LIMITS, *, now: datetime | None = None
+    obj: Any,
+    name: str,
+    limits: Limits = DEFAULT_LIMITS,
+    *,
+    now: datetime | None = None,
+    check: Check | None = None,
 ) -> Bundle:
-    """Every record of a parsed bundle that passes the checks; raises BundleError on the shape."""
+    """Every record of a parsed bundle that passes the checks; raises BundleError on the shape.
+
+    Args:
+        check: says why a raw record is refused before it is read (the signature check of
+            store.signing: a record claiming a known person must carry their signature).
+    """
     now = now or datetime.now(timezone.utc)
     if not isinstance(obj, dict):
         raise BundleError(
@@ -506,6 +523,8 @@ def read_bundle_object(
     else:
         raise BundleError(f"{name}: not a W3C annotation or annotation collection")
     version = obj.get("margin:formatVersion", FORMAT_VERSION)
+    if type(version) is int and version < 1:  # -1 was accepted (issue 15)
+        raise BundleError(f"{name}: bundle format {version} is not one margin writes (1..)")
     if type(version) is not int or version > FORMAT_VERSION:
         raise BundleError(
             f"{name}: made by a newer margin (bundle format {show(version, 20)}, this one reads "
@@ -515,6 +534,12 @@ def read_bundle_object(
     tags = obj.get("margin:tags", [])
     if not isinstance(documents, list) or not isinstance(tags, list):
         raise BundleError(f"{name}: 'margin:documents' and 'margin:tags' must be lists")
+    if len(tags) > limits.max_tags:  # 100,000 tags were accepted (issue 15)
+        raise BundleError(f"{name}: {len(tags):,} tags, over the limit of {limits.max_tags:,}")
+    if len(documents) > limits.max_documents:
+        raise BundleError(
+            f"{name}: {len(documents):,} documents, over the limit of {limits.max_documents:,}"
+        )
     total = len(items) + len(documents) + len(tags)
     if total > limits.max_items:
         raise BundleError(f"{name}: {total:,} records, over the limit of {limits.max_items:,}")
@@ -546,11 +571,14 @@ def read_bundle_object(
             bundle.rejected.append(f"{where}: malformed ({type(error).__name__})")
     for index, raw in enumerate(items):
         where = _where("annotation", raw, index)
+        problem = check(raw) if check is not None and isinstance(raw, dict) else None
         try:
             record = read_annotation(raw, limits, now, inherited_context=inherited)
             if record.id in seen:
                 raise RecordError("id appears twice in the bundle")
             seen.add(record.id)
+            if problem:
+                bundle.unverified[record.id] = f"{where}: {problem}"
         except RecordError as error:
             bundle.rejected.append(f"{where}: {error}")
             continue
@@ -567,7 +595,9 @@ def read_bundle_object(
     return bundle
 
 
-def read_bundle_file(path: Path, limits: Limits = DEFAULT_LIMITS) -> Bundle:
+def read_bundle_file(
+    path: Path, limits: Limits = DEFAULT_LIMITS, check: Check | None = None
+) -> Bundle:
     """Read and check a one-file bundle (`*.margin.jsonld`)."""
     try:
         info = path.lstat()
@@ -584,13 +614,15 @@ def read_bundle_file(path: Path, limits: Limits = DEFAULT_LIMITS) -> Bundle:
         )
     with path.open("rb") as handle:
         raw = handle.read(limits.max_bytes + 1)
-    return read_bundle_object(load_json(raw, path.name, limits), path.name, limits)
+    return read_bundle_object(load_json(raw, path.name, limits), path.name, limits, check=check)
 
 
 FOLDER_KINDS = ("documents", "tags", "annotations", "links", "reviews")
 
 
-def read_bundle_folder(root: Path, limits: Limits = DEFAULT_LIMITS) -> Bundle:
+def read_bundle_folder(
+    root: Path, limits: Limits = DEFAULT_LIMITS, check: Check | None = None
+) -> Bundle:
     """Read and check a folder bundle: margin's file names only, no symlinks, nothing outside."""
     name = root.name or str(root)
     if root.is_symlink() or not root.is_dir():
@@ -693,16 +725,16 @@ def read_bundle_folder(root: Path, limits: Limits = DEFAULT_LIMITS) -> Bundle:
         "margin:tags": tags,
         "items": items,
     }
-    bundle = read_bundle_object(collection, name, limits)
+    bundle = read_bundle_object(collection, name, limits, check=check)
     bundle.rejected[:0] = rejected
     return bundle
 
 
-def read_bundle(path: Path, limits: Limits = DEFAULT_LIMITS) -> Bundle:
+def read_bundle(path: Path, limits: Limits = DEFAULT_LIMITS, check: Check | None = None) -> Bundle:
     """A one-file bundle or a folder bundle, checked."""
     if path.is_dir() and not path.is_symlink():
-        return read_bundle_folder(path, limits)
-    return read_bundle_file(path, limits)
+        return read_bundle_folder(path, limits, check)
+    return read_bundle_file(path, limits, check)
 
 
 def is_uuid(value: str) -> bool:

@@ -5,9 +5,12 @@ read; members are read by exact name, never extracted; names that are absolute, 
 
 from __future__ import annotations
 
+import lzma
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
+from pathlib import Path
 
 from .validate import BundleError, show
 
@@ -75,6 +78,10 @@ def check_archive(
         problem = unsafe_name(info.filename)
         if problem is None and (info.external_attr >> 16) & 0o170000 == 0o120000:
             problem = "is a symbolic link"
+        if problem is None and info.flag_bits & 0x1:
+            problem = "is encrypted (margin reads no passwords)"
+        if problem is None and info.compress_type not in _METHODS:
+            problem = f"uses compression method {info.compress_type}, which margin does not read"
         if problem:
             refused.append(f"archive member {show(info.filename)} {problem}; not read")
             continue
@@ -83,10 +90,43 @@ def check_archive(
     return safe, refused
 
 
+# The methods Python's zipfile reads; anything else raised NotImplementedError (issue 15).
+_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
+# What a damaged member raises from zipfile: a bad CRC (BadZipFile), broken deflate
+# (zlib.error), a truncated stream (EOFError), an encrypted one (RuntimeError), bad LZMA or
+# bzip2 data (LZMAError, OSError, ValueError), an unknown method (NotImplementedError).
+_DAMAGE = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    RuntimeError,
+    NotImplementedError,
+    lzma.LZMAError,
+    OSError,
+    ValueError,
+)
+
+
+def open_archive(path: Path, name: str) -> zipfile.ZipFile:
+    """The archive at `path`, or BundleError with one line when its directory is damaged."""
+    try:
+        return zipfile.ZipFile(path)
+    except _DAMAGE as error:
+        raise BundleError(f"{name}: not a readable zip archive ({_said(error)})") from None
+
+
+def _said(error: BaseException) -> str:
+    return f"{type(error).__name__}: {str(error)[:80]}"
+
+
 def read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: ArchiveLimits) -> bytes:
-    """A member's bytes, read by its exact name (never extracted), within its cap."""
-    with zf.open(info) as handle:  # by exact member name: never extracted to disk
-        data = handle.read(limits.max_member + 1)
+    """A member's bytes, read by its exact name (never extracted), within its cap; BundleError
+    with one line when the member is damaged."""
+    try:
+        with zf.open(info) as handle:  # by exact member name: never extracted to disk
+            data = handle.read(limits.max_member + 1)
+    except _DAMAGE as error:
+        raise BundleError(f"member {show(info.filename)} cannot be read ({_said(error)})") from None
     if len(data) > limits.max_member:
         raise BundleError(f"member {show(info.filename)} unpacks past its declared size; refused")
     return data

@@ -260,12 +260,15 @@ def _walk(folder: Path) -> Iterator[Path]:
         with os.scandir(folder) as entries:
             listed = sorted(entries, key=lambda entry: entry.name)
     except OSError:
+        yield folder  # the importer says why it cannot be read (skipped silently, issue 15)
         return
     for entry in listed:
         if _hidden(entry.name):
             continue
         try:
-            if entry.is_dir(follow_symlinks=False):
+            if entry.is_symlink() and entry.is_dir():
+                yield Path(entry.path)  # not followed (it may loop); the importer says so
+            elif entry.is_dir(follow_symlinks=False):
                 yield from _walk(Path(entry.path))
             elif entry.is_file() and Path(entry.name).suffix.lower() in SUPPORTED:
                 yield Path(entry.path)

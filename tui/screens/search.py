@@ -120,7 +120,11 @@ class SearchScreen(Screen[None]):
             self.post_message(SearchDone(query, None, None))
             return
         try:
-            result = self.app.service.search(query, limit=50)
+            result = self.app.service.search(
+                query,
+                limit=50,
+                on_rebuild=lambda why: self.app.call_from_thread(self.rebuilding, why),
+            )
         except MarginError as error:  # a refused query, or the index busy being rebuilt
             if not worker.is_cancelled:
                 self.post_message(SearchDone(query, None, str(error)))
@@ -129,6 +133,10 @@ class SearchScreen(Screen[None]):
             self.post_message(SearchDone(query, result, None))
             if then_focus and result.hits:
                 self.app.call_from_thread(self.action_to_results)
+
+    def rebuilding(self, why: str) -> None:
+        # Said while the worker rebuilds (a damaged index used to show no hits and no word).
+        self.sub_title = f"rebuilding the search index ({why}): the hits follow"
 
     def on_search_done(self, message: SearchDone) -> None:
         if message.query != self.query_one("#query", Input).value:
@@ -178,6 +186,7 @@ class SearchScreen(Screen[None]):
                 if result.pending
                 else ""
             )
+            + (f" \u00b7 search index rebuilt ({result.rebuilt})" if result.rebuilt else "")
         )
 
     def _ask_again(self, query: str) -> None:
