@@ -981,7 +981,7 @@ class Service:
             except IndexBusy as busy:  # another process is writing it: not damage, try later
                 notes.append(f"index: not checked, {busy}")
             else:
-                damage += [f"index: {problem}" for problem in self.index.verify(lib)]
+                damage += self.index.verify(lib)  # each line says "index: ..." already
         return CheckReport(damage, notes)
 
     def remove_tag(self, annotation_id: str, name: str) -> Annotation:
